@@ -1,0 +1,149 @@
+"""Facts about the user's bundle root: `databricks.yml`, and which conf files it ships.
+
+`conf/local` and credentials never leave the machine; every other conf file, at any depth and
+as `.yml`, `.yaml` or `.json`, is shipped by the bundle's file sync and is the tasks' conf source.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from kedro_dab.bundle.render import ENV_VARIABLE, OWNED_DIR, OWNED_INCLUDE
+from kedro_dab.errors import BundleError, ConfigError, first_line
+
+DATABRICKS_YML = "databricks.yml"
+DEFAULT_ENV = "databricks"
+NEVER_SHIPPED = ("local/**", "**/*credentials*")
+"""Patterns, relative to the conf folder, that the bundle must never upload."""
+
+
+def sync_excludes(conf_dir: str) -> list[str]:
+    """The `sync.exclude` entries that keep unshippable conf files on this machine."""
+    return [f"{conf_dir}/local/**", f"{conf_dir}/**/*credentials*"]
+
+
+def is_shipped(relative: str) -> bool:
+    """Whether a file (path relative to the conf folder) goes to Databricks."""
+    path = PurePosixPath(relative)
+    if path.parts and path.parts[0] == "local":
+        return False
+    return "credentials" not in path.name
+
+
+def shipped_conf_files(conf_dir: Path) -> list[Path]:
+    """Every conf file the bundle ships, relative to `conf_dir`, sorted."""
+    out = []
+    for path in sorted(conf_dir.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(conf_dir)
+            if is_shipped(rel.as_posix()):
+                out.append(rel)
+    return out
+
+
+def read_databricks_yml(root: Path) -> dict[str, Any] | None:
+    """The parsed `databricks.yml`, or None when the project has none."""
+    path = root / DATABRICKS_YML
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{DATABRICKS_YML}: invalid YAML{line}: {first_line(exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{DATABRICKS_YML}: expected a mapping at the top level")
+    return data
+
+
+def env_from_databricks_yml(root: Path) -> str:
+    """The Kedro env tasks run with by default: the `kedro_env` variable's default."""
+    data = read_databricks_yml(root) or {}
+    variable = (data.get("variables") or {}).get(ENV_VARIABLE)
+    if isinstance(variable, Mapping) and isinstance(variable.get("default"), str):
+        return str(variable["default"])
+    return DEFAULT_ENV
+
+
+def envs_by_target(data: Mapping[str, Any]) -> dict[str, str]:
+    """Kedro env per target (plus `*` for the default) as `databricks.yml` sets them."""
+    variable = (data.get("variables") or {}).get(ENV_VARIABLE)
+    out: dict[str, str] = {}
+    if isinstance(variable, Mapping) and isinstance(variable.get("default"), str):
+        out["*"] = variable["default"]
+    for name, target in sorted((data.get("targets") or {}).items()):
+        value = ((target or {}).get("variables") or {}).get(ENV_VARIABLE)
+        if isinstance(value, Mapping):
+            value = value.get("default")
+        if isinstance(value, str):
+            out[str(name)] = value
+    return out
+
+
+def check_bundle_root(root: Path, conf_dir: str) -> dict[str, Any]:
+    """Raise unless `databricks.yml` exists, includes the files kedro-dab writes, declares the
+    Kedro env variable, and every env it names is shipped. Returns the parsed file."""
+    data = read_databricks_yml(root)
+    if data is None:
+        raise BundleError(
+            f"{DATABRICKS_YML} not found in {root}; run `kedro dab init` to create it"
+        )
+    includes = data.get("include") or []
+    probe = f"{OWNED_DIR}/job.yml"
+    if not any(isinstance(p, str) and glob_matches(probe, p) for p in includes):
+        raise BundleError(
+            f"{DATABRICKS_YML}: include does not cover {OWNED_INCLUDE}, so the generated jobs "
+            f"would not be deployed; add '{OWNED_INCLUDE}' to include (or run `kedro dab init`)"
+        )
+    envs = envs_by_target(data)
+    if "*" not in envs:
+        raise BundleError(
+            f"{DATABRICKS_YML}: variables.{ENV_VARIABLE} with a default is missing; the tasks "
+            f"pass it to `kedro run --env`; run `kedro dab init` to add it"
+        )
+    for target, env in envs.items():
+        check_env_shipped(root / conf_dir, env, conf_dir, target)
+    return data
+
+
+def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*") -> None:
+    """Raise unless conf/<env> exists and at least one of its files is shipped."""
+    where = (
+        f"{DATABRICKS_YML}: variables.{ENV_VARIABLE}"
+        if target == "*"
+        else f"{DATABRICKS_YML}: targets.{target}.variables.{ENV_VARIABLE}"
+    )
+    if env == "local":
+        raise BundleError(
+            f"{where}: Kedro env 'local' is never shipped to Databricks (it holds local settings "
+            "and credentials); use another env, e.g. 'databricks'"
+        )
+    folder = conf_path / env
+    if not folder.is_dir():
+        raise BundleError(
+            f"{where}: Kedro env '{env}' has no folder {conf_dir}/{env}/, so its tasks would fail "
+            f"with MissingConfigException; create {conf_dir}/{env}/ (a .gitkeep is enough)"
+        )
+    if not any(is_shipped(f"{env}/{rel.as_posix()}") for rel in _files(folder)):
+        raise BundleError(
+            f"{where}: {conf_dir}/{env}/ holds no file that is shipped, so the folder would not "
+            f"exist on Databricks; add one (a .gitkeep is enough)"
+        )
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p.relative_to(folder) for p in folder.rglob("*") if p.is_file()]
+
+
+def glob_matches(path: str, pattern: str) -> bool:
+    """Match like the Databricks CLI's include globs: `*` never crosses a `/`."""
+    parts, pattern_parts = path.split("/"), pattern.strip("./").split("/")
+    return len(parts) == len(pattern_parts) and all(
+        fnmatch.fnmatchcase(part, pat) for part, pat in zip(parts, pattern_parts, strict=False)
+    )

@@ -1,0 +1,178 @@
+"""Kedro 0.19 and 1.x differences, and nothing else.
+
+Every other module talks to Kedro through these functions, so that a new Kedro release
+changes this file only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.errors import ProjectError, first_line
+
+_IMPORT_FAILURE = "An error occurred while importing the '"
+
+
+def kedro_version() -> str:
+    """The version of the Kedro that runs this process (the project's own)."""
+    import kedro
+
+    return str(kedro.__version__)
+
+
+def bootstrap(project_path: Path) -> Any:
+    """Bootstrap the project (idempotent); returns Kedro's `ProjectMetadata`."""
+    from kedro.framework.startup import bootstrap_project
+
+    try:
+        return bootstrap_project(project_path)
+    except Exception as exc:  # Kedro raises several types for a broken pyproject.toml
+        raise ProjectError(f"{project_path / 'pyproject.toml'}: {first_line(exc)}") from exc
+
+
+def load_pipelines() -> dict[str, Any]:
+    """Every registered pipeline. A pipeline module that fails to import is an error naming the
+    module, even where the project's `find_pipelines()` would only warn and skip it."""
+    from kedro.framework.project import pipelines
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            loaded = dict(pipelines.items())
+        except ImportError as exc:
+            raise ProjectError(_import_failure(str(exc), exc.__cause__)) from exc
+    for warning in caught:
+        text = str(warning.message)
+        if text.startswith(_IMPORT_FAILURE):
+            raise ProjectError(_import_failure(text, None))
+    return loaded
+
+
+def _import_failure(text: str, cause: BaseException | None) -> str:
+    module = (
+        text[len(_IMPORT_FAILURE) :].split("'", 1)[0] if text.startswith(_IMPORT_FAILURE) else ""
+    )
+    if not module:
+        return f"the pipeline registry failed to load: {first_line(text)}"
+    reason = f": {type(cause).__name__}: {first_line(cause)}" if cause else ""
+    if not reason:
+        detail = [line for line in text.splitlines() if line.strip()]
+        tail = detail[-1].strip() if len(detail) > 1 else ""
+        reason = f": {tail}" if tail else ""
+    return (
+        f"pipeline module '{module}' could not be imported{reason}; "
+        "fix it (or remove it) so that no pipeline is silently left out of the job"
+    )
+
+
+def node_facts(
+    node: Any,
+) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(name, namespace, sorted tags, inputs, outputs) of a Kedro node, on either Kedro line."""
+    return (
+        node.name,
+        node.namespace or None,
+        tuple(sorted(node.tags)),
+        tuple(node.inputs),
+        tuple(node.outputs),
+    )
+
+
+def run_options(package_name: str) -> frozenset[str]:
+    """Long option names (`--nodes`, `--pipelines`, ...) that the project's `run` accepts.
+
+    Read from the run command itself, so a project with its own `cli.py` is honoured."""
+    from kedro.framework.cli.utils import find_run_command
+
+    command = find_run_command(package_name)
+    names: set[str] = set()
+    for param in getattr(command, "params", ()):
+        names.update(opt for opt in getattr(param, "opts", ()) if opt.startswith("--"))
+    return frozenset(names)
+
+
+def config_loader(project_path: Path, env: str) -> Any:
+    """The project's own config loader for `env`, with the `dab` pattern registered."""
+    from kedro.framework.project import settings
+
+    conf_source = str(project_path / settings.CONF_SOURCE)
+    with _quiet_omegaconf():
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=conf_source, env=env, **settings.CONFIG_LOADER_ARGS
+        )
+    loader.config_patterns.setdefault("dab", ["dab*", "dab*/**"])
+    return loader
+
+
+def conf_source_dir(project_path: Path) -> Path:
+    """The project's configuration folder (`settings.CONF_SOURCE`, `conf` by default)."""
+    from kedro.framework.project import settings
+
+    return project_path / settings.CONF_SOURCE
+
+
+def load_config_key(loader: Any, key: str) -> dict[str, Any]:
+    """`loader[key]`, with "no such files" as an empty mapping."""
+    from kedro.config import MissingConfigException
+
+    try:
+        with _quiet_omegaconf():
+            return dict(loader[key] or {})
+    except MissingConfigException:
+        return {}
+
+
+@contextlib.contextmanager
+def _quiet_omegaconf() -> Iterator[None]:
+    """Some OmegaConf releases deprecate the resolver API that Kedro's loader calls; that
+    warning is Kedro's to fix and tells a kedro-dab user nothing."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*register_new_resolver", category=UserWarning)
+        yield
+
+
+def config_files(loader: Any, key: str, env: str) -> list[Path]:
+    """The files `loader[key]` reads for the base env and `env`, in merge order."""
+    import fnmatch
+
+    root = Path(loader.conf_source)
+    base = getattr(loader, "base_env", "base") or "base"
+    found: list[Path] = []
+    for folder in dict.fromkeys((base, env)):
+        directory = root / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.rglob("*")):
+            rel = path.relative_to(directory).as_posix()
+            if path.suffix in (".yml", ".yaml", ".json") and any(
+                fnmatch.fnmatch(rel, pattern) for pattern in loader.config_patterns[key]
+            ):
+                found.append(path)
+    return found
+
+
+def iter_pipeline_nodes(pipeline: Any) -> Iterable[Any]:
+    """Nodes of a pipeline in Kedro's topological order."""
+    return pipeline.nodes
+
+
+def is_parameter(dataset: str) -> bool:
+    """Parameters are loaded from configuration by every task; they never cross tasks."""
+    return dataset == "parameters" or dataset.startswith("params:")
+
+
+MEMORY_TYPES = frozenset({"MemoryDataset", "SharedMemoryDataset"})
+
+
+def dataset_type_is_memory(config: Mapping[str, Any]) -> bool:
+    """Whether a catalog entry keeps its data in memory (judged from configuration alone)."""
+    kind = str(config.get("type", ""))
+    short = kind.rsplit(".", 1)[-1]
+    if short == "CachedDataset":
+        inner = config.get("dataset")
+        return isinstance(inner, Mapping) and dataset_type_is_memory(inner)
+    return short in MEMORY_TYPES

@@ -1,0 +1,383 @@
+"""The `dab.yml` schema: strict, documented, with errors that name the file and key path.
+
+The raw mapping comes from the project's own config loader (base merged with the env);
+this module only turns it into typed settings or a readable error.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kedro_dab.errors import ConfigError
+from kedro_dab.limits import KEY_PATTERN, RESOURCE_KEY_PATTERN
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- grouping rules ---------------------------------------------------------------------------
+
+
+class TagRule(_Strict):
+    """Nodes tagged `<prefix><group>` (or one of `tags`) go to the task named after the group."""
+
+    by: Literal["tag"]
+    prefix: str | None = None
+    tags: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> TagRule:
+        if (self.prefix is None) == (self.tags is None):
+            raise ValueError("a tag rule takes exactly one of 'prefix' or 'tags'")
+        if self.prefix == "":
+            raise ValueError("'prefix' must not be empty: every tag would name a task")
+        return self
+
+
+class NamespaceRule(_Strict):
+    """Nodes go to the task named after their namespace, cut to `depth` levels."""
+
+    by: Literal["namespace"]
+    depth: int = Field(default=1, ge=1)
+    namespaces: tuple[str, ...] | None = None
+    """Glob patterns; when given, only namespaces matching one of them are grouped."""
+
+
+class PipelineRule(_Strict):
+    """All nodes of a registered pipeline go to one task named after the pipeline."""
+
+    by: Literal["pipeline"]
+    pipelines: tuple[str, ...] | None = None
+    """Pipelines to group; by default each pipeline the job deploys."""
+
+
+class NodeRule(_Strict):
+    """One task per node (also what happens to nodes that no rule matches)."""
+
+    by: Literal["node"]
+
+
+Rule = Annotated[TagRule | NamespaceRule | PipelineRule | NodeRule, Field(discriminator="by")]
+
+DEFAULT_GROUPING: tuple[Rule, ...] = (
+    TagRule(by="tag", prefix="task."),
+    NamespaceRule(by="namespace", depth=1),
+)
+
+
+# --- compute ----------------------------------------------------------------------------------
+
+
+class ServerlessCompute(_Strict):
+    """Serverless jobs compute: the task runs in a job environment holding the project wheel."""
+
+    type: Literal["serverless"]
+    environment_version: str = "4"
+    dependencies: tuple[str, ...] = ()
+    """Extra pip requirements installed beside the project wheel."""
+
+
+class JobClusterCompute(_Strict):
+    """A job cluster created for the run; tasks that share the profile share the cluster."""
+
+    type: Literal["job_cluster"]
+    new_cluster: dict[str, Any]
+
+
+class ExistingClusterCompute(_Strict):
+    """An all-purpose cluster that already exists (handy for development targets)."""
+
+    type: Literal["existing_cluster"]
+    cluster_id: str = Field(min_length=1)
+
+
+Compute = Annotated[
+    ServerlessCompute | JobClusterCompute | ExistingClusterCompute, Field(discriminator="type")
+]
+
+SERVERLESS = "serverless"
+BUILTIN_COMPUTE: dict[str, Compute] = {SERVERLESS: ServerlessCompute(type="serverless")}
+
+
+# --- per-task settings ------------------------------------------------------------------------
+
+
+class Selector(_Strict):
+    """Which tasks a settings entry applies to. Every given condition must hold."""
+
+    group: str | None = None
+    """Glob on the task's group name."""
+    tag: str | None = None
+    """A tag that at least one of the task's nodes carries."""
+    node: str | None = None
+    """Glob that at least one of the task's node names matches."""
+    job: str | None = None
+    """Glob on the job key."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Selector:
+        if not any((self.group, self.tag, self.node, self.job)):
+            raise ValueError("'match' needs at least one of group, tag, node, job")
+        return self
+
+
+class TaskSettings(_Strict):
+    """Settings for the tasks a selector matches; later entries override earlier ones."""
+
+    match: Selector
+    compute: str | None = None
+    max_retries: int | None = Field(default=None, ge=-1)
+    min_retry_interval_millis: int | None = Field(default=None, ge=0)
+    retry_on_timeout: bool | None = None
+    timeout_seconds: int | None = Field(default=None, ge=0)
+
+
+TASK_SETTING_NAMES = (
+    "compute",
+    "max_retries",
+    "min_retry_interval_millis",
+    "retry_on_timeout",
+    "timeout_seconds",
+)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+class Schedule(_Strict):
+    """A cron schedule (Quartz syntax)."""
+
+    quartz_cron_expression: str = Field(min_length=1)
+    timezone_id: str = "UTC"
+    pause_status: Literal["PAUSED", "UNPAUSED"] | None = None
+
+
+class EmailNotifications(_Strict):
+    """Addresses notified on job events."""
+
+    on_start: tuple[str, ...] = ()
+    on_success: tuple[str, ...] = ()
+    on_failure: tuple[str, ...] = ()
+    on_duration_warning_threshold_exceeded: tuple[str, ...] = ()
+    no_alert_for_skipped_runs: bool | None = None
+
+
+class JobConfig(_Strict):
+    """One Databricks job: which pipelines it runs and how its nodes are grouped."""
+
+    name: str | None = None
+    pipelines: tuple[str, ...] = ("__default__",)
+    grouping: tuple[Rule, ...] | None = None
+    merge_memory: bool | None = None
+    default_compute: str | None = None
+    schedule: Schedule | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    max_concurrent_runs: int | None = Field(default=None, ge=1)
+    timeout_seconds: int | None = Field(default=None, ge=0)
+    email_notifications: EmailNotifications | None = None
+
+    @model_validator(mode="after")
+    def _some_pipeline(self) -> JobConfig:
+        if not self.pipelines:
+            raise ValueError("'pipelines' must name at least one pipeline")
+        return self
+
+
+class DabConfig(_Strict):
+    """All of `dab.yml`."""
+
+    grouping: tuple[Rule, ...] = DEFAULT_GROUPING
+    merge_memory: bool = True
+    jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    compute: dict[str, Compute] = Field(default_factory=dict)
+    default_compute: str = SERVERLESS
+    tasks: tuple[TaskSettings, ...] = ()
+
+    def compute_profiles(self) -> dict[str, Compute]:
+        """User profiles plus the built-in `serverless` one (which a user may redefine)."""
+        return {**BUILTIN_COMPUTE, **self.compute}
+
+
+# --- parsing and errors ---------------------------------------------------------------------------
+
+
+def parse_config(
+    raw: Mapping[str, Any] | None, files: Sequence[Path] = (), root: Path | None = None
+) -> DabConfig:
+    """Validate the merged `dab.yml` mapping. Errors name the file and key path they concern."""
+    try:
+        config = DabConfig.model_validate(dict(raw or {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, files, root)) from None
+    _check_references(config, _display(files, root))
+    return config
+
+
+def _check_references(config: DabConfig, where: str) -> None:
+    profiles = config.compute_profiles()
+    refs = [("default_compute", config.default_compute)]
+    refs += [
+        (f"jobs.{key}.default_compute", job.default_compute) for key, job in config.jobs.items()
+    ]
+    refs += [(f"tasks[{i}].compute", entry.compute) for i, entry in enumerate(config.tasks)]
+    for path, name in refs:
+        if name is not None and name not in profiles:
+            raise ConfigError(
+                f"{where}: {path}: unknown compute profile '{name}'"
+                f"{suggest(name, sorted(profiles), 'defined profiles')}; define it under 'compute:'"
+            )
+    for name in config.compute:
+        if not KEY_PATTERN.match(name):
+            raise ConfigError(
+                f"{where}: compute.{name}: a profile name may hold only letters, digits, "
+                "'_' and '-' (it becomes a cluster or environment key)"
+            )
+    for key in config.jobs:
+        if not RESOURCE_KEY_PATTERN.match(key):
+            raise ConfigError(
+                f"{where}: jobs.{key}: a job key may hold only letters, digits, '_' and '-' "
+                "and must start with a letter or '_'"
+            )
+
+
+def _describe(exc: ValidationError, files: Sequence[Path], root: Path | None) -> str:
+    error = _most_useful(exc.errors())
+    loc, kinds = _clean_loc(error["loc"])
+    path = _format_path(loc)
+    where = _file_holding(loc, files, root) or _display(files, root)
+    if error["type"] == "extra_forbidden":
+        hint = suggest(str(loc[-1]), _valid_keys(loc[:-1], kinds))
+        return f"{where}: {path}: unknown key{hint}"
+    if error["type"] == "union_tag_invalid":
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        given = error["input"].get("by" if "grouping" in loc else "type")
+        return f"{where}: {path}: unknown kind {given!r}; use one of {expected}"
+    if error["type"] == "union_tag_not_found":
+        expected = "'by'" if "grouping" in loc else "'type'"
+        return f"{where}: {path}: missing key {expected}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {path or '(top level)'}: {message}"
+
+
+def _most_useful(errors: list[Any]) -> Any:
+    for kind in ("extra_forbidden", "union_tag_invalid", "union_tag_not_found"):
+        for error in errors:
+            if error["type"] == kind:
+                return error
+    return errors[0]
+
+
+def _clean_loc(loc: Sequence[object]) -> tuple[list[object], dict[int, str]]:
+    """Drop the discriminator values pydantic puts in error locations of tagged unions
+    (`grouping[0].tag.prefx`), remembering them by position to look up the valid keys."""
+    out: list[object] = []
+    kinds: dict[int, str] = {}
+    parts = list(loc)
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        out.append(part)
+        in_rules = isinstance(part, int) and i > 0 and parts[i - 1] == "grouping"
+        in_profiles = len(out) == 2 and out[0] == "compute"
+        if (in_rules or in_profiles) and i + 1 < len(parts) and isinstance(parts[i + 1], str):
+            following = parts[i + 1]
+            if following in _RULE_MODELS or following in _COMPUTE_MODELS:
+                kinds[len(out) - 1] = following
+                i += 1
+        i += 1
+    return out, kinds
+
+
+def _format_path(loc: Sequence[object]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_MODEL_AT: dict[str, type[BaseModel]] = {
+    "": DabConfig,
+    "jobs.*": JobConfig,
+    "jobs.*.schedule": Schedule,
+    "jobs.*.email_notifications": EmailNotifications,
+    "tasks[]": TaskSettings,
+    "tasks[].match": Selector,
+}
+_RULE_MODELS: dict[str, type[BaseModel]] = {
+    "tag": TagRule,
+    "namespace": NamespaceRule,
+    "pipeline": PipelineRule,
+    "node": NodeRule,
+}
+_COMPUTE_MODELS: dict[str, type[BaseModel]] = {
+    "serverless": ServerlessCompute,
+    "job_cluster": JobClusterCompute,
+    "existing_cluster": ExistingClusterCompute,
+}
+
+
+def _valid_keys(parent: Sequence[object], kinds: dict[int, str]) -> list[str]:
+    shape = ""
+    for i, part in enumerate(parent):
+        if isinstance(part, int):
+            shape += "[]"
+        elif i == 1 and parent[0] in ("jobs", "compute"):
+            shape += ".*"
+        else:
+            shape += f".{part}" if shape else str(part)
+    model = _MODEL_AT.get(shape)
+    last = len(parent) - 1
+    if model is None and last in kinds:
+        model = _RULE_MODELS.get(kinds[last]) or _COMPUTE_MODELS.get(kinds[last])
+    return sorted(model.model_fields) if model else []
+
+
+def suggest(word: str, candidates: Sequence[str], noun: str = "valid keys") -> str:
+    """`; did you mean 'x'?` for the closest candidate, else the list of candidates."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; {noun}: {', '.join(candidates)}" if candidates else ""
+
+
+def _display(files: Sequence[Path], root: Path | None) -> str:
+    if not files:
+        return "dab.yml"
+    return " + ".join(_relative(f, root) for f in files)
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    try:
+        return path.relative_to(root).as_posix() if root else path.as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _file_holding(loc: Sequence[object], files: Sequence[Path], root: Path | None) -> str | None:
+    """The last file (env files win over base) whose raw YAML contains the key path."""
+    import yaml
+
+    for path in reversed(list(files)):
+        try:
+            node: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        for part in loc:
+            in_list = isinstance(part, int) and isinstance(node, list) and part < len(node)
+            if in_list or (isinstance(node, dict) and part in node):
+                node = node[part]
+            else:
+                node = _MISSING
+                break
+        if node is not _MISSING:
+            return _relative(path, root)
+    return None
+
+
+_MISSING = object()

@@ -1,0 +1,383 @@
+"""The Plan: jobs made of tasks, platform-neutral, with the reasons behind every placement.
+
+`build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan; `check_plan` proves the
+invariants again from the Plan alone; `plan_to_dict` is the documented, versioned JSON form.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kedro_dab.config import (
+    TASK_SETTING_NAMES,
+    Compute,
+    DabConfig,
+    EmailNotifications,
+    JobConfig,
+    Schedule,
+    parse_config,
+)
+from kedro_dab.errors import GroupingError
+from kedro_dab.grouping import Crossing, group_job
+from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
+from kedro_dab.project import ProjectModel
+
+PLAN_SCHEMA = "kedro-dab/plan"
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Task:
+    """One Databricks task: a group of nodes run by one `kedro run` call."""
+
+    key: str
+    group: str
+    rule: str
+    """The kind of rule that formed the group: tag, namespace, pipeline or node."""
+    nodes: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    pipelines: tuple[str, ...]
+    """The pipeline(s) to pass to `kedro run` so that every node of the task is found."""
+    whole_pipeline: bool
+    """True when the task is all of its pipeline, so no `--nodes` filter is needed."""
+    compute: str
+    settings: Mapping[str, Any]
+    """max_retries, min_retry_interval_millis, retry_on_timeout, timeout_seconds when set."""
+    placements: Mapping[str, str]
+    settings_source: Mapping[str, str] = field(default_factory=dict)
+    """Which dab.yml entry set each setting (compute included)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One Databricks job."""
+
+    key: str
+    name: str
+    pipelines: tuple[str, ...]
+    tasks: tuple[Task, ...]
+    crossings: tuple[Crossing, ...]
+    schedule: Schedule | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    max_concurrent_runs: int | None = None
+    timeout_seconds: int | None = None
+    email_notifications: EmailNotifications | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to write bundle files or simulate the jobs, and nothing Kedro-live."""
+
+    project_name: str
+    package_name: str
+    distribution_name: str
+    console_script: str
+    kedro_version: str
+    env: str
+    conf_dir: str
+    """The project's configuration folder, relative to the project root (`conf`)."""
+    pipeline_option: str
+    """`--pipelines` (Kedro 1.2+) or `--pipeline`, as the project's `run` accepts."""
+    jobs: tuple[Job, ...]
+    compute: Mapping[str, Compute]
+
+
+def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
+    """Group every job of the project's `dab.yml` into tasks and check the result."""
+    if config is None:
+        config = parse_config(project.dab_config, project.dab_files, project.path)
+    where = (
+        " + ".join(f.relative_to(project.path).as_posix() for f in project.dab_files) or "dab.yml"
+    )
+    jobs_config = config.jobs or {_default_job_key(project): JobConfig(name=project.project_name)}
+    pipeline_option = _pipeline_option(project)
+    jobs = []
+    for key in sorted(jobs_config):
+        job_config = jobs_config[key]
+        grouping = group_job(
+            project,
+            key,
+            job_config.pipelines,
+            job_config.grouping if job_config.grouping is not None else config.grouping,
+            job_config.merge_memory if job_config.merge_memory is not None else config.merge_memory,
+            where,
+        )
+        tasks = []
+        for group in grouping.groups:
+            pipelines, whole = _task_pipelines(
+                project, job_config.pipelines, group.nodes, pipeline_option, key, group.key
+            )
+            compute, settings, sources = _task_settings(
+                config, job_config, key, group.name, group.nodes, project
+            )
+            tasks.append(
+                Task(
+                    key=group.key,
+                    group=group.name,
+                    rule=group.kind,
+                    nodes=group.nodes,
+                    depends_on=group.depends_on,
+                    pipelines=pipelines,
+                    whole_pipeline=whole,
+                    compute=compute,
+                    settings=settings,
+                    placements=group.reasons,
+                    settings_source=sources,
+                )
+            )
+        jobs.append(
+            Job(
+                key=key,
+                name=job_config.name or key,
+                pipelines=job_config.pipelines,
+                tasks=tuple(tasks),
+                crossings=grouping.crossings,
+                schedule=job_config.schedule,
+                tags=dict(sorted(job_config.tags.items())),
+                max_concurrent_runs=job_config.max_concurrent_runs,
+                timeout_seconds=job_config.timeout_seconds,
+                email_notifications=job_config.email_notifications,
+            )
+        )
+    plan = Plan(
+        project_name=project.project_name,
+        package_name=project.package_name,
+        distribution_name=project.distribution_name,
+        console_script=project.console_script,
+        kedro_version=project.kedro_version,
+        env=project.env,
+        conf_dir=project.conf_dir.relative_to(project.path).as_posix(),
+        pipeline_option=pipeline_option,
+        jobs=tuple(jobs),
+        compute={name: config.compute_profiles()[name] for name in _used_compute(jobs)},
+    )
+    check_plan(plan, project)
+    return plan
+
+
+def _default_job_key(project: ProjectModel) -> str:
+    key = project.package_name
+    return key if RESOURCE_KEY_PATTERN.match(key) else "kedro_job"
+
+
+def _pipeline_option(project: ProjectModel) -> str:
+    if "--pipelines" in project.run_options:
+        return "--pipelines"
+    return "--pipeline"
+
+
+def _task_pipelines(
+    project: ProjectModel,
+    job_pipelines: Sequence[str],
+    nodes: Sequence[str],
+    option: str,
+    job_key: str,
+    task_key: str,
+) -> tuple[tuple[str, ...], bool]:
+    """The pipeline a task's `kedro run` names: one that holds all its nodes (so `--nodes`
+    never fails with "Pipeline does not contain nodes named ...")."""
+    wanted = set(nodes)
+    for pipeline in job_pipelines:
+        members = project.pipelines[pipeline]
+        if wanted.issubset(members):
+            return (pipeline,), len(members) == len(wanted)
+    holding = tuple(p for p in job_pipelines if wanted.intersection(project.pipelines[p]))
+    if option == "--pipelines":
+        return holding, False
+    raise GroupingError(
+        f"job '{job_key}': task '{task_key}' takes nodes from pipelines {', '.join(holding)}, "
+        "and this project's `kedro run` accepts only one --pipeline; register a pipeline that "
+        "holds them all, or change the grouping so each task stays within one pipeline"
+    )
+
+
+def _task_settings(
+    config: DabConfig,
+    job: JobConfig,
+    job_key: str,
+    group: str,
+    nodes: Sequence[str],
+    project: ProjectModel,
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    compute = job.default_compute or config.default_compute
+    sources = {
+        "compute": f"jobs.{job_key}.default_compute" if job.default_compute else "default_compute"
+    }
+    settings: dict[str, Any] = {}
+    tags = {t for n in nodes for t in project.nodes[n].tags}
+    for index, entry in enumerate(config.tasks):
+        match = entry.match
+        if match.job and not fnmatch.fnmatchcase(job_key, match.job):
+            continue
+        if match.group and not fnmatch.fnmatchcase(group, match.group):
+            continue
+        if match.tag and match.tag not in tags:
+            continue
+        if match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes):
+            continue
+        for name in TASK_SETTING_NAMES:
+            value = getattr(entry, name)
+            if value is None:
+                continue
+            if name == "compute":
+                compute = value
+            else:
+                settings[name] = value
+            sources[name] = f"tasks[{index}]"
+    ordered = {name: settings[name] for name in TASK_SETTING_NAMES if name in settings}
+    return compute, ordered, sources
+
+
+def _used_compute(jobs: Sequence[Job]) -> list[str]:
+    return sorted({task.compute for job in jobs for task in job.tasks})
+
+
+# --- invariants -----------------------------------------------------------------------------------
+
+
+def check_plan(plan: Plan, project: ProjectModel) -> None:
+    """Prove, from the Plan alone, what every generated job must satisfy: each node in exactly
+    one task, an acyclic task graph, no in-memory dataset across tasks, valid unique keys,
+    Databricks' task limit. Raises `GroupingError` naming the first broken rule."""
+    for job in plan.jobs:
+        expected = set()
+        for pipeline in job.pipelines:
+            expected.update(project.pipelines[pipeline])
+        owner: dict[str, str] = {}
+        keys = [task.key for task in job.tasks]
+        if len(job.tasks) > MAX_TASKS_PER_JOB:
+            raise GroupingError(f"job '{job.key}' has {len(job.tasks)} tasks, over the limit")
+        if len(set(keys)) != len(keys):
+            raise GroupingError(f"job '{job.key}' has duplicate task keys")
+        for task in job.tasks:
+            if not KEY_PATTERN.match(task.key):
+                raise GroupingError(f"job '{job.key}': task key '{task.key}' is not valid")
+            for name in task.nodes:
+                if name in owner:
+                    raise GroupingError(
+                        f"job '{job.key}': node '{name}' is in tasks '{owner[name]}' and "
+                        f"'{task.key}'"
+                    )
+                owner[name] = task.key
+        if set(owner) != expected:
+            missing = sorted(expected - set(owner))
+            raise GroupingError(f"job '{job.key}': nodes not in any task: {', '.join(missing)}")
+        _check_data_flow(job, project, owner)
+
+
+def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) -> None:
+    producer = {d: owner[n] for n in owner for d in project.nodes[n].outputs}
+    needs: dict[str, set[str]] = {task.key: set() for task in job.tasks}
+    for name, task_key in owner.items():
+        for dataset in project.nodes[name].inputs:
+            source = producer.get(dataset)
+            if source is None or source == task_key:
+                continue
+            if project.is_memory(dataset):
+                raise GroupingError(
+                    f"job '{job.key}': in-memory dataset '{dataset}' passes from task "
+                    f"'{source}' to task '{task_key}'"
+                )
+            needs[task_key].add(source)
+    declared = {task.key: set(task.depends_on) for task in job.tasks}
+    closure = _closure(declared)
+    for task_key, sources in needs.items():
+        missing = sources - closure[task_key]
+        if missing:
+            raise GroupingError(
+                f"job '{job.key}': task '{task_key}' reads data from {sorted(missing)} "
+                "without depending on them"
+            )
+        if task_key in closure[task_key]:
+            raise GroupingError(f"job '{job.key}': task '{task_key}' depends on itself")
+
+
+def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Every task each task transitively depends on (raises on a cycle)."""
+    from graphlib import CycleError, TopologicalSorter
+
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise GroupingError(f"task dependencies form a cycle: {exc.args[1]}") from exc
+    out: dict[str, set[str]] = {}
+    for key in order:
+        reach: set[str] = set()
+        for dep in graph.get(key, ()):
+            reach.add(dep)
+            reach |= out[dep]
+        out[key] = reach
+    return out
+
+
+# --- the command a task runs ---------------------------------------------------------------------
+
+
+def kedro_run_args(plan: Plan, task: Task, conf_source: str, env: str | None = None) -> list[str]:
+    """The argv (after the console script) that runs `task`. Databricks and the local
+    simulation use this same list; only where the conf comes from differs, and the bundle
+    names the env through a variable that each target may set."""
+    args = ["run", plan.pipeline_option, ",".join(task.pipelines)]
+    if not task.whole_pipeline:
+        args += ["--nodes", ",".join(task.nodes)]
+    args += ["--env", env or plan.env, "--conf-source", conf_source]
+    return args
+
+
+# --- JSON form ---------------------------------------------------------------------------------
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The documented, versioned JSON form of a Plan (`kedro dab plan --format json`)."""
+    return {
+        "schema": PLAN_SCHEMA,
+        "version": PLAN_VERSION,
+        "project": {
+            "name": plan.project_name,
+            "package": plan.package_name,
+            "distribution": plan.distribution_name,
+            "console_script": plan.console_script,
+            "kedro_version": plan.kedro_version,
+            "env": plan.env,
+        },
+        "compute": {
+            name: profile.model_dump(mode="json") for name, profile in sorted(plan.compute.items())
+        },
+        "jobs": [
+            {
+                "key": job.key,
+                "name": job.name,
+                "pipelines": list(job.pipelines),
+                "tasks": [
+                    {
+                        "key": task.key,
+                        "group": task.group,
+                        "rule": task.rule,
+                        "depends_on": list(task.depends_on),
+                        "compute": task.compute,
+                        "settings": dict(task.settings),
+                        "settings_source": dict(task.settings_source),
+                        "run_args": kedro_run_args(plan, task, "<conf-source>"),
+                        "nodes": [
+                            {"name": name, "placed_by": task.placements[name]}
+                            for name in task.nodes
+                        ],
+                    }
+                    for task in job.tasks
+                ],
+                "boundary_datasets": [
+                    {
+                        "dataset": c.dataset,
+                        "producer": c.producer,
+                        "consumers": list(c.consumers),
+                        "in_memory": c.in_memory,
+                    }
+                    for c in job.crossings
+                ],
+            }
+            for job in plan.jobs
+        ],
+    }

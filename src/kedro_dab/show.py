@@ -1,0 +1,84 @@
+"""Human views of a Plan: a table per job, and a Mermaid diagram."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kedro_dab.plan import Plan, plan_to_dict
+
+
+def plan_json(plan: Plan) -> str:
+    """The versioned JSON form, pretty-printed with a final newline."""
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n"
+
+
+def plan_mermaid(plan: Plan) -> str:
+    """A Mermaid flowchart: one box per task (its nodes listed), arrows for dependencies
+    labelled with the datasets that pass between the tasks."""
+    lines = ["flowchart TD"]
+    for j, job in enumerate(plan.jobs):
+        ids = {task.key: f"j{j}t{i}" for i, task in enumerate(job.tasks)}
+        lines.append(f'  subgraph job{j}["job: {_escape(job.name)}"]')
+        for task in job.tasks:
+            shown = "<br/>".join(_escape(n) for n in task.nodes[:8])
+            more = f"<br/>… {len(task.nodes) - 8} more" if len(task.nodes) > 8 else ""
+            lines.append(f'    {ids[task.key]}["<b>{_escape(task.key)}</b><br/>{shown}{more}"]')
+        lines.append("  end")
+        labels: dict[tuple[str, str], list[str]] = {}
+        for crossing in job.crossings:
+            for consumer in crossing.consumers:
+                labels.setdefault((crossing.producer, consumer), []).append(crossing.dataset)
+        for task in job.tasks:
+            for dep in task.depends_on:
+                data = labels.get((dep, task.key), [])
+                label = (
+                    f"|{_escape(', '.join(data[:3]))}{' …' if len(data) > 3 else ''}|"
+                    if data
+                    else ""
+                )
+                lines.append(f"  {ids[dep]} -->{label} {ids[task.key]}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace('"', "#quot;").replace("|", "#124;").replace("<", "#lt;").replace(">", "#gt;")
+    )
+
+
+def print_plan(plan: Plan, console: Any) -> None:
+    """Print each job as a tree: tasks with their compute, settings and dependencies, each
+    node with the rule that placed it, then the datasets that cross task boundaries."""
+    from rich.markup import escape
+
+    for job in plan.jobs:
+        node_count = sum(len(t.nodes) for t in job.tasks)
+        console.print(
+            f"[bold]job {escape(job.key)}[/bold] ({escape(job.name)}): pipelines "
+            f"{escape(', '.join(job.pipelines))}; {len(job.tasks)} tasks, {node_count} nodes; "
+            f"Kedro env '{escape(plan.env)}'"
+        )
+        for t_index, task in enumerate(job.tasks):
+            last_task = t_index == len(job.tasks) - 1
+            branch, stem = ("└── ", "    ") if last_task else ("├── ", "│   ")
+            settings = "".join(f", {k}={v}" for k, v in task.settings.items())
+            after = f"  after {', '.join(task.depends_on)}" if task.depends_on else ""
+            console.print(
+                f"{branch}[bold cyan]{escape(task.key)}[/bold cyan]  "
+                f"{escape(f'[{task.compute}{settings}]')}{escape(after)}"
+            )
+            for n_index, name in enumerate(task.nodes):
+                twig = "└── " if n_index == len(task.nodes) - 1 else "├── "
+                console.print(
+                    f"{stem}{twig}{escape(name)}  [dim]<- {escape(task.placements[name])}[/dim]"
+                )
+        if job.crossings:
+            console.print("datasets between tasks:")
+            for crossing in job.crossings:
+                kept = "[red]memory (lost!)[/red]" if crossing.in_memory else "catalog"
+                console.print(
+                    f"  {escape(crossing.dataset)}: {escape(crossing.producer)} -> "
+                    f"{escape(', '.join(crossing.consumers))} ({kept})"
+                )
+        console.print()
