@@ -126,6 +126,8 @@ def group_job(
         )
 
     group_order = _topological(list(members), edges, _first_seen(order, placed))
+    if len(group_order) != len(members):
+        raise GroupingError(f"job '{job_key}': merging tasks left a cycle; please report this")
     keys = _task_keys(group_order)
     depends = _minimal_dependencies(group_order, edges)
     groups = tuple(

@@ -98,18 +98,31 @@ def init(metadata: Any, env: str | None, host: str | None, force: bool) -> None:
     show_default=True,
     help="table for people, json for tools (versioned), mermaid for diagrams.",
 )
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the json or mermaid output to this file instead of stdout "
+    "(Kedro's own log lines also go to stdout).",
+)
 @_verbose_option
 @click.pass_obj
 @_user_errors
-def plan(metadata: Any, env: str | None, fmt: str) -> None:
+def plan(metadata: Any, env: str | None, fmt: str, output: Path | None) -> None:
     """Show the jobs, their tasks and why each node landed where it did."""
     from kedro_dab import api, show
 
     result = api.make_plan(_project_path(metadata), env)
-    if fmt == "json":
-        click.echo(show.plan_json(result), nl=False)
-    elif fmt == "mermaid":
-        click.echo(show.plan_mermaid(result), nl=False)
+    if fmt in ("json", "mermaid"):
+        text = show.plan_json(result) if fmt == "json" else show.plan_mermaid(result)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            from kedro_dab.bundle.write import atomic_write
+
+            atomic_write(output, text)
+            click.echo(f"wrote    {output}")
     else:
         from rich.console import Console
 

@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine:
+#   make example   runs init, plan, bundle and validate on examples/spaceflights (no workspace)
+#   make test      lint + the whole test suite under Kedro 1.x, then the project tests under 0.19
+PYTHON ?= python3
+VENV ?= .venv
+KEDRO ?= kedro>=1.0,<2
+BIN := $(VENV)/bin
+SHARED_SCHEMA := $(abspath ../shared/databricks/bundle_schema.json)
+
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+ifneq ($(wildcard $(SHARED_SCHEMA)),)
+export KEDRO_DAB_BUNDLE_SCHEMA ?= $(SHARED_SCHEMA)
+endif
+
+.PHONY: install example test test-kedro-019 lint
+.DEFAULT_GOAL := test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[test]" "$(KEDRO)"
+	touch $@
+
+install: $(VENV)/.installed
+
+example: install
+	cd examples/spaceflights && ../../$(BIN)/kedro dab init
+	cd examples/spaceflights && ../../$(BIN)/kedro dab plan
+	cd examples/spaceflights && ../../$(BIN)/kedro dab bundle
+	cd examples/spaceflights && ../../$(BIN)/kedro dab validate
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+	$(MAKE) test-kedro-019
+
+# The project tests again, in a second environment with the latest Kedro 0.19.
+test-kedro-019:
+	$(MAKE) install VENV=.venv-kedro019 KEDRO="kedro>=0.19.8,<0.20"
+	.venv-kedro019/bin/python -m pytest -m project tests/project

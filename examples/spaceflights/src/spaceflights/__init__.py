@@ -1,0 +1,4 @@
+"""spaceflights
+"""
+
+__version__ = "0.1"

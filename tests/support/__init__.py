@@ -1,0 +1,1 @@
+"""Shared helpers for kedro-dab tests: bundle schema validation and real Kedro projects."""

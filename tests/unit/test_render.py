@@ -1,0 +1,138 @@
+"""Rendering a Plan into bundle files: golden files, compute variants, determinism."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from kedro_dab.bundle.render import body_hash, render_plan, split_generated
+from kedro_dab.config import parse_config
+from kedro_dab.plan import build_plan
+from tests.support.bundle_schema import bundle_errors, require_schema
+from tests.support.models import node, project
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("KEDRO_DAB_UPDATE_GOLDEN") == "1"
+
+DAB = {
+    "grouping": [{"by": "tag", "prefix": "task."}, {"by": "namespace"}],
+    "merge_memory": False,
+    "jobs": {
+        "nightly": {
+            "name": "Nightly models",
+            "pipelines": ["__default__"],
+            "schedule": {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"},
+            "tags": {"team": "data"},
+            "max_concurrent_runs": 1,
+            "timeout_seconds": 7200,
+            "email_notifications": {"on_failure": ["data@example.com"]},
+        }
+    },
+    "compute": {
+        "etl": {
+            "type": "job_cluster",
+            "new_cluster": {
+                "spark_version": "15.4.x-scala2.12",
+                "node_type_id": "i3.xlarge",
+                "num_workers": 2,
+            },
+        },
+        "dev": {"type": "existing_cluster", "cluster_id": "0123-456789-abcdefgh"},
+        "ml": {
+            "type": "serverless",
+            "environment_version": "3",
+            "dependencies": ["scikit-learn==1.5.2"],
+        },
+    },
+    "tasks": [
+        {"match": {"group": "prep"}, "compute": "etl", "max_retries": 2},
+        {"match": {"tag": "ml"}, "compute": "ml", "timeout_seconds": 3600},
+        {"match": {"group": "report*"}, "compute": "dev", "retry_on_timeout": True},
+    ],
+}
+
+NODES = [
+    node("load", ["raw"], ["clean"], ["task.prep"]),
+    node("features", ["clean"], ["table"], ["task.prep"]),
+    node("models.split", ["table", "params:models.split"], ["models.train_set"]),
+    node("models.fit", ["models.train_set"], ["models.model"], ["ml"]),
+    node("report", ["models.model", "table"], ["summary"], ["task.reporting"]),
+]
+
+
+def rendered() -> dict[str, str]:
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=DAB)
+    return render_plan(build_plan(model, parse_config(DAB)))
+
+
+def test_rendered_job_matches_the_golden_file():
+    files = rendered()
+    assert list(files) == ["nightly.yml"]
+    golden = GOLDEN / "nightly.yml"
+    if UPDATE:
+        golden.write_text(files["nightly.yml"], encoding="utf-8")
+    assert files["nightly.yml"] == golden.read_text(encoding="utf-8")
+
+
+def test_rendered_job_validates_against_the_official_schema():
+    require_schema()
+    document = yaml.safe_load(rendered()["nightly.yml"])
+    assert bundle_errors({"bundle": {"name": "demo"}, **document}) == []
+
+
+def test_rendering_is_byte_identical_across_runs():
+    assert rendered() == rendered()
+
+
+def test_tasks_sharing_a_cluster_profile_share_one_job_cluster():
+    job = yaml.safe_load(rendered()["nightly.yml"])["resources"]["jobs"]["nightly"]
+    assert [c["job_cluster_key"] for c in job["job_clusters"]] == ["etl"]
+    prep = next(t for t in job["tasks"] if t["task_key"] == "prep")
+    assert prep["job_cluster_key"] == "etl"
+    assert prep["libraries"] == [{"whl": "../../dist/*.whl"}]
+
+
+def test_serverless_tasks_get_an_environment_with_the_wheel_and_no_libraries():
+    job = yaml.safe_load(rendered()["nightly.yml"])["resources"]["jobs"]["nightly"]
+    models = next(t for t in job["tasks"] if t["task_key"] == "models")
+    assert models["environment_key"] == "ml"
+    assert "libraries" not in models
+    (env,) = job["environments"]
+    assert env["spec"] == {
+        "environment_version": "3",
+        "dependencies": ["../../dist/*.whl", "scikit-learn==1.5.2"],
+    }
+
+
+def test_existing_cluster_tasks_name_the_cluster_and_install_the_wheel():
+    job = yaml.safe_load(rendered()["nightly.yml"])["resources"]["jobs"]["nightly"]
+    report = next(t for t in job["tasks"] if t["task_key"] == "reporting")
+    assert report["existing_cluster_id"] == "0123-456789-abcdefgh"
+    assert report["libraries"] == [{"whl": "../../dist/*.whl"}]
+
+
+def test_task_runs_the_console_script_with_pipeline_nodes_env_and_conf_source():
+    job = yaml.safe_load(rendered()["nightly.yml"])["resources"]["jobs"]["nightly"]
+    models = next(t for t in job["tasks"] if t["task_key"] == "models")
+    assert models["python_wheel_task"] == {
+        "package_name": "demo",
+        "entry_point": "demo",
+        "parameters": [
+            "run",
+            "--pipelines",
+            "__default__",
+            "--nodes",
+            "models.split,models.fit",
+            "--env",
+            "${var.kedro_env}",
+            "--conf-source",
+            "${workspace.file_path}/conf",
+        ],
+    }
+
+
+def test_generated_file_records_the_hash_of_its_body():
+    recorded, body = split_generated(rendered()["nightly.yml"])
+    assert recorded == body_hash(body)
