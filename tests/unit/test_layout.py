@@ -1,0 +1,43 @@
+"""Which conf files ship, and how include globs match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kedro_dab.bundle.layout import glob_matches, is_shipped, shipped_conf_files
+
+
+def test_local_conf_never_ships():
+    assert not is_shipped("local/catalog.yml")
+
+
+def test_credentials_files_never_ship_at_any_depth():
+    assert not is_shipped("base/credentials.yml")
+    assert not is_shipped("prod/nested/my_credentials.yaml")
+
+
+def test_nested_folders_and_yaml_and_json_files_ship(tmp_path: Path):
+    for rel in (
+        "base/catalog.yml",
+        "base/catalog/extra.yaml",
+        "base/params.json",
+        "local/catalog.yml",
+        "base/credentials.yml",
+        "databricks/.gitkeep",
+    ):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    shipped = {p.as_posix() for p in shipped_conf_files(tmp_path)}
+    assert shipped == {
+        "base/catalog.yml",
+        "base/catalog/extra.yaml",
+        "base/params.json",
+        "databricks/.gitkeep",
+    }
+
+
+def test_star_in_an_include_glob_does_not_cross_folders():
+    assert not glob_matches("resources/kedro-dab/job.yml", "resources/*.yml")
+    assert glob_matches("resources/kedro-dab/job.yml", "resources/kedro-dab/*.yml")
+    assert glob_matches("resources/kedro-dab/job.yml", "resources/*/*.yml")
