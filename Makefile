@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make example   runs init, plan, bundle and validate on examples/spaceflights (no workspace)
+#   make example   init, plan, bundle, validate and a local run of examples/spaceflights (no workspace)
 #   make test      lint + the whole test suite under Kedro 1.x, then the project tests under 0.19
 PYTHON ?= python3
 VENV ?= .venv
@@ -29,6 +29,7 @@ example: install
 	cd examples/spaceflights && ../../$(BIN)/kedro dab plan
 	cd examples/spaceflights && ../../$(BIN)/kedro dab bundle
 	cd examples/spaceflights && ../../$(BIN)/kedro dab validate
+	cd examples/spaceflights && ../../$(BIN)/kedro dab run --local --env base
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

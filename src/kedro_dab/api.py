@@ -7,6 +7,7 @@ tasks run with (default: the `kedro_env` variable of `databricks.yml`, else `dat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,14 @@ from kedro_dab.bundle.validate import ValidationReport
 from kedro_dab.bundle.write import WriteReport
 from kedro_dab.plan import Plan
 from kedro_dab.project import ProjectModel
+from kedro_dab.simulate import SimulationResult, TaskRun
 
 __all__ = [
     "BundleResult",
     "InitReport",
     "Plan",
     "ProjectModel",
+    "SimulationResult",
     "ValidationReport",
     "WriteReport",
     "bundle",
@@ -29,6 +32,7 @@ __all__ = [
     "make_plan",
     "read",
     "resolve_env",
+    "simulate",
     "validate",
 ]
 
@@ -117,3 +121,24 @@ def validate(
     root = Path(project_path).resolve()
     plan = make_plan(root, env)
     return validate_bundle(root, plan, render_plan(plan), run_cli=run_cli)
+
+
+def simulate(
+    project_path: Path | str = ".",
+    job: str | None = None,
+    env: str | None = None,
+    *,
+    params: str | None = None,
+    workers: int | None = None,
+    listener: Callable[[TaskRun], None] | None = None,
+    plan: Plan | None = None,
+) -> SimulationResult:
+    """`kedro dab run --local`: run a job's tasks on this machine as Databricks would, each in
+    its own process, in dependency order. `env` is the Kedro env the tasks run with (default:
+    the bundle's); `plan` may be given to simulate a plan built elsewhere."""
+    from kedro_dab.simulate import simulate as run_locally
+
+    root = Path(project_path).resolve()
+    if plan is None:
+        plan = make_plan(root, env)
+    return run_locally(root, plan, job, env=env, params=params, workers=workers, listener=listener)

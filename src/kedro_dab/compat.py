@@ -176,3 +176,26 @@ def dataset_type_is_memory(config: Mapping[str, Any]) -> bool:
         inner = config.get("dataset")
         return isinstance(inner, Mapping) and dataset_type_is_memory(inner)
     return short in MEMORY_TYPES
+
+
+def make_catalog(project_path: Path, conf_source: Path, env: str) -> Any:
+    """The data catalog Kedro would build for `env` from `conf_source`, with relative paths
+    resolved against the project as `kedro run` resolves them. Used only by simulation."""
+    from kedro.framework.context.context import _convert_paths_to_absolute_posix
+    from kedro.framework.project import settings
+
+    with _quiet_omegaconf():
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS
+        )
+    catalog = _convert_paths_to_absolute_posix(project_path, load_config_key(loader, "catalog"))
+    credentials = load_config_key(loader, "credentials")
+    return settings.DATA_CATALOG_CLASS.from_config(catalog, credentials)
+
+
+def dataset_exists(catalog: Any, name: str) -> bool | None:
+    """Whether a persisted dataset has data; None when that cannot be told."""
+    try:
+        return bool(catalog.exists(name))
+    except Exception:  # a dataset may need credentials or a service this machine lacks
+        return None

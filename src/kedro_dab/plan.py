@@ -317,10 +317,11 @@ def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
 
 
 def kedro_run_args(plan: Plan, task: Task, conf_source: str, env: str | None = None) -> list[str]:
-    """The argv (after the console script) that runs `task`. Databricks and the local
-    simulation use this same list; only where the conf comes from differs, and the bundle
-    names the env through a variable that each target may set."""
-    args = ["run", plan.pipeline_option, ",".join(task.pipelines)]
+    """The argv after the console script that runs `task`. The script is `run` itself
+    (`<package>.__main__:main` calls the run command, no sub-command). Databricks and the
+    local simulation use this same list; only where the conf comes from differs, and the
+    bundle names the env through a variable that each target may set."""
+    args = [plan.pipeline_option, ",".join(task.pipelines)]
     if not task.whole_pipeline:
         args += ["--nodes", ",".join(task.nodes)]
     args += ["--env", env or plan.env, "--conf-source", conf_source]

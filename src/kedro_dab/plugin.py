@@ -185,3 +185,71 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     click.echo("Bundle is valid.")
+
+
+@dab.command(name="run")
+@click.argument("job", required=False)
+@click.option(
+    "--local",
+    "local",
+    is_flag=True,
+    help="Run the job's tasks on this machine, each as Databricks would call it.",
+)
+@_env_option
+@click.option("--params", default=None, help="Runtime parameters for every task: k=v,a.b=v.")
+@click.option(
+    "--jobs",
+    "-j",
+    "workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Tasks run at once.  [default: the number of cores]",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def run_job(
+    metadata: Any,
+    job: str | None,
+    local: bool,
+    env: str | None,
+    params: str | None,
+    workers: int | None,
+) -> None:
+    """Run a job: with --local, simulate it here task by task, exactly as Databricks would."""
+    from kedro_dab.errors import DabError
+
+    if not local:
+        raise DabError("running on Databricks is not available yet; use --local to simulate")
+    from rich.console import Console
+
+    from kedro_dab import api, show
+    from kedro_dab.simulate import pick_job
+
+    root = _project_path(metadata)
+    plan = api.make_plan(root, env)
+    chosen = pick_job(plan, job)
+    console = Console(highlight=False, soft_wrap=True)
+    keys = [t.key for t in chosen.tasks]
+    with show.TaskProgress(console, keys, f"job {chosen.key} (local)") as progress:
+        result = api.simulate(
+            root,
+            chosen.key,
+            env,
+            params=params,
+            workers=workers,
+            plan=plan,
+            listener=lambda r: progress.update(r.key, r.state, r.seconds),
+        )
+    if not console.is_terminal:
+        console.print(progress.summary())
+    for task in result.tasks:
+        if task.state == "failed":
+            console.print(f"[bold red]task {task.key} failed[/]: {'; '.join(task.problems)}")
+            tail = task.log_tail()
+            if tail:
+                console.print(tail, markup=False)
+            console.print(f"full log: {task.log_path}")
+    if not result.ok:
+        sys.exit(1)
+    console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s.")

@@ -82,3 +82,63 @@ def print_plan(plan: Plan, console: Any) -> None:
                     f"{escape(', '.join(crossing.consumers))} ({kept})"
                 )
         console.print()
+
+
+_STATE_STYLE = {
+    "pending": "dim",
+    "running": "yellow",
+    "done": "green",
+    "failed": "bold red",
+    "skipped": "magenta",
+    "cancelled": "magenta",
+}
+
+
+class TaskProgress:
+    """Task states as they change: a live table on a terminal, one line per change elsewhere."""
+
+    def __init__(self, console: Any, keys: list[str], title: str) -> None:
+        self.console = console
+        self.keys = keys
+        self.title = title
+        self.states: dict[str, tuple[str, str]] = {k: ("pending", "") for k in keys}
+        self.live: Any = None
+
+    def __enter__(self) -> TaskProgress:
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=self.console, refresh_per_second=4)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._table())
+            self.live.__exit__(*exc)
+
+    def update(self, key: str, state: str, seconds: float | None = None) -> None:
+        """Record a task's new state (and its wall time once it ended)."""
+        timing = f"{seconds:.1f}s" if seconds is not None else ""
+        self.states[key] = (state, timing)
+        if self.live is not None:
+            self.live.update(self._table())
+        else:
+            suffix = f" ({timing})" if timing else ""
+            self.console.print(f"{key}: {state}{suffix}", highlight=False)
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=self.title)
+        table.add_column("task")
+        table.add_column("state")
+        table.add_column("time", justify="right")
+        for key in self.keys:
+            state, timing = self.states[key]
+            table.add_row(key, f"[{_STATE_STYLE.get(state, '')}]{state}[/]", timing)
+        return table
+
+    def summary(self) -> Any:
+        """The final table."""
+        return self._table()

@@ -120,7 +120,6 @@ def test_task_runs_the_console_script_with_pipeline_nodes_env_and_conf_source():
         "package_name": "demo",
         "entry_point": "demo",
         "parameters": [
-            "run",
             "--pipelines",
             "__default__",
             "--nodes",

@@ -1,0 +1,340 @@
+"""Run a job's tasks on this machine the way Databricks would.
+
+Each task is its own process with the argv its Databricks task receives (the same entry point,
+pipeline, nodes, env and parameters); only the conf source is a local copy of exactly what the
+bundle ships. Tasks share nothing but persisted datasets. Independent tasks run in parallel;
+dependants of a failed task are skipped, as Databricks does by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.bundle.layout import shipped_conf_files
+from kedro_dab.errors import ConfigError
+from kedro_dab.plan import Job, Plan, Task, kedro_run_args
+
+PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = (
+    "pending",
+    "running",
+    "done",
+    "failed",
+    "skipped",
+    "cancelled",
+)
+WORK_DIR = ".kedro-dab/simulate"
+_TAIL_LINES = 20
+
+
+@dataclass
+class TaskRun:
+    """One task of a simulated run: its state, timing, log and any problem found."""
+
+    key: str
+    argv: list[str]
+    state: str = PENDING
+    seconds: float | None = None
+    log_path: Path | None = None
+    returncode: int | None = None
+    problems: list[str] = field(default_factory=list)
+    started: float | None = None
+
+    def log_tail(self, lines: int = _TAIL_LINES) -> str:
+        """The last lines of the task's log."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of `simulate`: every task's run, in the job's task order."""
+
+    job: str
+    tasks: list[TaskRun]
+    seconds: float
+    conf_source: Path
+
+    @property
+    def ok(self) -> bool:
+        """True when every task finished and every check passed."""
+        return all(t.state == DONE for t in self.tasks)
+
+
+Listener = Callable[[TaskRun], None]
+
+
+def pick_job(plan: Plan, job_key: str | None) -> Job:
+    """The job named `job_key`, or the only job of the plan."""
+    if job_key is None:
+        if len(plan.jobs) == 1:
+            return plan.jobs[0]
+        keys = ", ".join(j.key for j in plan.jobs)
+        raise ConfigError(f"the plan has several jobs ({keys}); name the one to run")
+    for job in plan.jobs:
+        if job.key == job_key:
+            return job
+    keys = ", ".join(j.key for j in plan.jobs)
+    raise ConfigError(f"no job '{job_key}' in dab.yml; jobs: {keys}")
+
+
+def copy_shipped_conf(project_path: Path, conf_dir: str, dest: Path) -> Path:
+    """Copy exactly the conf files the bundle ships into `dest`, replacing what was there."""
+    source = project_path / conf_dir
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for rel in shipped_conf_files(source):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / rel, target)
+    return dest
+
+
+def simulate(
+    project_path: Path,
+    plan: Plan,
+    job_key: str | None = None,
+    *,
+    env: str | None = None,
+    params: str | None = None,
+    workers: int | None = None,
+    listener: Listener | None = None,
+    python: str | None = None,
+) -> SimulationResult:
+    """Run one job locally, task by task, in dependency order, `workers` tasks at a time."""
+    project_path = project_path.resolve()
+    job = pick_job(plan, job_key)
+    env = env or plan.env
+    run_dir = project_path / WORK_DIR / job.key
+    conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
+    if not (conf_source / env).is_dir():
+        raise ConfigError(
+            f"Kedro env '{env}' is not among the shipped conf folders "
+            f"({', '.join(sorted(p.name for p in conf_source.iterdir()))}); pass another --env"
+        )
+    runs = {
+        task.key: TaskRun(task.key, task_argv(plan, task, conf_source, env, params))
+        for task in job.tasks
+    }
+    for run in runs.values():
+        run.log_path = run_dir / "logs" / f"{run.key}.log"
+    checker = _BoundaryChecker(project_path, conf_source, env, job)
+    scheduler = _Scheduler(
+        project_path,
+        job,
+        runs,
+        workers or os.cpu_count() or 1,
+        listener or (lambda run: None),
+        checker,
+        python or sys.executable,
+        plan.package_name,
+    )
+    started = time.monotonic()
+    scheduler.run()
+    return SimulationResult(
+        job.key, [runs[t.key] for t in job.tasks], time.monotonic() - started, conf_source
+    )
+
+
+def task_argv(plan: Plan, task: Task, conf_source: Path, env: str, params: str | None) -> list[str]:
+    """The argv after the entry point, as Databricks passes it, with the local conf source."""
+    args = kedro_run_args(plan, task, str(conf_source), env)
+    if params:
+        args += ["--params", params]
+    return args
+
+
+class _Scheduler:
+    """Start ready tasks up to the worker limit; on failure skip dependants; on Ctrl-C stop."""
+
+    def __init__(
+        self,
+        project_path: Path,
+        job: Job,
+        runs: dict[str, TaskRun],
+        workers: int,
+        listener: Listener,
+        checker: _BoundaryChecker,
+        python: str,
+        package: str,
+    ) -> None:
+        self.project_path = project_path
+        self.job = job
+        self.runs = runs
+        self.workers = max(1, workers)
+        self.listener = listener
+        self.checker = checker
+        self.python = python
+        self.package = package
+        self.depends = {t.key: set(t.depends_on) for t in job.tasks}
+        self.order = [t.key for t in job.tasks]
+        self.live: dict[str, tuple[subprocess.Popen[bytes], Any]] = {}
+
+    def run(self) -> None:
+        try:
+            while True:
+                self._reap()
+                self._skip_blocked()
+                self._start_ready()
+                if not self.live and not any(r.state == PENDING for r in self.runs.values()):
+                    return
+                time.sleep(0.02)
+        except KeyboardInterrupt:
+            self._stop_all()
+            raise
+
+    def _start_ready(self) -> None:
+        for key in self.order:
+            if len(self.live) >= self.workers:
+                return
+            run = self.runs[key]
+            if run.state != PENDING:
+                continue
+            if all(self.runs[d].state == DONE for d in self.depends[key]):
+                self._start(run)
+
+    def _start(self, run: TaskRun) -> None:
+        assert run.log_path is not None
+        run.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = run.log_path.open("wb")
+        # Databricks calls the wheel's entry point, `<package>.__main__:main`, with the task's
+        # parameters as argv; `python -m <package>` runs that same function.
+        command = [self.python, "-m", self.package, *run.argv]
+        environ = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        src = str(self.project_path / "src")
+        environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (src, environ.get("PYTHONPATH", "")) if p
+        )
+        process = subprocess.Popen(
+            command,
+            cwd=self.project_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environ,
+            start_new_session=True,
+        )
+        run.state = RUNNING
+        run.started = time.monotonic()
+        self.live[run.key] = (process, log)
+        self.listener(run)
+
+    def _reap(self) -> None:
+        for key, (process, log) in list(self.live.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            log.close()
+            del self.live[key]
+            run = self.runs[key]
+            run.returncode = code
+            run.seconds = time.monotonic() - (run.started or time.monotonic())
+            if code == 0:
+                run.problems = self.checker.check(key)
+                run.state = FAILED if run.problems else DONE
+            else:
+                run.state = FAILED
+                run.problems.append(f"exit code {code}")
+            self.listener(run)
+
+    def _skip_blocked(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for key in self.order:
+                run = self.runs[key]
+                if run.state == PENDING and any(
+                    self.runs[d].state in (FAILED, SKIPPED, CANCELLED) for d in self.depends[key]
+                ):
+                    run.state = SKIPPED
+                    run.problems.append("an upstream task failed")
+                    self.listener(run)
+                    changed = True
+
+    def _stop_all(self) -> None:
+        for key, (process, log) in list(self.live.items()):
+            _terminate(process)
+            log.close()
+            run = self.runs[key]
+            run.state = CANCELLED
+            run.returncode = process.returncode
+            run.seconds = time.monotonic() - (run.started or time.monotonic())
+            self.listener(run)
+        self.live.clear()
+        for run in self.runs.values():
+            if run.state == PENDING:
+                run.state = CANCELLED
+                self.listener(run)
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+class _BoundaryChecker:
+    """After a task ends, check that each dataset later tasks read from it exists."""
+
+    def __init__(self, project_path: Path, conf_source: Path, env: str, job: Job) -> None:
+        self.project_path = project_path
+        self.conf_source = conf_source
+        self.env = env
+        self.by_producer: dict[str, list[Any]] = {}
+        for crossing in job.crossings:
+            self.by_producer.setdefault(crossing.producer, []).append(crossing)
+        self._catalog: Any = None
+
+    def check(self, task_key: str) -> list[str]:
+        problems = []
+        for crossing in self.by_producer.get(task_key, []):
+            readers = ", ".join(f"'{c}'" for c in crossing.consumers)
+            if crossing.in_memory:
+                problems.append(
+                    f"in-memory dataset '{crossing.dataset}' made by task '{task_key}' is lost "
+                    f"when the task ends, but task(s) {readers} read it"
+                )
+                continue
+            exists = self._exists(crossing.dataset)
+            if exists is False:
+                problems.append(
+                    f"dataset '{crossing.dataset}' does not exist after task '{task_key}' "
+                    f"finished, but task(s) {readers} read it"
+                )
+        return problems
+
+    def _exists(self, dataset: str) -> bool | None:
+        from kedro_dab import compat
+
+        if self._catalog is None:
+            self._catalog = compat.make_catalog(self.project_path, self.conf_source, self.env)
+        return compat.dataset_exists(self._catalog, dataset)
+
+
+def summary_rows(result: SimulationResult) -> Sequence[Mapping[str, str]]:
+    """One row per task for the final table."""
+    return [
+        {
+            "task": run.key,
+            "state": run.state,
+            "seconds": f"{run.seconds:.1f}" if run.seconds is not None else "-",
+            "log": str(run.log_path) if run.log_path else "-",
+        }
+        for run in result.tasks
+    ]
