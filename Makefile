@@ -42,4 +42,4 @@ test: lint
 # The project tests again, in a second environment with the latest Kedro 0.19.
 test-kedro-019:
 	$(MAKE) install VENV=.venv-kedro019 KEDRO="kedro>=0.19.8,<0.20"
-	.venv-kedro019/bin/python -m pytest -m project tests/project
+	.venv-kedro019/bin/python -m pytest -m project tests

@@ -56,3 +56,36 @@ def test_example_plan_groups_fourteen_nodes_into_the_five_documented_tasks(tmp_p
         "candidate_modelling_pipeline",
     ]
     assert not any(d["in_memory"] for d in job["boundary_datasets"])
+
+
+def _copy_example(dest: Path) -> Path:
+    import shutil
+
+    ignore = shutil.ignore_patterns(".kedro-dab", "__pycache__", "*.pyc")
+    shutil.copytree(EXAMPLE, dest, ignore=ignore)
+    for folder in (dest / "data").iterdir():
+        if folder.name != "01_raw":
+            for path in folder.rglob("*"):
+                if path.is_file() and path.name != ".gitkeep":
+                    path.unlink()
+    return dest
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(project).as_posix(): p.read_bytes()
+        for p in sorted((project / "data").rglob("*"))
+        if p.is_file() and p.name != ".gitkeep" and "01_raw" not in p.parts
+    }
+
+
+def test_local_simulation_computes_exactly_what_kedro_run_computes(tmp_path):
+    plain = _copy_example(tmp_path / "plain")
+    grouped = _copy_example(tmp_path / "grouped")
+    run = run_kedro(plain, "run", "--env", "base")
+    assert run.returncode == 0, run.stdout + run.stderr
+    simulated = run_kedro(grouped, "dab", "run", "--local", "--env", "base")
+    assert simulated.returncode == 0, simulated.stdout + simulated.stderr
+    expected = _outputs(plain)
+    assert len(expected) >= 8
+    assert _outputs(grouped) == expected
