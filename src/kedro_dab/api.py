@@ -7,31 +7,40 @@ tasks run with (default: the `kedro_env` variable of `databricks.yml`, else `dat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kedro_dab.bundle.layout import env_from_databricks_yml
 from kedro_dab.bundle.scaffold import InitReport
 from kedro_dab.bundle.validate import ValidationReport
 from kedro_dab.bundle.write import WriteReport
+from kedro_dab.deploy.runs import RunStatus
+from kedro_dab.deploy.sdk import DeployReport
 from kedro_dab.plan import Plan
 from kedro_dab.project import ProjectModel
 from kedro_dab.simulate import SimulationResult, TaskRun
 
 __all__ = [
     "BundleResult",
+    "DeployReport",
     "InitReport",
     "Plan",
     "ProjectModel",
+    "RunStatus",
     "SimulationResult",
     "ValidationReport",
     "WriteReport",
     "bundle",
+    "cancel_run",
+    "deploy",
+    "destroy",
     "init",
     "make_plan",
     "read",
     "resolve_env",
+    "run",
     "simulate",
     "validate",
 ]
@@ -142,3 +151,135 @@ def simulate(
     if plan is None:
         plan = make_plan(root, env)
     return run_locally(root, plan, job, env=env, params=params, workers=workers, listener=listener)
+
+
+def deploy(
+    project_path: Path | str = ".",
+    target: str | None = None,
+    *,
+    engine: str = "auto",
+    env: str | None = None,
+    profile: str | None = None,
+    variables: Sequence[str] = (),
+    dry_run: bool = False,
+    force_lock: bool = False,
+    auto_approve: bool = False,
+    confirm_delete: Callable[[list[str]], bool] | None = None,
+    echo: Callable[[str], None] = lambda line: None,
+    client: Any = None,
+) -> DeployReport:
+    """`kedro dab deploy`: regenerate and validate the bundle, then deploy one target with the
+    Databricks CLI (`engine="cli"`) or in pure Python through databricks-sdk (`"sdk"`);
+    `"auto"` picks the CLI when it is on the PATH. Jobs removed from the configuration are
+    deleted only when `auto_approve` or `confirm_delete(keys)` says so."""
+    from kedro_dab.bundle.validate import validate_bundle
+    from kedro_dab.deploy import engines
+    from kedro_dab.deploy.target import default_target
+    from kedro_dab.errors import BundleError
+
+    root = Path(project_path).resolve()
+    chosen = engines.choose_engine(engine)
+    result = bundle(root, env, check=dry_run)
+    if dry_run and result.files.changed:
+        raise BundleError(
+            "the bundle files are out of date; run `kedro dab bundle` before a "
+            "dry run (a dry run writes nothing)"
+        )
+    from kedro_dab.bundle.render import render_plan
+
+    report = validate_bundle(root, result.plan, render_plan(result.plan), run_cli=False)
+    if not report.ok:
+        raise BundleError("; ".join(report.problems))
+    target_name = target or default_target(root)
+    if chosen == "cli":
+        return engines.deploy_with_cli(
+            root,
+            target_name,
+            profile=profile,
+            variables=variables,
+            dry_run=dry_run,
+            force_lock=force_lock,
+            auto_approve=auto_approve,
+            echo=echo,
+        )
+    approve = (lambda keys: True) if auto_approve else (confirm_delete or (lambda keys: False))
+    return engines.deploy_with_sdk(
+        root,
+        target_name,
+        package=result.plan.package_name,
+        conf_dir=result.plan.conf_dir,
+        profile=profile,
+        variables=variables,
+        dry_run=dry_run,
+        force_lock=force_lock,
+        confirm_delete=approve,
+        echo=echo,
+        client=client,
+    )
+
+
+def run(
+    project_path: Path | str = ".",
+    job: str | None = None,
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    on_change: Callable[[RunStatus], None] = lambda status: None,
+    on_start: Callable[[int, str], None] = lambda run_id, url: None,
+    client: Any = None,
+) -> RunStatus:
+    """`kedro dab run`: start a deployed job (run-now) and follow it until it ends."""
+    from kedro_dab.deploy import runs
+    from kedro_dab.deploy.engines import job_id_for
+
+    root = Path(project_path).resolve()
+    workspace, _, job_id = job_id_for(root, target, job, profile=profile, client=client)
+    run_id = runs.start(workspace, job_id)
+    first = runs.status(workspace, run_id)
+    on_start(run_id, first.url)
+    return runs.follow(workspace, run_id, on_change)
+
+
+def cancel_run(
+    project_path: Path | str,
+    run_id: int,
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> None:
+    """Cancel a run started by `run`."""
+    from kedro_dab.deploy import runs
+    from kedro_dab.deploy.target import load_target
+    from kedro_dab.deploy.workspace import Workspace, connect
+
+    loaded = load_target(Path(project_path).resolve(), target)
+    runs.cancel(Workspace(client or connect(loaded.host, profile)), run_id)
+
+
+def destroy(
+    project_path: Path | str = ".",
+    target: str | None = None,
+    *,
+    engine: str = "auto",
+    profile: str | None = None,
+    echo: Callable[[str], None] = lambda line: None,
+    client: Any = None,
+) -> None:
+    """`kedro dab destroy`: remove the target's jobs and workspace files (ask first: this
+    function does not)."""
+    from kedro_dab.deploy import cli, engines
+    from kedro_dab.deploy.target import default_target
+
+    root = Path(project_path).resolve()
+    target_name = target or default_target(root)
+    if engines.choose_engine(engine) == "cli":
+        executable = cli.require_cli()
+        cli.run_cli(
+            executable,
+            cli.bundle_args("destroy", target_name, profile=profile, extra=["--auto-approve"]),
+            root,
+            echo,
+        )
+        return
+    engines.destroy_with_sdk(root, target_name, profile=profile, echo=echo, client=client)

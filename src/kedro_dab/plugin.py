@@ -187,6 +187,90 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     click.echo("Bundle is valid.")
 
 
+_target_option = click.option(
+    "--target", "-t", default=None, help="Bundle target.  [default: the target marked default]"
+)
+_profile_option = click.option(
+    "--profile", "-p", default=None, help="Profile in ~/.databrickscfg (databricks-sdk auth)."
+)
+_engine_option = click.option(
+    "--engine",
+    type=click.Choice(["auto", "cli", "sdk"]),
+    default="auto",
+    show_default=True,
+    help="cli: the databricks CLI; sdk: pure Python; auto: cli when it is on the PATH.",
+)
+
+
+@dab.command()
+@_target_option
+@_engine_option
+@_env_option
+@_profile_option
+@click.option("--var", "variables", multiple=True, help="Bundle variable override: name=value.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--force-lock", is_flag=True, help="Take the deploy lock even if it is held.")
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Delete jobs removed from the configuration without asking.",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def deploy(
+    metadata: Any,
+    target: str | None,
+    engine: str,
+    env: str | None,
+    profile: str | None,
+    variables: tuple[str, ...],
+    dry_run: bool,
+    force_lock: bool,
+    auto_approve: bool,
+) -> None:
+    """Regenerate, validate and deploy the bundle: wheel, conf and jobs."""
+    from kedro_dab import api
+
+    def confirm(keys: list[str]) -> bool:
+        if not sys.stdin.isatty():
+            click.echo(
+                f"kept     jobs removed from dab.yml: {', '.join(keys)} "
+                "(pass --auto-approve to delete them)"
+            )
+            return False
+        return click.confirm(f"Delete jobs removed from the configuration: {', '.join(keys)}?")
+
+    report = api.deploy(
+        _project_path(metadata),
+        target,
+        engine=engine,
+        env=env,
+        profile=profile,
+        variables=variables,
+        dry_run=dry_run,
+        force_lock=force_lock,
+        auto_approve=auto_approve,
+        confirm_delete=confirm,
+        echo=click.echo,
+    )
+    if report.engine == "cli":
+        click.echo(
+            f"Deployed target '{report.target}' with the databricks CLI."
+            if not dry_run
+            else f"Validated target '{report.target}' (dry run)."
+        )
+        return
+    verb = "Would" if dry_run else "Did"
+    click.echo(f"{verb} deploy target '{report.target}' to {report.root_path}:")
+    for change in report.jobs:
+        click.echo(f"  {change.action:9} {change.key}  {change.url or ''}".rstrip())
+    click.echo(
+        f"  files: {len(report.uploaded)} uploaded, {report.unchanged_files} unchanged, "
+        f"{len(report.deleted_files)} deleted"
+    )
+
+
 @dab.command(name="run")
 @click.argument("job", required=False)
 @click.option(
@@ -195,15 +279,19 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     is_flag=True,
     help="Run the job's tasks on this machine, each as Databricks would call it.",
 )
+@_target_option
 @_env_option
-@click.option("--params", default=None, help="Runtime parameters for every task: k=v,a.b=v.")
+@_profile_option
+@click.option(
+    "--params", default=None, help="Runtime parameters for every task (with --local): k=v,a.b=v."
+)
 @click.option(
     "--jobs",
     "-j",
     "workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Tasks run at once.  [default: the number of cores]",
+    help="Tasks run at once with --local.  [default: the number of cores]",
 )
 @_verbose_option
 @click.pass_obj
@@ -212,21 +300,35 @@ def run_job(
     metadata: Any,
     job: str | None,
     local: bool,
+    target: str | None,
     env: str | None,
+    profile: str | None,
     params: str | None,
     workers: int | None,
 ) -> None:
-    """Run a job: with --local, simulate it here task by task, exactly as Databricks would."""
-    from kedro_dab.errors import DabError
+    """Run a job on Databricks and follow it; with --local, simulate it here task by task,
+    exactly as Databricks would call each task."""
+    if local:
+        _run_locally(_project_path(metadata), job, env, params, workers)
+    else:
+        if params:
+            from kedro_dab.errors import DabError
 
-    if not local:
-        raise DabError("running on Databricks is not available yet; use --local to simulate")
+            raise DabError(
+                "--params applies to --local runs; on Databricks, runtime "
+                "parameters come from the job's parameters"
+            )
+        _run_remotely(_project_path(metadata), job, target, profile)
+
+
+def _run_locally(
+    root: Path, job: str | None, env: str | None, params: str | None, workers: int | None
+) -> None:
     from rich.console import Console
 
     from kedro_dab import api, show
     from kedro_dab.simulate import pick_job
 
-    root = _project_path(metadata)
     plan = api.make_plan(root, env)
     chosen = pick_job(plan, job)
     console = Console(highlight=False, soft_wrap=True)
@@ -253,3 +355,69 @@ def run_job(
     if not result.ok:
         sys.exit(1)
     console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s.")
+
+
+def _run_remotely(root: Path, job: str | None, target: str | None, profile: str | None) -> None:
+    from rich.console import Console
+
+    from kedro_dab import api, show
+
+    console = Console(highlight=False, soft_wrap=True)
+    started: dict[str, Any] = {}
+    holder: dict[str, Any] = {}
+
+    def on_start(run_id: int, url: str) -> None:
+        started.update(run_id=run_id, url=url)
+        console.print(f"run {run_id}: {url}")
+
+    def on_change(status: Any) -> None:
+        progress = holder.get("progress")
+        if progress is None:
+            progress = show.TaskProgress(console, sorted(status.tasks), f"run {status.run_id}")
+            holder["progress"] = progress.__enter__()
+        for key, state in status.tasks.items():
+            if progress.states.get(key, ("", ""))[0] != state:
+                progress.update(key, state)
+
+    try:
+        final = api.run(root, job, target, profile=profile, on_change=on_change, on_start=on_start)
+    except KeyboardInterrupt:
+        if started and click.confirm(
+            f"Cancel run {started['run_id']} on Databricks?", default=True
+        ):
+            api.cancel_run(root, started["run_id"], target, profile=profile)
+            console.print(f"cancelled run {started['run_id']}")
+        sys.exit(130)
+    finally:
+        if holder.get("progress") is not None:
+            holder["progress"].__exit__(None, None, None)
+    if holder.get("progress") is not None and not console.is_terminal:
+        console.print(holder["progress"].summary())
+    console.print(f"run {final.run_id} ended: {final.result}  {final.url}")
+    if not final.ok:
+        sys.exit(1)
+
+
+@dab.command()
+@_target_option
+@_engine_option
+@_profile_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def destroy(
+    metadata: Any, target: str | None, engine: str, profile: str | None, auto_approve: bool
+) -> None:
+    """Remove the target's jobs and files from the workspace."""
+    from kedro_dab import api
+    from kedro_dab.deploy.target import default_target
+
+    root = _project_path(metadata)
+    name = target or default_target(root)
+    if not auto_approve and not click.confirm(
+        f"Delete every job and file kedro-dab deployed to target '{name}'?"
+    ):
+        click.echo("Nothing deleted.")
+        return
+    api.destroy(root, name, engine=engine, profile=profile, echo=click.echo)

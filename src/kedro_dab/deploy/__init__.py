@@ -1,0 +1,1 @@
+"""Deploy engines (Databricks CLI or pure-Python SDK), runs, and the calls they share."""

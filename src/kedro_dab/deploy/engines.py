@@ -1,0 +1,168 @@
+"""Choose an engine and deploy, run or destroy a target with it.
+
+Both engines deploy the same generated bundle; neither regenerates nor re-groups anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.deploy import cli
+from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, read_state
+from kedro_dab.deploy.target import load_target
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
+from kedro_dab.errors import ConfigError
+
+ENGINES = ("auto", "cli", "sdk")
+
+
+def choose_engine(engine: str) -> str:
+    """`auto` is `cli` when a `databricks` CLI is on the PATH, else `sdk`."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "cli" if cli.find_cli() else "sdk"
+    return engine
+
+
+def parse_vars(assignments: Sequence[str]) -> dict[str, str]:
+    """`--var k=v` options as a mapping."""
+    out = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--var {item}: expected name=value")
+        out[key] = value
+    return out
+
+
+def deploy_with_cli(
+    root: Path,
+    target: str,
+    *,
+    profile: str | None,
+    variables: Sequence[str],
+    dry_run: bool,
+    force_lock: bool,
+    auto_approve: bool,
+    echo: Callable[[str], None],
+) -> DeployReport:
+    """`databricks bundle validate --strict`, then `databricks bundle deploy` (unless dry run)."""
+    executable = cli.require_cli()
+    cli.run_cli(
+        executable,
+        cli.bundle_args(
+            "validate", target, profile=profile, variables=variables, extra=["--strict"]
+        ),
+        root,
+        echo,
+    )
+    if not dry_run:
+        extra = [
+            flag
+            for flag, on in (("--force-lock", force_lock), ("--auto-approve", auto_approve))
+            if on
+        ]
+        cli.run_cli(
+            executable,
+            cli.bundle_args("deploy", target, profile=profile, variables=variables, extra=extra),
+            root,
+            echo,
+        )
+    return DeployReport(target, "cli", dry_run)
+
+
+def deploy_with_sdk(
+    root: Path,
+    target_name: str | None,
+    *,
+    package: str,
+    conf_dir: str,
+    profile: str | None,
+    variables: Sequence[str],
+    dry_run: bool,
+    force_lock: bool,
+    confirm_delete: Callable[[list[str]], bool],
+    echo: Callable[[str], None],
+    client: Any = None,
+) -> DeployReport:
+    """Build the wheel, then deploy through databricks-sdk."""
+    from kedro_dab.build import build_wheel
+    from kedro_dab.bundle.layout import shipped_conf_files
+
+    target = load_target(root, target_name, parse_vars(variables))
+    echo("building the project wheel")
+    wheel = build_wheel(root)
+    echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
+    conf_files = {
+        f"{conf_dir}/{rel.as_posix()}": (root / conf_dir / rel).read_bytes()
+        for rel in shipped_conf_files(root / conf_dir)
+    }
+    workspace = Workspace(client or connect(target.host, profile))
+    return deploy_target(
+        workspace,
+        target,
+        root,
+        wheel,
+        conf_files,
+        dry_run=dry_run,
+        force_lock=force_lock,
+        confirm_delete=confirm_delete,
+        echo=echo,
+    )
+
+
+def job_id_for(
+    root: Path, target_name: str | None, key: str | None, *, profile: str | None, client: Any = None
+) -> tuple[Workspace, str, int]:
+    """(workspace, job key, job id) of a deployed job: from kedro-dab's deployment state, else
+    from the CLI's `bundle summary`."""
+    target = load_target(root, target_name)
+    keys = sorted(target.jobs)
+    if key is None:
+        if len(keys) != 1:
+            raise ConfigError(f"the bundle has jobs {', '.join(keys)}; name the one to run")
+        key = keys[0]
+    elif key not in target.jobs:
+        raise ConfigError(f"no job '{key}' in the bundle (jobs: {', '.join(keys)})")
+    workspace = Workspace(client or connect(target.host, profile))
+    ids = {k: int(v) for k, v in (read_state(workspace, target).get("jobs") or {}).items()}
+    if key not in ids and cli.find_cli():
+        ids.update(cli.summary_job_ids(cli.require_cli(), root, target.name, profile))
+    if key not in ids:
+        raise WorkspaceError(
+            f"job '{key}' is not deployed to target '{target.name}'; run "
+            f"`kedro dab deploy -t {target.name}` first"
+        )
+    return workspace, key, ids[key]
+
+
+def destroy_with_sdk(
+    root: Path,
+    target_name: str | None,
+    *,
+    profile: str | None,
+    echo: Callable[[str], None],
+    client: Any = None,
+) -> list[JobChange]:
+    """Delete the target's jobs (by state and by tags) and its workspace folder."""
+    from kedro_dab.deploy.sdk import TAG_BUNDLE, TAG_TARGET, target_paths
+
+    target = load_target(root, target_name)
+    workspace = Workspace(client or connect(target.host, profile))
+    paths = target_paths(target, workspace.user_name())
+    state = read_state(workspace, target)
+    ids = {int(v): k for k, v in (state.get("jobs") or {}).items()}
+    tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name}
+    for job_id, job_tags in workspace.jobs_tagged(tags):
+        ids.setdefault(job_id, job_tags.get("kedro_dab_job", "?"))
+    changes = []
+    for job_id, key in sorted(ids.items()):
+        workspace.delete_job(key, job_id)
+        echo(f"deleted  job {key} ({job_id})")
+        changes.append(JobChange(key, "delete", job_id))
+    workspace.delete(paths.root, recursive=True)
+    echo(f"deleted  {paths.root}")
+    return changes

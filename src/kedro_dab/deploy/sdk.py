@@ -1,0 +1,499 @@
+"""The SDK engine: deploy a bundle target in pure Python, no Databricks CLI needed.
+
+Order, as the CLI does it: take the deploy lock (a file created with overwrite=false), upload
+the wheel and the shipped conf, create or reset each job, apply permissions, write the
+deployment state, release the lock. Every job carries tags naming its bundle, target and
+resource key, so a lost state file never produces a duplicate job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.build import Artifact
+from kedro_dab.deploy.target import USE_CLI, Target, UnsupportedBundle, resolve
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError
+
+STATE_FILE = "kedro-dab-state.json"
+LOCK_FILE = "deploy.lock"
+STATE_VERSION = 1
+TAG_BUNDLE, TAG_TARGET, TAG_KEY = "kedro_dab_bundle", "kedro_dab_target", "kedro_dab_job"
+_DEV_CONCURRENT_RUNS = 4
+_LEVELS = {"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN"}
+_SUPPORTED_PRESETS = {
+    "name_prefix",
+    "tags",
+    "jobs_max_concurrent_runs",
+    "trigger_pause_status",
+    "artifacts_dynamic_version",
+}
+
+
+@dataclass
+class JobChange:
+    """What a deploy did (or would do) to one job."""
+
+    key: str
+    action: str
+    """create, update, unchanged, delete, or keep (removal not confirmed)."""
+    job_id: int | None = None
+    url: str | None = None
+
+
+@dataclass
+class DeployReport:
+    """The outcome of a deploy: job changes, uploads, and where things went."""
+
+    target: str
+    engine: str
+    dry_run: bool
+    root_path: str = ""
+    jobs: list[JobChange] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
+    unchanged_files: int = 0
+    deleted_files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a target's files live in the workspace."""
+
+    root: str
+    files: str
+    artifacts: str
+    state: str
+
+
+def deploy_target(
+    workspace: Workspace,
+    target: Target,
+    root: Path,
+    wheel: Artifact,
+    conf_files: Mapping[str, bytes],
+    *,
+    dry_run: bool = False,
+    force_lock: bool = False,
+    confirm_delete: Callable[[list[str]], bool] = lambda keys: False,
+    echo: Callable[[str], None] = lambda line: None,
+) -> DeployReport:
+    """Deploy `target`: `conf_files` maps paths relative to the project (`conf/base/x.yml`)
+    to their bytes; `wheel` is the stamped project wheel."""
+    user = workspace.user_name()
+    short = short_name(user)
+    paths = target_paths(target, user)
+    context = references(target, user, short, paths, workspace.host)
+    wheel_remote = f"{paths.artifacts}/.internal/{wheel.path.name}"
+    desired = {
+        key: desired_settings(target, key, root, context, wheel, wheel_remote, short)
+        for key in sorted(target.jobs)
+    }
+    report = DeployReport(target.name, "sdk", dry_run, paths.root)
+    state_path = f"{paths.state}/{STATE_FILE}"
+    state = workspace.read_json(state_path) or {}
+    if dry_run:
+        _plan_changes(
+            workspace, target, desired, state, paths, wheel, wheel_remote, conf_files, report
+        )
+        return report
+
+    lock = _Lock(workspace, f"{paths.state}/{LOCK_FILE}", user, force_lock)
+    lock.acquire()
+    try:
+        new_state = _apply(
+            workspace,
+            target,
+            desired,
+            state,
+            paths,
+            wheel,
+            wheel_remote,
+            conf_files,
+            report,
+            confirm_delete,
+            echo,
+        )
+        workspace.write(state_path, json.dumps(new_state, indent=2, sort_keys=True).encode())
+    finally:
+        lock.release()
+    return report
+
+
+# --- paths and references ------------------------------------------------------------------
+
+
+def short_name(user: str) -> str:
+    """The CLI's short user name: the part before '@', other characters made '_'."""
+    local = user.split("@", 1)[0]
+    return re.sub(r"[^A-Za-z0-9]", "_", local).lower()
+
+
+def _absolute(path: str, user: str) -> str:
+    if path.startswith("~"):
+        path = f"/Workspace/Users/{user}" + path[1:]
+    if path.startswith("/Users/"):
+        path = "/Workspace" + path
+    return path.rstrip("/")
+
+
+def target_paths(target: Target, user: str) -> Paths:
+    """root/files/artifacts/state paths for the target, defaults as the CLI's."""
+    base_context = {
+        "bundle.name": target.bundle_name,
+        "bundle.target": target.name,
+        "workspace.current_user.userName": user,
+        "workspace.current_user.short_name": short_name(user),
+    }
+    raw_root = target.root_path or f"~/.bundle/{target.bundle_name}/{target.name}"
+    root = _absolute(resolve(raw_root, base_context, "workspace.root_path"), user)
+    context = {**base_context, "workspace.root_path": root}
+
+    def pick(value: str | None, default: str, name: str) -> str:
+        return _absolute(resolve(value, context, name), user) if value else default
+
+    return Paths(
+        root=root,
+        files=pick(target.file_path, f"{root}/files", "workspace.file_path"),
+        artifacts=pick(target.artifact_path, f"{root}/artifacts", "workspace.artifact_path"),
+        state=pick(target.state_path, f"{root}/state", "workspace.state_path"),
+    )
+
+
+def references(target: Target, user: str, short: str, paths: Paths, host: str) -> dict[str, Any]:
+    """Everything `${...}` may name in this target."""
+    context: dict[str, Any] = {
+        "bundle.name": target.bundle_name,
+        "bundle.target": target.name,
+        "workspace.host": host,
+        "workspace.root_path": paths.root,
+        "workspace.file_path": paths.files,
+        "workspace.artifact_path": paths.artifacts,
+        "workspace.state_path": paths.state,
+        "workspace.current_user.userName": user,
+        "workspace.current_user.short_name": short,
+    }
+    for name, value in target.variables.items():
+        context[f"var.{name}"] = value
+    return context
+
+
+# --- job settings --------------------------------------------------------------------------------
+
+
+def desired_settings(
+    target: Target,
+    key: str,
+    root: Path,
+    context: Mapping[str, Any],
+    wheel: Artifact,
+    wheel_remote: str,
+    short: str,
+) -> dict[str, Any]:
+    """The exact Jobs API settings for one job of the target."""
+    source = target.job_files[key]
+    where = f"{source.relative_to(root).as_posix()}: resources.jobs.{key}"
+    job = resolve(target.jobs[key], context, where)
+    unknown_presets = sorted(set(target.presets) - _SUPPORTED_PRESETS)
+    if unknown_presets:
+        raise UnsupportedBundle(
+            f"presets.{unknown_presets[0]} is not supported by the SDK engine; {USE_CLI}"
+        )
+    job.pop("permissions", None)
+    for task in job.get("tasks", []):
+        for library in task.get("libraries", []):
+            if "whl" in library:
+                library["whl"] = _artifact(library["whl"], source, root, wheel, wheel_remote, where)
+    for env in job.get("environments", []):
+        spec = env.get("spec", {})
+        spec["dependencies"] = [
+            _artifact(dep, source, root, wheel, wheel_remote, where)
+            for dep in spec.get("dependencies", [])
+        ]
+    _apply_mode(job, target, short)
+    job["tags"] = {
+        **job.get("tags", {}),
+        TAG_BUNDLE: target.bundle_name,
+        TAG_TARGET: target.name,
+        TAG_KEY: key,
+    }
+    return _checked(job, where)
+
+
+def _artifact(
+    value: str, source: Path, root: Path, wheel: Artifact, remote: str, where: str
+) -> str:
+    """Map a local wheel path (relative to the resource file) to its uploaded location."""
+    if value.startswith(("/", "dbfs:")) or "://" in value or not value.endswith(".whl"):
+        return value
+    matches = sorted((source.parent).glob(value))
+    if wheel.path.resolve() in [m.resolve() for m in matches]:
+        return remote
+    raise UnsupportedBundle(
+        f"{where}: '{value}' names a wheel other than the project's own; {USE_CLI}"
+    )
+
+
+def _apply_mode(job: dict[str, Any], target: Target, short: str) -> None:
+    presets = target.presets
+    prefix = presets.get("name_prefix")
+    if target.mode == "development":
+        prefix = prefix if prefix is not None else f"[dev {short}] "
+        job["tags"] = {**job.get("tags", {}), "dev": short}
+        job.setdefault("max_concurrent_runs", _DEV_CONCURRENT_RUNS)
+        for trigger in ("schedule", "trigger", "continuous"):
+            if trigger in job:
+                job[trigger]["pause_status"] = "PAUSED"
+    if prefix:
+        job["name"] = prefix + job.get("name", "")
+    if presets.get("tags"):
+        job["tags"] = {**job.get("tags", {}), **presets["tags"]}
+    if presets.get("jobs_max_concurrent_runs") and "max_concurrent_runs" not in job:
+        job["max_concurrent_runs"] = presets["jobs_max_concurrent_runs"]
+    if presets.get("trigger_pause_status"):
+        for trigger in ("schedule", "trigger", "continuous"):
+            if trigger in job:
+                job[trigger].setdefault("pause_status", presets["trigger_pause_status"])
+
+
+def _checked(job: dict[str, Any], where: str) -> dict[str, Any]:
+    """Settings the SDK sends exactly as given (its `from_dict` drops unknown keys silently)."""
+    from databricks.sdk.service.jobs import JobSettings
+
+    sent = JobSettings.from_dict(job).as_dict()
+    missing = _first_difference(job, sent)
+    if missing:
+        raise UnsupportedBundle(
+            f"{where}.{missing}: databricks-sdk would drop this field; {USE_CLI}"
+        )
+    return job
+
+
+def _first_difference(given: Any, sent: Any, path: str = "") -> str | None:
+    if isinstance(given, Mapping):
+        for key, value in given.items():
+            if not isinstance(sent, Mapping) or key not in sent:
+                return f"{path}.{key}".lstrip(".")
+            inner = _first_difference(value, sent[key], f"{path}.{key}")
+            if inner:
+                return inner
+    elif isinstance(given, list):
+        for index, value in enumerate(given):
+            if not isinstance(sent, list) or index >= len(sent):
+                return f"{path}[{index}]"
+            inner = _first_difference(value, sent[index], f"{path}[{index}]")
+            if inner:
+                return inner
+    return None
+
+
+def fingerprint(settings: Mapping[str, Any]) -> str:
+    """Hash of the settings sent for a job, to leave unchanged jobs alone."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _acl(target: Target) -> list[Any]:
+    from databricks.sdk.service.jobs import JobAccessControlRequest, JobPermissionLevel
+
+    out = []
+    for index, entry in enumerate(target.permissions):
+        level = _LEVELS.get(str(entry.get("level")))
+        if level is None:
+            raise UnsupportedBundle(
+                f"permissions[{index}].level '{entry.get('level')}' is not "
+                "CAN_MANAGE, CAN_VIEW or CAN_RUN"
+            )
+        who = {
+            k: entry[k] for k in ("user_name", "group_name", "service_principal_name") if k in entry
+        }
+        out.append(JobAccessControlRequest(permission_level=JobPermissionLevel(level), **who))
+    return out
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+class _Lock:
+    def __init__(self, workspace: Workspace, path: str, user: str, force: bool) -> None:
+        self.workspace, self.path, self.user, self.force = workspace, path, user, force
+        self.token = uuid.uuid4().hex
+        self.held = False
+
+    def acquire(self) -> None:
+        body = json.dumps(
+            {
+                "id": self.token,
+                "user": self.user,
+                "acquired_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        if self.workspace.create_exclusive(self.path, body.encode()):
+            self.held = True
+            return
+        holder = self.workspace.read_json(self.path) or {}
+        if not self.force:
+            raise WorkspaceError(
+                f"the deploy lock {self.path} is held by {holder.get('user', 'someone')} since "
+                f"{holder.get('acquired_at', 'an unknown time')}; wait for that deploy to end, "
+                "or pass --force-lock if it died"
+            )
+        self.workspace.write(self.path, body.encode(), overwrite=True)
+        self.held = True
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        current = self.workspace.read_json(self.path) or {}
+        if current.get("id") == self.token:
+            self.workspace.delete(self.path)
+        self.held = False
+
+
+def _conf_changes(
+    conf_files: Mapping[str, bytes], state: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    hashes = {rel: hashlib.sha256(data).hexdigest() for rel, data in conf_files.items()}
+    before = state.get("files") or {}
+    changed = [rel for rel in sorted(hashes) if before.get(rel) != hashes[rel]]
+    removed = sorted(set(before) - set(hashes))
+    return hashes, changed, removed
+
+
+def _plan_changes(
+    workspace: Workspace,
+    target: Target,
+    desired: Mapping[str, dict[str, Any]],
+    state: Mapping[str, Any],
+    paths: Paths,
+    wheel: Artifact,
+    wheel_remote: str,
+    conf_files: Mapping[str, bytes],
+    report: DeployReport,
+) -> None:
+    if (state.get("wheel") or {}).get("sha256") != wheel.sha256:
+        report.uploaded.append(wheel_remote)
+    _, changed, removed = _conf_changes(conf_files, state)
+    report.uploaded += [f"{paths.files}/{rel}" for rel in changed]
+    report.unchanged_files = len(conf_files) - len(changed)
+    report.deleted_files = [f"{paths.files}/{rel}" for rel in removed]
+    known = dict(state.get("jobs") or {})
+    prints = state.get("fingerprints") or {}
+    for key, settings in desired.items():
+        job_id = known.get(key)
+        if job_id is None:
+            found = _find_by_tags(workspace, target, key)
+            job_id = found[0] if found else None
+        if job_id is None:
+            report.jobs.append(JobChange(key, "create"))
+        elif prints.get(key) == fingerprint(settings):
+            report.jobs.append(JobChange(key, "unchanged", job_id, _url(workspace, job_id)))
+        else:
+            report.jobs.append(JobChange(key, "update", job_id, _url(workspace, job_id)))
+    for key in sorted(set(known) - set(desired)):
+        report.jobs.append(JobChange(key, "delete", known[key], _url(workspace, known[key])))
+
+
+def _apply(
+    workspace: Workspace,
+    target: Target,
+    desired: Mapping[str, dict[str, Any]],
+    state: Mapping[str, Any],
+    paths: Paths,
+    wheel: Artifact,
+    wheel_remote: str,
+    conf_files: Mapping[str, bytes],
+    report: DeployReport,
+    confirm_delete: Callable[[list[str]], bool],
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
+    from databricks.sdk.service.jobs import JobSettings
+
+    uploaded_wheel = state.get("wheel") or {}
+    if uploaded_wheel.get("sha256") != wheel.sha256 or not workspace.exists(wheel_remote):
+        echo(f"uploading {wheel.path.name} ({wheel.size:,} bytes)")
+        workspace.write(wheel_remote, wheel.path.read_bytes())
+        report.uploaded.append(wheel_remote)
+
+    hashes, changed, removed = _conf_changes(conf_files, state)
+    for rel in changed:
+        workspace.write(f"{paths.files}/{rel}", conf_files[rel])
+        report.uploaded.append(f"{paths.files}/{rel}")
+    for rel in removed:
+        workspace.delete(f"{paths.files}/{rel}")
+        report.deleted_files.append(f"{paths.files}/{rel}")
+    report.unchanged_files = len(conf_files) - len(changed)
+
+    jobs: dict[str, int] = {k: int(v) for k, v in (state.get("jobs") or {}).items()}
+    prints: dict[str, str] = dict(state.get("fingerprints") or {})
+    acl = _acl(target) if target.permissions else []
+    for key, settings in desired.items():
+        job_id = jobs.get(key)
+        if job_id is not None and not workspace.job_exists(job_id):
+            job_id = None
+        if job_id is None:
+            found = _find_by_tags(workspace, target, key)
+            job_id = found[0] if found else None
+            for duplicate in found[1:]:
+                workspace.delete_job(key, duplicate)
+        new_print = fingerprint(settings)
+        if job_id is None:
+            job_id = workspace.create_job(key, JobSettings.from_dict(settings), acl or None)
+            for duplicate in _find_by_tags(workspace, target, key):
+                if duplicate != job_id:
+                    # A create retried after a lost response left a twin behind.
+                    workspace.delete_job(key, duplicate)
+            action = "create"
+        elif prints.get(key) == new_print:
+            action = "unchanged"
+        else:
+            workspace.reset_job(key, job_id, JobSettings.from_dict(settings))
+            if acl:
+                workspace.set_permissions(key, job_id, acl)
+            action = "update"
+        jobs[key] = job_id
+        prints[key] = new_print
+        report.jobs.append(JobChange(key, action, job_id, _url(workspace, job_id)))
+        echo(f"{action:9} job {key} -> {_url(workspace, job_id)}")
+
+    removed_jobs = sorted(set(jobs) - set(desired))
+    if removed_jobs:
+        if confirm_delete(removed_jobs):
+            for key in removed_jobs:
+                workspace.delete_job(key, jobs.pop(key))
+                prints.pop(key, None)
+                report.jobs.append(JobChange(key, "delete"))
+        else:
+            report.jobs += [
+                JobChange(key, "keep", jobs[key], _url(workspace, jobs[key]))
+                for key in removed_jobs
+            ]
+    return {
+        "version": STATE_VERSION,
+        "bundle": target.bundle_name,
+        "target": target.name,
+        "jobs": jobs,
+        "fingerprints": prints,
+        "wheel": {"name": wheel.path.name, "sha256": wheel.sha256},
+        "files": hashes,
+    }
+
+
+def _find_by_tags(workspace: Workspace, target: Target, key: str) -> list[int]:
+    tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name, TAG_KEY: key}
+    return [job_id for job_id, _ in workspace.jobs_tagged(tags)]
+
+
+def _url(workspace: Workspace, job_id: int) -> str:
+    return f"{workspace.host}/jobs/{job_id}"
+
+
+def read_state(workspace: Workspace, target: Target) -> dict[str, Any]:
+    """The deployment state of a target (job ids by resource key), or {}."""
+    paths = target_paths(target, workspace.user_name())
+    return workspace.read_json(f"{paths.state}/{STATE_FILE}") or {}
