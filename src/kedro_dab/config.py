@@ -136,6 +136,8 @@ class TaskSettings(_Strict):
     min_retry_interval_millis: int | None = Field(default=None, ge=0)
     retry_on_timeout: bool | None = None
     timeout_seconds: int | None = Field(default=None, ge=0)
+    requirements: tuple[str, ...] | None = None
+    """Extra pip requirements for the matched tasks, beside the project wheel."""
 
 
 TASK_SETTING_NAMES = (
@@ -144,6 +146,7 @@ TASK_SETTING_NAMES = (
     "min_retry_interval_millis",
     "retry_on_timeout",
     "timeout_seconds",
+    "requirements",
 )
 
 
@@ -168,6 +171,116 @@ class EmailNotifications(_Strict):
     no_alert_for_skipped_runs: bool | None = None
 
 
+class PeriodicTrigger(_Strict):
+    """Run every `interval` units."""
+
+    interval: int = Field(ge=1)
+    unit: Literal["HOURS", "DAYS", "WEEKS"]
+
+
+class FileArrivalTrigger(_Strict):
+    """Run when new files land under `url` (a Unity Catalog volume or external location)."""
+
+    url: str = Field(min_length=1)
+    min_time_between_triggers_seconds: int | None = Field(default=None, ge=0)
+    wait_after_last_change_seconds: int | None = Field(default=None, ge=0)
+
+
+class Trigger(_Strict):
+    """A trigger other than a cron schedule: exactly one of `periodic` or `file_arrival`."""
+
+    periodic: PeriodicTrigger | None = None
+    file_arrival: FileArrivalTrigger | None = None
+    pause_status: Literal["PAUSED", "UNPAUSED"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        if (self.periodic is None) == (self.file_arrival is None):
+            raise ValueError("a trigger takes exactly one of 'periodic' or 'file_arrival'")
+        return self
+
+
+class Webhook(_Strict):
+    """A notification destination configured in the workspace, by id."""
+
+    id: str = Field(min_length=1)
+
+
+class WebhookNotifications(_Strict):
+    """Notification destinations called on job events."""
+
+    on_start: tuple[Webhook, ...] = ()
+    on_success: tuple[Webhook, ...] = ()
+    on_failure: tuple[Webhook, ...] = ()
+    on_duration_warning_threshold_exceeded: tuple[Webhook, ...] = ()
+
+
+class HealthRule(_Strict):
+    """Warn when a run metric passes a threshold."""
+
+    metric: Literal[
+        "RUN_DURATION_SECONDS",
+        "STREAMING_BACKLOG_BYTES",
+        "STREAMING_BACKLOG_RECORDS",
+        "STREAMING_BACKLOG_SECONDS",
+        "STREAMING_BACKLOG_FILES",
+    ]
+    op: Literal["GREATER_THAN"] = "GREATER_THAN"
+    value: int = Field(ge=0)
+
+
+class Health(_Strict):
+    """Health rules of a job."""
+
+    rules: tuple[HealthRule, ...] = Field(min_length=1)
+
+
+class Principal(_Strict):
+    """Exactly one of a user, a group or a service principal."""
+
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Principal:
+        given = [
+            n for n in ("user_name", "group_name", "service_principal_name") if getattr(self, n)
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of user_name, group_name, service_principal_name")
+        return self
+
+
+class RunAs(_Strict):
+    """Who the job runs as: a user or a service principal."""
+
+    user_name: str | None = None
+    service_principal_name: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RunAs:
+        if (self.user_name is None) == (self.service_principal_name is None):
+            raise ValueError("run_as takes exactly one of user_name or service_principal_name")
+        return self
+
+
+class Permission(Principal):
+    """A permission on the job."""
+
+    level: Literal["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"]
+
+
+class JobParameter(_Strict):
+    """A job parameter, passed to every task as a Kedro runtime parameter (`--params`) through
+    Databricks' `{{job.parameters.<name>}}`, so a run can change it without a redeploy."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    default: str | int | float | bool
+    kedro_param: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    """The Kedro parameter to set (dots for nested keys); the parameter's name by default."""
+
+
 class JobConfig(_Strict):
     """One Databricks job: which pipelines it runs and how its nodes are grouped."""
 
@@ -176,17 +289,71 @@ class JobConfig(_Strict):
     grouping: tuple[Rule, ...] | None = None
     merge_memory: bool | None = None
     default_compute: str | None = None
+    parameters: tuple[JobParameter, ...] = ()
     schedule: Schedule | None = None
+    trigger: Trigger | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     max_concurrent_runs: int | None = Field(default=None, ge=1)
     timeout_seconds: int | None = Field(default=None, ge=0)
     email_notifications: EmailNotifications | None = None
+    webhook_notifications: WebhookNotifications | None = None
+    health: Health | None = None
+    run_as: RunAs | None = None
+    permissions: tuple[Permission, ...] = ()
 
     @model_validator(mode="after")
-    def _some_pipeline(self) -> JobConfig:
+    def _consistent(self) -> JobConfig:
         if not self.pipelines:
             raise ValueError("'pipelines' must name at least one pipeline")
+        if self.schedule is not None and self.trigger is not None:
+            raise ValueError("a job takes a schedule or a trigger, not both")
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError("job parameter names must be unique")
         return self
+
+    def api_settings(self) -> dict[str, Any]:
+        """The job-level Jobs API settings these options stand for (name and tasks aside)."""
+        out: dict[str, Any] = {}
+        if self.tags:
+            out["tags"] = dict(sorted(self.tags.items()))
+        for key in (
+            "schedule",
+            "trigger",
+            "email_notifications",
+            "webhook_notifications",
+            "health",
+            "run_as",
+        ):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = _plain(value.model_dump(exclude_none=True))
+        for key in ("max_concurrent_runs", "timeout_seconds"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.parameters:
+            out["parameters"] = [
+                {"name": p.name, "default": parameter_text(p.default)} for p in self.parameters
+            ]
+        if self.permissions:
+            out["permissions"] = [_plain(p.model_dump(exclude_none=True)) for p in self.permissions]
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists and empty lists dropped, as the Jobs API writes them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v != ()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parameter_text(value: str | int | float | bool) -> str:
+    """A job parameter default as Databricks keeps it: text (`true`/`false` for booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class DabConfig(_Strict):
@@ -306,6 +473,15 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "jobs.*": JobConfig,
     "jobs.*.schedule": Schedule,
     "jobs.*.email_notifications": EmailNotifications,
+    "jobs.*.trigger": Trigger,
+    "jobs.*.trigger.periodic": PeriodicTrigger,
+    "jobs.*.trigger.file_arrival": FileArrivalTrigger,
+    "jobs.*.webhook_notifications": WebhookNotifications,
+    "jobs.*.health": Health,
+    "jobs.*.health.rules[]": HealthRule,
+    "jobs.*.run_as": RunAs,
+    "jobs.*.permissions[]": Permission,
+    "jobs.*.parameters[]": JobParameter,
     "tasks[]": TaskSettings,
     "tasks[].match": Selector,
 }

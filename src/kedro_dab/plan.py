@@ -15,9 +15,8 @@ from kedro_dab.config import (
     TASK_SETTING_NAMES,
     Compute,
     DabConfig,
-    EmailNotifications,
     JobConfig,
-    Schedule,
+    JobParameter,
     parse_config,
 )
 from kedro_dab.errors import GroupingError
@@ -49,6 +48,8 @@ class Task:
     placements: Mapping[str, str]
     settings_source: Mapping[str, str] = field(default_factory=dict)
     """Which dab.yml entry set each setting (compute included)."""
+    requirements: tuple[str, ...] = ()
+    """Extra pip requirements beside the project wheel (task entries, pipeline files)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,10 @@ class Job:
     pipelines: tuple[str, ...]
     tasks: tuple[Task, ...]
     crossings: tuple[Crossing, ...]
-    schedule: Schedule | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    max_concurrent_runs: int | None = None
-    timeout_seconds: int | None = None
-    email_notifications: EmailNotifications | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Job-level Jobs API settings from dab.yml: schedule, trigger, tags, notifications,
+    health, run_as, permissions, parameters, limits."""
+    parameters: tuple[JobParameter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
             pipelines, whole = _task_pipelines(
                 project, job_config.pipelines, group.nodes, pipeline_option, key, group.key
             )
-            compute, settings, sources = _task_settings(
+            compute, settings, sources, requirements = _task_settings(
                 config, job_config, key, group.name, group.nodes, project
             )
             tasks.append(
@@ -126,6 +126,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                     settings=settings,
                     placements=group.reasons,
                     settings_source=sources,
+                    requirements=requirements,
                 )
             )
         jobs.append(
@@ -135,11 +136,8 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 pipelines=job_config.pipelines,
                 tasks=tuple(tasks),
                 crossings=grouping.crossings,
-                schedule=job_config.schedule,
-                tags=dict(sorted(job_config.tags.items())),
-                max_concurrent_runs=job_config.max_concurrent_runs,
-                timeout_seconds=job_config.timeout_seconds,
-                email_notifications=job_config.email_notifications,
+                settings=job_config.api_settings(),
+                parameters=job_config.parameters,
             )
         )
     plan = Plan(
@@ -201,12 +199,13 @@ def _task_settings(
     group: str,
     nodes: Sequence[str],
     project: ProjectModel,
-) -> tuple[str, dict[str, Any], dict[str, str]]:
+) -> tuple[str, dict[str, Any], dict[str, str], tuple[str, ...]]:
     compute = job.default_compute or config.default_compute
     sources = {
         "compute": f"jobs.{job_key}.default_compute" if job.default_compute else "default_compute"
     }
     settings: dict[str, Any] = {}
+    requirements: set[str] = set()
     tags = {t for n in nodes for t in project.nodes[n].tags}
     for index, entry in enumerate(config.tasks):
         match = entry.match
@@ -224,11 +223,20 @@ def _task_settings(
                 continue
             if name == "compute":
                 compute = value
+            elif name == "requirements":
+                requirements.update(value)
+                sources[name] = ", ".join(filter(None, (sources.get(name), f"tasks[{index}]")))
+                continue
             else:
                 settings[name] = value
             sources[name] = f"tasks[{index}]"
+    for pipeline, lines in sorted(project.requirements.items()):
+        if lines and not set(nodes).isdisjoint(project.pipelines.get(pipeline, ())):
+            requirements.update(lines)
+            origin = f"pipelines/{pipeline}/requirements.txt"
+            sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))
     ordered = {name: settings[name] for name in TASK_SETTING_NAMES if name in settings}
-    return compute, ordered, sources
+    return compute, ordered, sources, tuple(sorted(requirements))
 
 
 def _used_compute(jobs: Sequence[Job]) -> list[str]:
@@ -316,16 +324,31 @@ def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
 # --- the command a task runs ---------------------------------------------------------------------
 
 
-def kedro_run_args(plan: Plan, task: Task, conf_source: str, env: str | None = None) -> list[str]:
+def kedro_run_args(
+    plan: Plan, job: Job, task: Task, conf_source: str, env: str | None = None
+) -> list[str]:
     """The argv after the console script that runs `task`. The script is `run` itself
     (`<package>.__main__:main` calls the run command, no sub-command). Databricks and the
     local simulation use this same list; only where the conf comes from differs, and the
-    bundle names the env through a variable that each target may set."""
+    bundle names the env through a variable that each target may set. Job parameters reach
+    Kedro as runtime params through Databricks' dynamic value references."""
     args = [plan.pipeline_option, ",".join(task.pipelines)]
     if not task.whole_pipeline:
         args += ["--nodes", ",".join(task.nodes)]
     args += ["--env", env or plan.env, "--conf-source", conf_source]
+    if job.parameters:
+        args += [
+            "--params",
+            ",".join(
+                f"{p.kedro_param or p.name}={parameter_reference(p.name)}" for p in job.parameters
+            ),
+        ]
     return args
+
+
+def parameter_reference(name: str) -> str:
+    """Databricks' dynamic value reference to a job parameter."""
+    return "{{job.parameters." + name + "}}"
 
 
 # --- JSON form ---------------------------------------------------------------------------------
@@ -352,6 +375,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "key": job.key,
                 "name": job.name,
                 "pipelines": list(job.pipelines),
+                "settings": dict(job.settings),
                 "tasks": [
                     {
                         "key": task.key,
@@ -361,7 +385,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "compute": task.compute,
                         "settings": dict(task.settings),
                         "settings_source": dict(task.settings_source),
-                        "run_args": kedro_run_args(plan, task, "<conf-source>"),
+                        "requirements": list(task.requirements),
+                        "run_args": kedro_run_args(plan, job, task, "<conf-source>"),
                         "nodes": [
                             {"name": name, "placed_by": task.placements[name]}
                             for name in task.nodes

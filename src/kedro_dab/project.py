@@ -56,6 +56,8 @@ class ProjectModel:
     run_options: frozenset[str]
     dab_config: Mapping[str, Any] = field(default_factory=dict)
     dab_files: tuple[Path, ...] = ()
+    requirements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Pipeline name -> lines of `src/<package>/pipelines/<name>/requirements.txt`."""
 
     def is_memory(self, dataset: str) -> bool:
         """True when the dataset exists only in the memory of the process that makes it."""
@@ -106,6 +108,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         run_options=compat.run_options(metadata.package_name),
         dab_config=dab_raw,
         dab_files=dab_files,
+        requirements=pipeline_requirements(path / "src" / metadata.package_name, order),
     )
 
 
@@ -213,3 +216,28 @@ def _match_pattern(
         if compiled.parse(name) is not None:
             return conf
     return None
+
+
+def pipeline_requirements(
+    package_dir: Path, pipelines: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """Requirement lines of each pipeline's own `requirements.txt`, if it has one."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in pipelines:
+        file = package_dir / "pipelines" / name / "requirements.txt"
+        if not file.is_file():
+            continue
+        lines = []
+        for number, raw in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("-"):
+                rel = file.relative_to(package_dir.parent.parent).as_posix()
+                raise ConfigError(
+                    f"{rel}:{number}: '{line}' is a pip option; list plain requirements only "
+                    "(Databricks installs each line as a package)"
+                )
+            lines.append(line)
+        out[name] = tuple(lines)
+    return out

@@ -22,7 +22,7 @@ from typing import Any
 
 from kedro_dab.bundle.layout import shipped_conf_files
 from kedro_dab.errors import ConfigError
-from kedro_dab.plan import Job, Plan, Task, kedro_run_args
+from kedro_dab.plan import Job, Plan, Task, kedro_run_args, parameter_reference
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = (
     "pending",
@@ -125,7 +125,7 @@ def simulate(
             f"({', '.join(sorted(p.name for p in conf_source.iterdir()))}); pass another --env"
         )
     runs = {
-        task.key: TaskRun(task.key, task_argv(plan, task, conf_source, env, params))
+        task.key: TaskRun(task.key, task_argv(plan, job, task, conf_source, env, params))
         for task in job.tasks
     }
     for run in runs.values():
@@ -148,12 +148,37 @@ def simulate(
     )
 
 
-def task_argv(plan: Plan, task: Task, conf_source: Path, env: str, params: str | None) -> list[str]:
+def task_argv(
+    plan: Plan, job: Job, task: Task, conf_source: Path, env: str, params: str | None
+) -> list[str]:
     """The argv after the entry point, as Databricks passes it, with the local conf source."""
-    args = kedro_run_args(plan, task, str(conf_source), env)
-    if params:
-        args += ["--params", params]
-    return args
+    args = kedro_run_args(plan, job, task, str(conf_source), env)
+    values = job_parameter_values(job, params)
+    return [_substitute(arg, values) for arg in args]
+
+
+def job_parameter_values(job: Job, overrides: str | None) -> dict[str, str]:
+    """The job's parameters: defaults, overridden by `name=value,...` as a run would."""
+    from kedro_dab.config import parameter_text
+
+    values = {p.name: parameter_text(p.default) for p in job.parameters}
+    for item in filter(None, (overrides or "").split(",")):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in values:
+            declared = ", ".join(values) or "none"
+            raise ConfigError(
+                f"--params {item}: not a parameter of job '{job.key}' (declared: {declared}); "
+                f"declare it under jobs.{job.key}.parameters in dab.yml"
+            )
+        values[name] = value
+    return values
+
+
+def _substitute(arg: str, values: Mapping[str, str]) -> str:
+    for name, value in values.items():
+        arg = arg.replace(parameter_reference(name), value)
+    return arg
 
 
 class _Scheduler:

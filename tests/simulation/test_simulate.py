@@ -111,15 +111,49 @@ def test_tasks_run_in_order_and_persisted_data_passes_between_them(project_facto
     assert (project / "data" / "final.txt").read_text() == "MADE 7 | MADE 7"
 
 
-def test_params_reach_every_task(project_factory):
+PARAMETERS = """
+jobs:
+  demo:
+    parameters:
+      - name: value
+        default: 5
+"""
+
+
+def test_job_parameter_default_reaches_the_nodes_as_a_kedro_param(project_factory):
     project = project_factory(
         pipelines={"chain": CHAIN},
         catalog=CHAIN_CATALOG,
+        dab_yml=PARAMETERS,
+        envs={"base": {"parameters.yml": "value: 7\n"}},
+    )
+    result = run_kedro(project, "dab", "run", "--local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "data" / "final.txt").read_text() == "MADE 5 | MADE 5"
+
+
+def test_run_params_override_job_parameters_in_every_task(project_factory):
+    project = project_factory(
+        pipelines={"chain": CHAIN},
+        catalog=CHAIN_CATALOG,
+        dab_yml=PARAMETERS,
         envs={"base": {"parameters.yml": "value: 7\n"}},
     )
     result = run_kedro(project, "dab", "run", "--local", "--params", "value=42")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "data" / "final.txt").read_text() == "MADE 42 | MADE 42"
+
+
+def test_run_params_must_name_a_declared_job_parameter(project_factory):
+    project = project_factory(
+        pipelines={"chain": CHAIN},
+        catalog=CHAIN_CATALOG,
+        dab_yml=PARAMETERS,
+        envs={"base": {"parameters.yml": "value: 7\n"}},
+    )
+    result = run_kedro(project, "dab", "run", "--local", "--params", "valeu=42")
+    assert result.returncode == 2
+    assert "--params valeu=42: not a parameter of job 'demo' (declared: value)" in result.stderr
 
 
 def test_tasks_receive_the_bundle_argv_but_a_local_conf_source(project_factory):

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from kedro_dab.config import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
+from kedro_dab.limits import with_hash
 from kedro_dab.plan import Job, Plan, Task, kedro_run_args
 
 OWNED_DIR = "resources/kedro-dab"
@@ -40,21 +41,8 @@ def job_resource(plan: Plan, job: Job) -> dict[str, Any]:
 
 def job_settings(plan: Plan, job: Job) -> dict[str, Any]:
     """The bundle job definition (Jobs API settings plus bundle paths) of one job."""
-    out: dict[str, Any] = {"name": job.name}
-    if job.tags:
-        out["tags"] = dict(job.tags)
-    if job.schedule is not None:
-        out["schedule"] = job.schedule.model_dump(exclude_none=True)
-    if job.max_concurrent_runs is not None:
-        out["max_concurrent_runs"] = job.max_concurrent_runs
-    if job.timeout_seconds is not None:
-        out["timeout_seconds"] = job.timeout_seconds
-    if job.email_notifications is not None:
-        notes = job.email_notifications.model_dump(exclude_none=True)
-        out["email_notifications"] = {
-            k: list(v) if isinstance(v, tuple) else v for k, v in notes.items() if v != ()
-        }
-    out["tasks"] = [task_settings(plan, task) for task in job.tasks]
+    out: dict[str, Any] = {"name": job.name, **job.settings}
+    out["tasks"] = [task_settings(plan, job, task) for task in job.tasks]
     used = sorted({task.compute for task in job.tasks})
     clusters = [
         {"job_cluster_key": name, "new_cluster": dict(profile.new_cluster)}
@@ -63,30 +51,40 @@ def job_settings(plan: Plan, job: Job) -> dict[str, Any]:
     ]
     if clusters:
         out["job_clusters"] = clusters
-    environments = [
-        {
-            "environment_key": name,
-            "spec": {
-                "environment_version": profile.environment_version,
-                "dependencies": [WHEEL_FROM_OWNED, *profile.dependencies],
-            },
-        }
-        for name in used
-        if isinstance(profile := plan.compute[name], ServerlessCompute)
-    ]
+    environments: dict[str, dict[str, Any]] = {}
+    for task in job.tasks:
+        profile = plan.compute[task.compute]
+        if isinstance(profile, ServerlessCompute):
+            key = environment_key(task)
+            environments[key] = {
+                "environment_key": key,
+                "spec": {
+                    "environment_version": profile.environment_version,
+                    "dependencies": list(
+                        dict.fromkeys([WHEEL_FROM_OWNED, *profile.dependencies, *task.requirements])
+                    ),
+                },
+            }
     if environments:
-        out["environments"] = environments
+        out["environments"] = [environments[key] for key in sorted(environments)]
     return out
 
 
-def task_settings(plan: Plan, task: Task) -> dict[str, Any]:
+def environment_key(task: Task) -> str:
+    """Serverless tasks with the same profile and requirements share one environment."""
+    if not task.requirements:
+        return task.compute
+    return with_hash(task.compute, "\n".join(task.requirements))
+
+
+def task_settings(plan: Plan, job: Job, task: Task) -> dict[str, Any]:
     """One entry of the job's `tasks` list."""
     out: dict[str, Any] = {"task_key": task.key}
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
     profile = plan.compute[task.compute]
     if isinstance(profile, ServerlessCompute):
-        out["environment_key"] = task.compute
+        out["environment_key"] = environment_key(task)
     elif isinstance(profile, JobClusterCompute):
         out["job_cluster_key"] = task.compute
     elif isinstance(profile, ExistingClusterCompute):
@@ -95,11 +93,13 @@ def task_settings(plan: Plan, task: Task) -> dict[str, Any]:
         "package_name": plan.distribution_name,
         "entry_point": plan.console_script,
         "parameters": kedro_run_args(
-            plan, task, CONF_SOURCE_ON_DATABRICKS + plan.conf_dir, f"${{var.{ENV_VARIABLE}}}"
+            plan, job, task, CONF_SOURCE_ON_DATABRICKS + plan.conf_dir, f"${{var.{ENV_VARIABLE}}}"
         ),
     }
     if not isinstance(profile, ServerlessCompute):
-        out["libraries"] = [{"whl": WHEEL_FROM_OWNED}]
+        out["libraries"] = [{"whl": WHEEL_FROM_OWNED}] + [
+            {"pypi": {"package": requirement}} for requirement in task.requirements
+        ]
     out.update(task.settings)
     return out
 
