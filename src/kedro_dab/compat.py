@@ -7,6 +7,9 @@ changes this file only.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
+import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -25,10 +28,16 @@ def kedro_version() -> str:
 
 
 def bootstrap(project_path: Path) -> Any:
-    """Bootstrap the project (idempotent); returns Kedro's `ProjectMetadata`."""
-    from kedro.framework.startup import bootstrap_project
+    """Bootstrap the project, unless Kedro's CLI already did; returns `ProjectMetadata`."""
+    from kedro.framework import project as kedro_project
+    from kedro.framework.startup import _get_project_metadata, bootstrap_project
 
     try:
+        metadata = _get_project_metadata(project_path)
+        if metadata.package_name == kedro_project.PACKAGE_NAME and str(
+            (project_path / metadata.source_dir).resolve()
+        ) in {str(Path(p).resolve()) for p in sys.path if p}:
+            return metadata
         return bootstrap_project(project_path)
     except Exception as exc:  # Kedro raises several types for a broken pyproject.toml
         raise ProjectError(f"{project_path / 'pyproject.toml'}: {first_line(exc)}") from exc
@@ -137,8 +146,6 @@ def _quiet_omegaconf() -> Iterator[None]:
 
 def config_files(loader: Any, key: str, env: str) -> list[Path]:
     """The files `loader[key]` reads for the base env and `env`, in merge order."""
-    import fnmatch
-
     root = Path(loader.conf_source)
     base = getattr(loader, "base_env", "base") or "base"
     found: list[Path] = []
@@ -148,8 +155,8 @@ def config_files(loader: Any, key: str, env: str) -> list[Path]:
             continue
         for path in sorted(directory.rglob("*")):
             rel = path.relative_to(directory).as_posix()
-            if path.suffix in (".yml", ".yaml", ".json") and any(
-                fnmatch.fnmatch(rel, pattern) for pattern in loader.config_patterns[key]
+            if path.suffix in (".yml", ".yaml", ".json") and matches_config_pattern(
+                rel, loader.config_patterns[key]
             ):
                 found.append(path)
     return found
@@ -199,3 +206,88 @@ def dataset_exists(catalog: Any, name: str) -> bool | None:
         return bool(catalog.exists(name))
     except Exception:  # a dataset may need credentials or a service this machine lacks
         return None
+
+
+def catalog_config(loader: Any, env: str) -> dict[str, Any]:
+    """The catalog configuration of `env`, as `loader["catalog"]` gives it.
+
+    For Kedro's stock `OmegaConfigLoader` on a local folder, the files are parsed with libyaml,
+    which is many times faster than OmegaConf on large catalogs; only dataset names and types
+    matter here. Any `${...}` in a type, or another loader, takes the loader's own path."""
+    from kedro.config import OmegaConfigLoader
+
+    if type(loader) is not OmegaConfigLoader or getattr(loader, "_protocol", "file") != "file":
+        return load_config_key(loader, "catalog")
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    root = Path(loader.conf_source)
+    base_env = loader.base_env or "base"
+    layers = []
+    for folder in dict.fromkeys((base_env, env)):
+        merged: dict[str, Any] = {}
+        directory = root / folder
+        files = [
+            path
+            for path in sorted(directory.rglob("*"))
+            if matches_config_pattern(
+                path.relative_to(directory).as_posix(), loader.config_patterns["catalog"]
+            )
+        ]
+        for path in files:
+            rel = path.relative_to(root).parts
+            if path.suffix not in (".yml", ".yaml", ".json") or not path.is_file():
+                continue
+            if loader.ignore_hidden and any(part.startswith(".") for part in rel):
+                continue
+            try:
+                loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
+            except yaml.YAMLError:
+                return load_config_key(loader, "catalog")
+            if isinstance(loaded, dict):
+                merged.update(loaded)
+        layers.append(merged)
+    strategy = (loader.merge_strategy or {}).get("catalog", "destructive")
+    out = dict(layers[0])
+    for layer in layers[1:]:
+        for name, entry in layer.items():
+            if strategy == "soft" and isinstance(out.get(name), dict) and isinstance(entry, dict):
+                out[name] = {**out[name], **entry}
+            else:
+                out[name] = entry
+    out = {k: v for k, v in out.items() if not str(k).startswith("_")}
+    if any(_interpolated_type(entry) for entry in out.values()):
+        return load_config_key(loader, "catalog")
+    return out
+
+
+def _interpolated_type(entry: Any) -> bool:
+    if not isinstance(entry, Mapping):
+        return False
+    kind = entry.get("type")
+    return (isinstance(kind, str) and "${" in kind) or _interpolated_type(entry.get("dataset"))
+
+
+def matches_config_pattern(relative: str, patterns: Iterable[str]) -> bool:
+    """Whether a path (relative to an env folder) matches a config loader pattern, with the
+    glob rules Kedro's loader uses: `*` stays within a folder, `**` spans folders, and a
+    leading `**/` may match no folder at all."""
+    return any(_pattern_regex(pattern).fullmatch(relative) for pattern in patterns)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)

@@ -87,7 +87,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         order[name] = tuple(names)
 
     loader = compat.config_loader(path, env)
-    catalog = _load(loader, "catalog", env, path)
+    catalog = _load(loader, "catalog", env, path, fast=True)
     datasets = {d for info in nodes.values() for d in (*info.inputs, *info.outputs)}
     persisted = persisted_datasets(catalog, datasets)
     dab_raw = _load(loader, "dab", env, path)
@@ -154,8 +154,10 @@ def _check_env_folder(conf_dir: Path, env: str, path: Path) -> None:
         )
 
 
-def _load(loader: Any, key: str, env: str, path: Path) -> dict[str, Any]:
+def _load(loader: Any, key: str, env: str, path: Path, fast: bool = False) -> dict[str, Any]:
     try:
+        if fast:
+            return compat.catalog_config(loader, env)
         return compat.load_config_key(loader, key)
     except Exception as exc:  # the loader raises parser, OmegaConf and value errors
         message = first_line(exc).replace(str(path) + "/", "")

@@ -41,3 +41,14 @@ def test_star_in_an_include_glob_does_not_cross_folders():
     assert not glob_matches("resources/kedro-dab/job.yml", "resources/*.yml")
     assert glob_matches("resources/kedro-dab/job.yml", "resources/kedro-dab/*.yml")
     assert glob_matches("resources/kedro-dab/job.yml", "resources/*/*.yml")
+
+
+def test_config_patterns_follow_kedro_glob_rules():
+    from kedro_dab.compat import matches_config_pattern
+
+    patterns = ["catalog*", "catalog*/**", "**/catalog*"]
+    assert matches_config_pattern("catalog.yml", patterns)
+    assert matches_config_pattern("catalog/deep/extra.yml", patterns)
+    assert matches_config_pattern("pipelines/ds/catalog_ds.yml", patterns)
+    assert not matches_config_pattern("parameters.yml", patterns)
+    assert not matches_config_pattern("dab.yml", ["catalog*"])
