@@ -7,6 +7,7 @@ this module only turns it into typed settings or a readable error.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -378,6 +379,14 @@ def parse_config(
     raw: Mapping[str, Any] | None, files: Sequence[Path] = (), root: Path | None = None
 ) -> DabConfig:
     """Validate the merged `dab.yml` mapping. Errors name the file and key path they concern."""
+    leak = find_literal_secret(raw or {})
+    if leak:
+        path = _format_path(leak)
+        where = _file_holding(leak, files, root) or _display(files, root)
+        raise ConfigError(
+            f"{where}: {path}: looks like a literal secret; never write secrets into dab.yml, "
+            "reference them as {{secrets/<scope>/<key>}} (in spark_env_vars or spark_conf)"
+        )
     try:
         config = DabConfig.model_validate(dict(raw or {}))
     except ValidationError as exc:
@@ -557,3 +566,39 @@ def _file_holding(loc: Sequence[object], files: Sequence[Path], root: Path | Non
 
 
 _MISSING = object()
+
+
+_SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential)")
+_SECRET_VALUE = re.compile(
+    r"dapi[0-9a-f]{32}|dose[0-9a-f]{32}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}"
+    r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+_SECRET_REFERENCE = re.compile(r"^\{\{secrets/[^/{}]+/[^/{}]+\}\}$")
+
+
+def find_literal_secret(raw: Any, path: tuple[object, ...] = ()) -> list[object] | None:
+    """The key path of the first value that looks like a literal secret: a known token shape
+    anywhere, or any plain value under a key named like a password, token or key. Secret
+    references (`{{secrets/scope/key}}`) and `${...}` interpolations are fine."""
+    if isinstance(raw, Mapping):
+        for key, value in raw.items():
+            if (
+                isinstance(value, (str, int))
+                and not isinstance(value, bool)
+                and _SECRET_KEY.search(str(key))
+                and str(value).strip()
+                and not _SECRET_REFERENCE.match(str(value).strip())
+                and not str(value).startswith("${")
+            ):
+                return [*path, key]
+            found = find_literal_secret(value, (*path, key))
+            if found:
+                return found
+    elif isinstance(raw, (list, tuple)):
+        for index, value in enumerate(raw):
+            found = find_literal_secret(value, (*path, index))
+            if found:
+                return found
+    elif isinstance(raw, str) and _SECRET_VALUE.search(raw):
+        return list(path)
+    return None

@@ -106,10 +106,13 @@ def init(metadata: Any, env: str | None, host: str | None, force: bool) -> None:
     help="Write the json or mermaid output to this file instead of stdout "
     "(Kedro's own log lines also go to stdout).",
 )
+@click.option(
+    "--explain", is_flag=True, help="Show, for every task, which dab.yml entry set each setting."
+)
 @_verbose_option
 @click.pass_obj
 @_user_errors
-def plan(metadata: Any, env: str | None, fmt: str, output: Path | None) -> None:
+def plan(metadata: Any, env: str | None, fmt: str, output: Path | None, explain: bool) -> None:
     """Show the jobs, their tasks and why each node landed where it did."""
     from kedro_dab import api, show
 
@@ -126,7 +129,7 @@ def plan(metadata: Any, env: str | None, fmt: str, output: Path | None) -> None:
     else:
         from rich.console import Console
 
-        show.print_plan(result, Console(highlight=False, soft_wrap=True))
+        show.print_plan(result, Console(highlight=False, soft_wrap=True), explain=explain)
 
 
 @dab.command()

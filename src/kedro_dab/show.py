@@ -47,7 +47,7 @@ def _escape(text: str) -> str:
     )
 
 
-def print_plan(plan: Plan, console: Any) -> None:
+def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
     """Print each job as a tree: tasks with their compute, settings and dependencies, each
     node with the rule that placed it, then the datasets that cross task boundaries."""
     from rich.markup import escape
@@ -68,6 +68,9 @@ def print_plan(plan: Plan, console: Any) -> None:
                 f"{branch}[bold cyan]{escape(task.key)}[/bold cyan]  "
                 f"{escape(f'[{task.compute}{settings}]')}{escape(after)}"
             )
+            if explain:
+                for line in explain_task(task):
+                    console.print(f"{stem}[magenta]{escape(line)}[/magenta]")
             for n_index, name in enumerate(task.nodes):
                 twig = "└── " if n_index == len(task.nodes) - 1 else "├── "
                 console.print(
@@ -82,6 +85,19 @@ def print_plan(plan: Plan, console: Any) -> None:
                     f"{escape(', '.join(crossing.consumers))} ({kept})"
                 )
         console.print()
+
+
+def explain_task(task: Any) -> list[str]:
+    """Each setting of a task with the dab.yml entry that set it."""
+    sources = task.settings_source
+    lines = [f"compute = {task.compute}  <- {sources.get('compute', 'default_compute')}"]
+    for name, value in task.settings.items():
+        lines.append(f"{name} = {value}  <- {sources.get(name, '?')}")
+    if task.requirements:
+        lines.append(
+            f"requirements = {', '.join(task.requirements)}  <- {sources.get('requirements', '?')}"
+        )
+    return lines
 
 
 _STATE_STYLE = {

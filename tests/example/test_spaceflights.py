@@ -89,3 +89,13 @@ def test_local_simulation_computes_exactly_what_kedro_run_computes(tmp_path):
     expected = _outputs(plain)
     assert len(expected) >= 8
     assert _outputs(grouped) == expected
+
+
+def test_job_parameter_given_to_a_local_run_reaches_the_reporting_node(tmp_path):
+    project = _copy_example(tmp_path / "sf")
+    result = run_kedro(
+        project, "dab", "run", "--local", "--env", "base", "--params", "group_by=engines"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((project / "data/08_reporting/shuttle_price_summary.json").read_text())
+    assert summary["group_by"] == "engines"
