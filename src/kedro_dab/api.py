@@ -224,17 +224,20 @@ def run(
     target: str | None = None,
     *,
     profile: str | None = None,
+    params: str | None = None,
     on_change: Callable[[RunStatus], None] = lambda status: None,
     on_start: Callable[[int, str], None] = lambda run_id, url: None,
     client: Any = None,
 ) -> RunStatus:
-    """`kedro dab run`: start a deployed job (run-now) and follow it until it ends."""
+    """`kedro dab run`: start a deployed job (run-now) with `params` (`name=value,...`) as
+    its job parameters, and follow it until it ends."""
     from kedro_dab.deploy import runs
-    from kedro_dab.deploy.engines import job_id_for
+    from kedro_dab.deploy.engines import job_id_for, job_parameters
 
     root = Path(project_path).resolve()
-    workspace, _, job_id = job_id_for(root, target, job, profile=profile, client=client)
-    run_id = runs.start(workspace, job_id)
+    workspace, key, job_id = job_id_for(root, target, job, profile=profile, client=client)
+    values = job_parameters(root, target, key, params)
+    run_id = runs.start(workspace, job_id, values)
     first = runs.status(workspace, run_id)
     on_start(run_id, first.url)
     return runs.follow(workspace, run_id, on_change)

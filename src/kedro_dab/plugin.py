@@ -285,9 +285,7 @@ def deploy(
 @_target_option
 @_env_option
 @_profile_option
-@click.option(
-    "--params", default=None, help="Runtime parameters for every task (with --local): k=v,a.b=v."
-)
+@click.option("--params", default=None, help="Job parameter values for this run: name=value,...")
 @click.option(
     "--jobs",
     "-j",
@@ -314,14 +312,7 @@ def run_job(
     if local:
         _run_locally(_project_path(metadata), job, env, params, workers)
     else:
-        if params:
-            from kedro_dab.errors import DabError
-
-            raise DabError(
-                "--params applies to --local runs; on Databricks, runtime "
-                "parameters come from the job's parameters"
-            )
-        _run_remotely(_project_path(metadata), job, target, profile)
+        _run_remotely(_project_path(metadata), job, target, profile, params)
 
 
 def _run_locally(
@@ -360,7 +351,9 @@ def _run_locally(
     console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s.")
 
 
-def _run_remotely(root: Path, job: str | None, target: str | None, profile: str | None) -> None:
+def _run_remotely(
+    root: Path, job: str | None, target: str | None, profile: str | None, params: str | None
+) -> None:
     from rich.console import Console
 
     from kedro_dab import api, show
@@ -383,7 +376,15 @@ def _run_remotely(root: Path, job: str | None, target: str | None, profile: str 
                 progress.update(key, state)
 
     try:
-        final = api.run(root, job, target, profile=profile, on_change=on_change, on_start=on_start)
+        final = api.run(
+            root,
+            job,
+            target,
+            profile=profile,
+            params=params,
+            on_change=on_change,
+            on_start=on_start,
+        )
     except KeyboardInterrupt:
         if started and click.confirm(
             f"Cancel run {started['run_id']} on Databricks?", default=True

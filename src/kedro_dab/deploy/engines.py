@@ -166,3 +166,24 @@ def destroy_with_sdk(
     workspace.delete(paths.root, recursive=True)
     echo(f"deleted  {paths.root}")
     return changes
+
+
+def job_parameters(
+    root: Path, target_name: str | None, key: str, params: str | None
+) -> dict[str, str]:
+    """`name=value,...` checked against the parameters the bundle declares for the job."""
+    if not params:
+        return {}
+    target = load_target(root, target_name)
+    declared = [p.get("name") for p in target.jobs[key].get("parameters") or []]
+    out = {}
+    for item in params.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in declared:
+            raise ConfigError(
+                f"--params {item}: not a parameter of job '{key}' (declared: "
+                f"{', '.join(map(str, declared)) or 'none'}); declare it under "
+                f"jobs.{key}.parameters in dab.yml"
+            )
+        out[name.strip()] = value
+    return out
