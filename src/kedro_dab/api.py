@@ -82,15 +82,25 @@ def bundle(
 ) -> BundleResult:
     """`kedro dab bundle`: write one resource file per job into `resources/kedro-dab/`.
     With `check`, write nothing and report whether the files on disk are current."""
-    from kedro_dab.bundle.layout import check_bundle_root
     from kedro_dab.bundle.render import render_plan
     from kedro_dab.bundle.write import write_owned
 
     root = Path(project_path).resolve()
     plan = make_plan(root, env)
-    check_bundle_root(root, plan.conf_dir)
-    report = write_owned(root, render_plan(plan), check=check, force=force)
+    report = write_owned(
+        root, render_plan(plan, bundle_targets(root, plan)), check=check, force=force
+    )
     return BundleResult(plan, report)
+
+
+def bundle_targets(root: Path, plan: Plan) -> list[str]:
+    """Check the bundle root is wired for kedro-dab; the names of its targets."""
+    from kedro_dab.bundle.layout import check_bundle_root, check_source_targets, target_names
+    from kedro_dab.bundle.scaffold import RUNNER
+
+    data = check_bundle_root(root, plan.conf_dir)
+    check_source_targets(root, data, plan.source_targets, RUNNER)
+    return target_names(data)
 
 
 def init(
@@ -99,6 +109,8 @@ def init(
     *,
     host: str | None = None,
     force: bool = False,
+    ci: str | None = None,
+    vscode: bool = False,
 ) -> InitReport:
     """`kedro dab init`: create or complete databricks.yml, conf/base/dab.yml, the env folder
     and .gitignore entries. Offline; never overwrites a user's file unless `force`."""
@@ -115,6 +127,8 @@ def init(
         env=resolve_env(root, env),
         host=host,
         force=force,
+        ci=ci,
+        vscode=vscode,
     )
 
 
@@ -124,12 +138,14 @@ def validate(
     """`kedro dab validate`: the plan's invariants, the jobs' structure, the bundle root's
     wiring, the generated files being current, and the Databricks CLI's strict validation
     when a CLI is on the PATH."""
+    from kedro_dab.bundle.layout import read_databricks_yml, target_names
     from kedro_dab.bundle.render import render_plan
     from kedro_dab.bundle.validate import validate_bundle
 
     root = Path(project_path).resolve()
     plan = make_plan(root, env)
-    return validate_bundle(root, plan, render_plan(plan), run_cli=run_cli)
+    targets = target_names(read_databricks_yml(root) or {})
+    return validate_bundle(root, plan, render_plan(plan, targets), run_cli=run_cli)
 
 
 def simulate(
@@ -187,7 +203,12 @@ def deploy(
         )
     from kedro_dab.bundle.render import render_plan
 
-    report = validate_bundle(root, result.plan, render_plan(result.plan), run_cli=False)
+    report = validate_bundle(
+        root,
+        result.plan,
+        render_plan(result.plan, bundle_targets(root, result.plan)),
+        run_cli=False,
+    )
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     target_name = target or default_target(root)

@@ -366,6 +366,9 @@ class DabConfig(_Strict):
     compute: dict[str, Compute] = Field(default_factory=dict)
     default_compute: str = SERVERLESS
     tasks: tuple[TaskSettings, ...] = ()
+    source_targets: tuple[str, ...] = ()
+    """Bundle targets whose tasks run the synced source through run_on_databricks.py
+    (written by `kedro dab init --vscode`) instead of the wheel; no wheel build to iterate."""
 
     def compute_profiles(self) -> dict[str, Compute]:
         """User profiles plus the built-in `serverless` one (which a user may redefine)."""

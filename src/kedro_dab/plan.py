@@ -83,6 +83,10 @@ class Plan:
     """`--pipelines` (Kedro 1.2+) or `--pipeline`, as the project's `run` accepts."""
     jobs: tuple[Job, ...]
     compute: Mapping[str, Compute]
+    source_targets: tuple[str, ...] = ()
+    """Bundle targets that run the synced source instead of the wheel (a rendering choice)."""
+    dependencies: tuple[str, ...] = ()
+    """The project's runtime dependencies, installed for tasks that run from source."""
 
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
@@ -151,6 +155,8 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         pipeline_option=pipeline_option,
         jobs=tuple(jobs),
         compute={name: config.compute_profiles()[name] for name in _used_compute(jobs)},
+        source_targets=config.source_targets,
+        dependencies=project.dependencies,
     )
     check_plan(plan, project)
     return plan

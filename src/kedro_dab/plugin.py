@@ -68,17 +68,30 @@ def dab() -> None:
 @_env_option
 @click.option("--host", default=None, help="Workspace URL to write into the targets.")
 @click.option("--force", is_flag=True, help="Overwrite databricks.yml and conf/base/dab.yml.")
+@click.option(
+    "--ci",
+    type=click.Choice(["github"]),
+    default=None,
+    help="Also write a CI workflow: validate on pull requests, deploy from main.",
+)
+@click.option(
+    "--vscode",
+    is_flag=True,
+    help="Also write run_on_databricks.py for the VSCode Databricks extension.",
+)
 @_verbose_option
 @click.pass_obj
 @_user_errors
-def init(metadata: Any, env: str | None, host: str | None, force: bool) -> None:
+def init(
+    metadata: Any, env: str | None, host: str | None, force: bool, ci: str | None, vscode: bool
+) -> None:
     """Create databricks.yml, conf/base/dab.yml and the env folder, or add what is missing.
 
     Works offline: no Databricks CLI and no workspace needed. Running it twice changes nothing.
     """
     from kedro_dab import api
 
-    report = api.init(_project_path(metadata), env, host=host, force=force)
+    report = api.init(_project_path(metadata), env, host=host, force=force, ci=ci, vscode=vscode)
     for path in report.created:
         click.echo(f"created  {path}")
     for path in report.updated:

@@ -58,6 +58,8 @@ class ProjectModel:
     dab_files: tuple[Path, ...] = ()
     requirements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Pipeline name -> lines of `src/<package>/pipelines/<name>/requirements.txt`."""
+    dependencies: tuple[str, ...] = ()
+    """`[project].dependencies`: what running from source needs instead of the wheel."""
 
     def is_memory(self, dataset: str) -> bool:
         """True when the dataset exists only in the memory of the process that makes it."""
@@ -109,6 +111,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         dab_config=dab_raw,
         dab_files=dab_files,
         requirements=pipeline_requirements(path / "src" / metadata.package_name, order),
+        dependencies=tuple((pyproject.get("project") or {}).get("dependencies") or ()),
     )
 
 

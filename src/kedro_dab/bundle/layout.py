@@ -7,7 +7,7 @@ as `.yml`, `.yaml` or `.json`, is shipped by the bundle's file sync and is the t
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -110,6 +110,29 @@ def check_bundle_root(root: Path, conf_dir: str) -> dict[str, Any]:
     for target, env in envs.items():
         check_env_shipped(root / conf_dir, env, conf_dir, target)
     return data
+
+
+def target_names(data: Mapping[str, Any]) -> list[str]:
+    """The bundle's targets, in file order."""
+    return [str(name) for name in (data.get("targets") or {})]
+
+
+def check_source_targets(
+    root: Path, data: Mapping[str, Any], source_targets: Sequence[str], runner: str
+) -> None:
+    """Targets that run from source must exist, and so must the runner they call."""
+    names = target_names(data)
+    for name in source_targets:
+        if name not in names:
+            raise ConfigError(
+                f"dab.yml: source_targets: '{name}' is not a target of {DATABRICKS_YML} "
+                f"(targets: {', '.join(names) or 'none'})"
+            )
+    if source_targets and not (root / runner).is_file():
+        raise BundleError(
+            f"dab.yml: source_targets needs {runner}, which tasks run from the synced source; "
+            "run `kedro dab init --vscode` to write it"
+        )
 
 
 def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*") -> None:

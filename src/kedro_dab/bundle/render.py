@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -29,20 +30,40 @@ HEADER = (
 )
 
 
-def render_plan(plan: Plan) -> dict[str, str]:
-    """File name (inside OWNED_DIR) -> file text, one resource file per job."""
-    return {f"{job.key}.yml": to_yaml(job_resource(plan, job)) for job in plan.jobs}
+RUNNER_FROM_OWNED = "../../run_on_databricks.py"
+"""The runner `kedro dab init --vscode` writes, relative to a file in OWNED_DIR."""
 
 
-def job_resource(plan: Plan, job: Job) -> dict[str, Any]:
-    """The `resources: {jobs: {...}}` mapping of one job."""
-    return {"resources": {"jobs": {job.key: job_settings(plan, job)}}}
+def render_plan(plan: Plan, targets: Sequence[str] = ()) -> dict[str, str]:
+    """File name (inside OWNED_DIR) -> file text, one resource file per job. `targets` are the
+    bundle's target names; those in `plan.source_targets` run from source."""
+    return {f"{job.key}.yml": to_yaml(job_resource(plan, job, targets)) for job in plan.jobs}
 
 
-def job_settings(plan: Plan, job: Job) -> dict[str, Any]:
+def job_resource(plan: Plan, job: Job, targets: Sequence[str] = ()) -> dict[str, Any]:
+    """The `resources: {jobs: {...}}` mapping of one job. With source targets, each target
+    gets the whole job under `targets.<name>.resources`, so that the wheel task and the source
+    task never merge into one."""
+    if not plan.source_targets:
+        return {"resources": {"jobs": {job.key: job_settings(plan, job)}}}
+    return {
+        "targets": {
+            name: {
+                "resources": {
+                    "jobs": {
+                        job.key: job_settings(plan, job, from_source=name in plan.source_targets)
+                    }
+                }
+            }
+            for name in targets
+        }
+    }
+
+
+def job_settings(plan: Plan, job: Job, from_source: bool = False) -> dict[str, Any]:
     """The bundle job definition (Jobs API settings plus bundle paths) of one job."""
     out: dict[str, Any] = {"name": job.name, **job.settings}
-    out["tasks"] = [task_settings(plan, job, task) for task in job.tasks]
+    out["tasks"] = [task_settings(plan, job, task, from_source) for task in job.tasks]
     used = sorted({task.compute for task in job.tasks})
     clusters = [
         {"job_cluster_key": name, "new_cluster": dict(profile.new_cluster)}
@@ -55,7 +76,7 @@ def job_settings(plan: Plan, job: Job) -> dict[str, Any]:
     for task in job.tasks:
         profile = plan.compute[task.compute]
         if isinstance(profile, ServerlessCompute):
-            key = environment_key(task)
+            key = environment_key(task, from_source)
             environments[key] = {
                 "environment_key": key,
                 "spec": {
@@ -70,36 +91,48 @@ def job_settings(plan: Plan, job: Job) -> dict[str, Any]:
     return out
 
 
-def environment_key(task: Task) -> str:
+def environment_key(task: Task, from_source: bool = False) -> str:
     """Serverless tasks with the same profile and requirements share one environment."""
-    if not task.requirements:
+    if not task.requirements and not from_source:
         return task.compute
-    return with_hash(task.compute, "\n".join(task.requirements))
+    parts = (*task.requirements, *(("(source)",) if from_source else ()))
+    return with_hash(task.compute, "\n".join(parts))
 
 
-def task_settings(plan: Plan, job: Job, task: Task) -> dict[str, Any]:
+def _code(plan: Plan, from_source: bool) -> list[str]:
+    """What a task installs to have the project's code: the wheel, or (running the synced
+    source) the project's own dependencies."""
+    return list(plan.dependencies) if from_source else [WHEEL_FROM_OWNED]
+
+
+def task_settings(plan: Plan, job: Job, task: Task, from_source: bool = False) -> dict[str, Any]:
     """One entry of the job's `tasks` list."""
     out: dict[str, Any] = {"task_key": task.key}
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
     profile = plan.compute[task.compute]
     if isinstance(profile, ServerlessCompute):
-        out["environment_key"] = environment_key(task)
+        out["environment_key"] = environment_key(task, from_source)
     elif isinstance(profile, JobClusterCompute):
         out["job_cluster_key"] = task.compute
     elif isinstance(profile, ExistingClusterCompute):
         out["existing_cluster_id"] = profile.cluster_id
-    out["python_wheel_task"] = {
-        "package_name": plan.distribution_name,
-        "entry_point": plan.console_script,
-        "parameters": kedro_run_args(
-            plan, job, task, CONF_SOURCE_ON_DATABRICKS + plan.conf_dir, f"${{var.{ENV_VARIABLE}}}"
-        ),
-    }
+    args = kedro_run_args(
+        plan, job, task, CONF_SOURCE_ON_DATABRICKS + plan.conf_dir, f"${{var.{ENV_VARIABLE}}}"
+    )
+    if from_source:
+        out["spark_python_task"] = {"python_file": RUNNER_FROM_OWNED, "parameters": args}
+    else:
+        out["python_wheel_task"] = {
+            "package_name": plan.distribution_name,
+            "entry_point": plan.console_script,
+            "parameters": args,
+        }
     if not isinstance(profile, ServerlessCompute):
-        out["libraries"] = [{"whl": WHEEL_FROM_OWNED}] + [
-            {"pypi": {"package": requirement}} for requirement in task.requirements
-        ]
+        libraries: list[dict[str, Any]] = [{"whl": WHEEL_FROM_OWNED}] if not from_source else []
+        packages = [*(plan.dependencies if from_source else ()), *task.requirements]
+        libraries += [{"pypi": {"package": p}} for p in dict.fromkeys(packages)]
+        out["libraries"] = libraries
     out.update(task.settings)
     return out
 

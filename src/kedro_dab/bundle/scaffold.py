@@ -49,9 +49,13 @@ def init_project(
     env: str,
     host: str | None = None,
     force: bool = False,
+    ci: str | None = None,
+    vscode: bool = False,
 ) -> InitReport:
     """Create or complete `databricks.yml`, `conf/base/dab.yml`, the env folder and
-    `.gitignore` entries. Everything is decided before anything is written."""
+    `.gitignore` entries; with `ci="github"` a GitHub Actions workflow, with `vscode` a runner
+    file for the VSCode Databricks extension. Those two are written once and never
+    overwritten. Everything is decided before anything is written."""
     report = InitReport()
     writes: dict[Path, str] = {}
 
@@ -96,9 +100,49 @@ def init_project(
     else:
         report.unchanged.append(".gitignore")
 
+    bundle_text = writes.get(bundle_path) or bundle_path.read_text(encoding="utf-8")
+    extras: list[tuple[Path, str]] = []
+    if ci is not None:
+        if ci != "github":
+            raise ConfigError(f"--ci {ci}: only 'github' is supported")
+        extras.append((root / WORKFLOW, github_workflow(bundle_text)))
+    if vscode:
+        extras.append((root / RUNNER, template(RUNNER).replace("<<env>>", env)))
+    for path, text in extras:
+        if path.exists():
+            report.unchanged.append(_rel(path, root))
+        else:
+            writes[path] = text
+            report.created.append(_rel(path, root))
+
     for path, text in writes.items():
         atomic_write(path, text)
     return report
+
+
+WORKFLOW = ".github/workflows/kedro-dab.yml"
+RUNNER = "run_on_databricks.py"
+CLI_VERSION = "1.13.0"
+
+
+def github_workflow(bundle_text: str) -> str:
+    """The workflow for this bundle's targets: validate each, deploy the production one."""
+    import sys
+
+    import yaml
+
+    targets = yaml.safe_load(bundle_text).get("targets") or {"dev": {}}
+    production = [n for n, t in targets.items() if (t or {}).get("mode") == "production"]
+    deploy = "prod" if "prod" in targets else (production or list(targets))[0]
+    text = template("github/kedro-dab.yml")
+    for token, value in (
+        ("<<targets>>", ", ".join(str(t) for t in targets)),
+        ("<<deploy_target>>", str(deploy)),
+        ("<<python>>", f"{sys.version_info.major}.{sys.version_info.minor}"),
+        ("<<cli_version>>", CLI_VERSION),
+    ):
+        text = text.replace(token, value)
+    return text
 
 
 def _rel(path: Path, root: Path) -> str:

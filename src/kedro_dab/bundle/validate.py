@@ -40,9 +40,10 @@ def validate_bundle(
 
     report.checks.append("job structure (databricks-bundles models)")
     for job in plan.jobs:
-        problem = structure_problem(job_settings(plan, job))
-        if problem:
-            report.problems.append(f"{OWNED_DIR}/{job.key}.yml: {problem}")
+        for from_source in sorted({False, bool(plan.source_targets)}):
+            problem = structure_problem(job_settings(plan, job, from_source=from_source))
+            if problem:
+                report.problems.append(f"{OWNED_DIR}/{job.key}.yml: {problem}")
 
     report.checks.append("databricks.yml: include, kedro_env variable, shipped envs, sync")
     try:

@@ -27,7 +27,13 @@ LOCK_FILE = "deploy.lock"
 STATE_VERSION = 1
 TAG_BUNDLE, TAG_TARGET, TAG_KEY = "kedro_dab_bundle", "kedro_dab_target", "kedro_dab_job"
 _DEV_CONCURRENT_RUNS = 4
-_LEVELS = {"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN"}
+_LEVELS = {
+    "CAN_MANAGE": "CAN_MANAGE",
+    "CAN_VIEW": "CAN_VIEW",
+    "CAN_RUN": "CAN_MANAGE_RUN",
+    "CAN_MANAGE_RUN": "CAN_MANAGE_RUN",
+    "IS_OWNER": "IS_OWNER",
+}
 _SUPPORTED_PRESETS = {
     "name_prefix",
     "tags",
@@ -95,12 +101,22 @@ def deploy_target(
         key: desired_settings(target, key, root, context, wheel, wheel_remote, short)
         for key in sorted(target.jobs)
     }
+    permissions = {key: job_permissions(target, key, context) for key in desired}
     report = DeployReport(target.name, "sdk", dry_run, paths.root)
     state_path = f"{paths.state}/{STATE_FILE}"
     state = workspace.read_json(state_path) or {}
     if dry_run:
         _plan_changes(
-            workspace, target, desired, state, paths, wheel, wheel_remote, conf_files, report
+            workspace,
+            target,
+            desired,
+            permissions,
+            state,
+            paths,
+            wheel,
+            wheel_remote,
+            conf_files,
+            report,
         )
         return report
 
@@ -111,6 +127,7 @@ def deploy_target(
             workspace,
             target,
             desired,
+            permissions,
             state,
             paths,
             wheel,
@@ -207,6 +224,12 @@ def desired_settings(
         )
     job.pop("permissions", None)
     for task in job.get("tasks", []):
+        if "python_wheel_task" not in task:
+            kind = next((k for k in task if k.endswith("_task")), "a non-wheel task")
+            raise UnsupportedBundle(
+                f"{where}: task '{task.get('task_key')}' is a {kind} (source_targets runs the "
+                f"synced source, which the SDK engine does not sync); {USE_CLI}"
+            )
         for library in task.get("libraries", []):
             if "whl" in library:
                 library["whl"] = _artifact(library["whl"], source, root, wheel, wheel_remote, where)
@@ -293,21 +316,28 @@ def _first_difference(given: Any, sent: Any, path: str = "") -> str | None:
     return None
 
 
-def fingerprint(settings: Mapping[str, Any]) -> str:
-    """Hash of the settings sent for a job, to leave unchanged jobs alone."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+def fingerprint(settings: Mapping[str, Any], permissions: list[dict[str, Any]]) -> str:
+    """Hash of what was sent for a job, to leave unchanged jobs alone."""
+    sent = json.dumps([settings, permissions], sort_keys=True)
+    return hashlib.sha256(sent.encode()).hexdigest()[:16]
 
 
-def _acl(target: Target) -> list[Any]:
+def job_permissions(target: Target, key: str, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The target's permissions plus the job's own, with references resolved."""
+    entries = [*target.permissions, *(target.jobs[key].get("permissions") or [])]
+    return list(resolve(entries, context, f"permissions of job '{key}'"))
+
+
+def _acl(entries: list[dict[str, Any]]) -> list[Any]:
     from databricks.sdk.service.jobs import JobAccessControlRequest, JobPermissionLevel
 
     out = []
-    for index, entry in enumerate(target.permissions):
+    for index, entry in enumerate(entries):
         level = _LEVELS.get(str(entry.get("level")))
         if level is None:
             raise UnsupportedBundle(
-                f"permissions[{index}].level '{entry.get('level')}' is not "
-                "CAN_MANAGE, CAN_VIEW or CAN_RUN"
+                f"permissions[{index}].level '{entry.get('level')}' is not one of "
+                f"{', '.join(_LEVELS)}"
             )
         who = {
             k: entry[k] for k in ("user_name", "group_name", "service_principal_name") if k in entry
@@ -369,6 +399,7 @@ def _plan_changes(
     workspace: Workspace,
     target: Target,
     desired: Mapping[str, dict[str, Any]],
+    permissions: Mapping[str, list[dict[str, Any]]],
     state: Mapping[str, Any],
     paths: Paths,
     wheel: Artifact,
@@ -391,7 +422,7 @@ def _plan_changes(
             job_id = found[0] if found else None
         if job_id is None:
             report.jobs.append(JobChange(key, "create"))
-        elif prints.get(key) == fingerprint(settings):
+        elif prints.get(key) == fingerprint(settings, permissions[key]):
             report.jobs.append(JobChange(key, "unchanged", job_id, _url(workspace, job_id)))
         else:
             report.jobs.append(JobChange(key, "update", job_id, _url(workspace, job_id)))
@@ -403,6 +434,7 @@ def _apply(
     workspace: Workspace,
     target: Target,
     desired: Mapping[str, dict[str, Any]],
+    permissions: Mapping[str, list[dict[str, Any]]],
     state: Mapping[str, Any],
     paths: Paths,
     wheel: Artifact,
@@ -431,8 +463,8 @@ def _apply(
 
     jobs: dict[str, int] = {k: int(v) for k, v in (state.get("jobs") or {}).items()}
     prints: dict[str, str] = dict(state.get("fingerprints") or {})
-    acl = _acl(target) if target.permissions else []
     for key, settings in desired.items():
+        acl = _acl(permissions[key])
         job_id = jobs.get(key)
         if job_id is not None and not workspace.job_exists(job_id):
             job_id = None
@@ -441,7 +473,7 @@ def _apply(
             job_id = found[0] if found else None
             for duplicate in found[1:]:
                 workspace.delete_job(key, duplicate)
-        new_print = fingerprint(settings)
+        new_print = fingerprint(settings, permissions[key])
         if job_id is None:
             job_id = workspace.create_job(key, JobSettings.from_dict(settings), acl or None)
             for duplicate in _find_by_tags(workspace, target, key):

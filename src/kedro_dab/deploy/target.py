@@ -79,14 +79,16 @@ def load_target(
 
     jobs: dict[str, dict[str, Any]] = {}
     job_files: dict[str, Path] = {}
-    _collect_resources(root / DATABRICKS_YML, data, jobs, job_files)
-    for pattern in data.get("include") or []:
-        for path in sorted(root.glob(str(pattern))):
-            _collect_resources(path, _read_yaml(path, root), jobs, job_files)
-
     targets = data.get("targets") or {}
     name = _pick_target(targets, target)
     chosen = targets.get(name) or {}
+    _collect_resources(root / DATABRICKS_YML, data, jobs, job_files)
+    for pattern in data.get("include") or []:
+        for path in sorted(root.glob(str(pattern))):
+            included = _read_yaml(path, root)
+            _collect_resources(path, included, jobs, job_files)
+            per_target = ((included.get("targets") or {}).get(name) or {}).get("resources") or {}
+            _collect_resources(path, per_target and {"resources": per_target}, jobs, job_files)
     for key in chosen:
         if key not in {
             "mode",
