@@ -300,6 +300,13 @@ def deploy(
 @_profile_option
 @click.option("--params", default=None, help="Job parameter values for this run: name=value,...")
 @click.option(
+    "--connect",
+    is_flag=True,
+    help="With --local: run Spark work on Databricks through Databricks Connect.",
+)
+@click.option("--cluster-id", default=None, help="With --connect: the cluster to use.")
+@click.option("--serverless", is_flag=True, help="With --connect: use serverless compute.")
+@click.option(
     "--jobs",
     "-j",
     "workers",
@@ -318,10 +325,20 @@ def run_job(
     env: str | None,
     profile: str | None,
     params: str | None,
+    connect: bool,
+    cluster_id: str | None,
+    serverless: bool,
     workers: int | None,
 ) -> None:
     """Run a job on Databricks and follow it; with --local, simulate it here task by task,
     exactly as Databricks would call each task."""
+    if connect:
+        from kedro_dab.connect import ENV_VAR, ConnectSettings, check_environment
+
+        check_environment()
+        settings = ConnectSettings(profile=profile, cluster_id=cluster_id, serverless=serverless)
+        os.environ[ENV_VAR] = settings.to_env()
+        local = True
     if local:
         _run_locally(_project_path(metadata), job, env, params, workers)
     else:
