@@ -238,7 +238,7 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
             rel = path.relative_to(root).parts
             if path.suffix not in (".yml", ".yaml", ".json") or not path.is_file():
                 continue
-            if loader.ignore_hidden and any(part.startswith(".") for part in rel):
+            if getattr(loader, "ignore_hidden", True) and any(p.startswith(".") for p in rel):
                 continue
             try:
                 loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)

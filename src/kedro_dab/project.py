@@ -163,10 +163,28 @@ def _load(loader: Any, key: str, env: str, path: Path, fast: bool = False) -> di
             return compat.catalog_config(loader, env)
         return compat.load_config_key(loader, key)
     except Exception as exc:  # the loader raises parser, OmegaConf and value errors
+        located = _bad_file(loader, key, env, path)
+        if located:
+            raise ConfigError(located) from exc
         message = first_line(exc).replace(str(path) + "/", "")
         raise ConfigError(
             f"cannot read the '{key}' configuration for env '{env}': {message}"
         ) from exc
+
+
+def _bad_file(loader: Any, key: str, env: str, root: Path) -> str | None:
+    """`<file>: <problem> at line N` for the first config file of `key` that does not parse."""
+    from omegaconf import OmegaConf
+
+    for file in compat.config_files(loader, key, env):
+        try:
+            OmegaConf.load(file)
+        except Exception as exc:  # yaml's MarkedYAMLError and its subclasses
+            problem = getattr(exc, "problem", None) or first_line(exc)
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            return f"{file.relative_to(root).as_posix()}: {problem}{where}; fix the YAML"
+    return None
 
 
 # --- catalog: which datasets are persisted -----------------------------------------------------
