@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -350,16 +350,3 @@ class _BoundaryChecker:
         if self._catalog is None:
             self._catalog = compat.make_catalog(self.project_path, self.conf_source, self.env)
         return compat.dataset_exists(self._catalog, dataset)
-
-
-def summary_rows(result: SimulationResult) -> Sequence[Mapping[str, str]]:
-    """One row per task for the final table."""
-    return [
-        {
-            "task": run.key,
-            "state": run.state,
-            "seconds": f"{run.seconds:.1f}" if run.seconds is not None else "-",
-            "log": str(run.log_path) if run.log_path else "-",
-        }
-        for run in result.tasks
-    ]

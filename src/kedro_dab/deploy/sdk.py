@@ -105,20 +105,30 @@ def deploy_target(
     report = DeployReport(target.name, "sdk", dry_run, paths.root)
     state_path = f"{paths.state}/{STATE_FILE}"
     state = workspace.read_json(state_path) or {}
+    deployment = _Deployment(
+        workspace,
+        target,
+        desired,
+        permissions,
+        state,
+        paths,
+        wheel,
+        wheel_remote,
+        conf_files,
+        report,
+    )
     if dry_run:
-        _plan_changes(
-            workspace,
-            target,
-            desired,
-            permissions,
-            state,
-            paths,
-            wheel,
-            wheel_remote,
-            conf_files,
-            report,
-        )
+        _plan_changes(deployment)
         return report
+
+    lock = _Lock(workspace, f"{paths.state}/{LOCK_FILE}", user, force_lock)
+    lock.acquire()
+    try:
+        new_state = _apply(deployment, confirm_delete, echo)
+        workspace.write(state_path, json.dumps(new_state, indent=2, sort_keys=True).encode())
+    finally:
+        lock.release()
+    return report
 
     lock = _Lock(workspace, f"{paths.state}/{LOCK_FILE}", user, force_lock)
     lock.acquire()
@@ -367,7 +377,7 @@ class _Lock:
             self.held = True
             return
         holder = self.workspace.read_json(self.path) or {}
-        if not self.force:
+        if not self.force and holder.get("id") != self.token:
             raise WorkspaceError(
                 f"the deploy lock {self.path} is held by {holder.get('user', 'someone')} since "
                 f"{holder.get('acquired_at', 'an unknown time')}; wait for that deploy to end, "
@@ -395,18 +405,38 @@ def _conf_changes(
     return hashes, changed, removed
 
 
-def _plan_changes(
-    workspace: Workspace,
-    target: Target,
-    desired: Mapping[str, dict[str, Any]],
-    permissions: Mapping[str, list[dict[str, Any]]],
-    state: Mapping[str, Any],
-    paths: Paths,
-    wheel: Artifact,
-    wheel_remote: str,
-    conf_files: Mapping[str, bytes],
-    report: DeployReport,
-) -> None:
+@dataclass
+class _Deployment:
+    """Everything one deploy decides from, gathered once."""
+
+    workspace: Workspace
+    target: Target
+    desired: Mapping[str, dict[str, Any]]
+    permissions: Mapping[str, list[dict[str, Any]]]
+    state: Mapping[str, Any]
+    paths: Paths
+    wheel: Artifact
+    wheel_remote: str
+    conf_files: Mapping[str, bytes]
+    report: DeployReport
+
+
+def _plan_changes(deployment: _Deployment) -> None:
+    d = deployment
+    workspace, target, desired, permissions, state = (
+        d.workspace,
+        d.target,
+        d.desired,
+        d.permissions,
+        d.state,
+    )
+    paths, wheel, wheel_remote, conf_files, report = (
+        d.paths,
+        d.wheel,
+        d.wheel_remote,
+        d.conf_files,
+        d.report,
+    )
     if (state.get("wheel") or {}).get("sha256") != wheel.sha256:
         report.uploaded.append(wheel_remote)
     _, changed, removed = _conf_changes(conf_files, state)
@@ -431,20 +461,27 @@ def _plan_changes(
 
 
 def _apply(
-    workspace: Workspace,
-    target: Target,
-    desired: Mapping[str, dict[str, Any]],
-    permissions: Mapping[str, list[dict[str, Any]]],
-    state: Mapping[str, Any],
-    paths: Paths,
-    wheel: Artifact,
-    wheel_remote: str,
-    conf_files: Mapping[str, bytes],
-    report: DeployReport,
+    deployment: _Deployment,
     confirm_delete: Callable[[list[str]], bool],
     echo: Callable[[str], None],
 ) -> dict[str, Any]:
     from databricks.sdk.service.jobs import JobSettings
+
+    d = deployment
+    workspace, target, desired, permissions, state = (
+        d.workspace,
+        d.target,
+        d.desired,
+        d.permissions,
+        d.state,
+    )
+    paths, wheel, wheel_remote, conf_files, report = (
+        d.paths,
+        d.wheel,
+        d.wheel_remote,
+        d.conf_files,
+        d.report,
+    )
 
     uploaded_wheel = state.get("wheel") or {}
     if uploaded_wheel.get("sha256") != wheel.sha256 or not workspace.exists(wheel_remote):
