@@ -278,15 +278,15 @@ def _apply_mode(job: dict[str, Any], target: Target, short: str) -> None:
     prefix = presets.get("name_prefix")
     if target.mode == "development":
         prefix = prefix if prefix is not None else f"[dev {short}] "
-        job["tags"] = {**job.get("tags", {}), "dev": short}
+        job["tags"] = {"dev": short, **job.get("tags", {})}
         job.setdefault("max_concurrent_runs", _DEV_CONCURRENT_RUNS)
         for trigger in ("schedule", "trigger", "continuous"):
-            if trigger in job:
+            if trigger in job and job[trigger].get("pause_status") != "UNPAUSED":
                 job[trigger]["pause_status"] = "PAUSED"
     if prefix:
         job["name"] = prefix + job.get("name", "")
     if presets.get("tags"):
-        job["tags"] = {**job.get("tags", {}), **presets["tags"]}
+        job["tags"] = {**presets["tags"], **job.get("tags", {})}
     if presets.get("jobs_max_concurrent_runs") and "max_concurrent_runs" not in job:
         job["max_concurrent_runs"] = presets["jobs_max_concurrent_runs"]
     if presets.get("trigger_pause_status"):

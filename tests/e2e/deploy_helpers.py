@@ -1,0 +1,163 @@
+"""Helpers for the deploy end-to-end tests: the example project, the fake workspace, `kedro dab`."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_workspace import FakeWorkspace, RecordedRequest
+from tests.support.kedro_projects import run_kedro
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spaceflights"
+BUNDLE = "spaceflights"
+JOB = "spaceflights"
+TASKS = {
+    "preprocess",
+    "create_model_input_table_node",
+    "active_modelling_pipeline",
+    "candidate_modelling_pipeline",
+    "reporting",
+}
+
+
+def copy_example(dest_parent: Path, name: str = "spaceflights") -> Path:
+    """A fresh copy of the example project, without build output or local state."""
+    project = dest_parent / name
+    shutil.copytree(
+        EXAMPLE,
+        project,
+        ignore=shutil.ignore_patterns(".kedro-dab", "dist", "__pycache__", ".databricks"),
+    )
+    return project
+
+
+@contextmanager
+def module_workspace(tmp_dir: Path) -> Iterator[FakeWorkspace]:
+    """A fake workspace for a whole module, environment prepared as the `fake_workspace`
+    fixture prepares it (no other DATABRICKS_* variable, no ~/.databrickscfg)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("DATABRICKS_"):
+                patch.delenv(name)
+        patch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_dir / "absent.cfg"))
+        for name in ("NO_PROXY", "no_proxy"):
+            current = os.environ.get(name, "")
+            patch.setenv(name, ",".join(filter(None, [current, "127.0.0.1", "localhost"])))
+        workspace = FakeWorkspace().start()
+        patch.setenv("DATABRICKS_HOST", workspace.host)
+        patch.setenv("DATABRICKS_TOKEN", workspace.token)
+        try:
+            yield workspace
+        finally:
+            workspace.close()
+        if workspace.internal_errors:
+            pytest.fail(
+                "the fake workspace failed internally:\n" + "\n".join(workspace.internal_errors),
+                pytrace=False,
+            )
+
+
+_bytecode_dir: list[str] = []
+
+
+def bytecode_env() -> dict[str, str]:
+    """Lets the `kedro` subprocesses of this test process share compiled bytecode in a temporary
+    folder, so that each does not compile databricks-sdk again when the environment turns
+    bytecode writing off. Behaviour is otherwise unchanged."""
+    if not _bytecode_dir:
+        folder = tempfile.mkdtemp(prefix="kedro-dab-e2e-pycache-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _bytecode_dir.append(folder)
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": _bytecode_dir[0]}
+
+
+def workspace_env(ws: FakeWorkspace) -> dict[str, str]:
+    """Environment of a `kedro dab` subprocess talking to `ws`, polling runs quickly."""
+    return {
+        **bytecode_env(),
+        "DATABRICKS_HOST": ws.host,
+        "DATABRICKS_TOKEN": ws.token,
+        "KEDRO_DAB_POLL_SECONDS": "0.01",
+    }
+
+
+def dab(
+    project: Path, ws: FakeWorkspace, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`kedro dab *args` in `project` against `ws`. The workspace token never appears in the
+    command's output, whatever the command does."""
+    result = run_kedro(project, "dab", *args, env={**workspace_env(ws), **(env or {})})
+    for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        assert ws.token not in text, f"the token leaked into the {name} of kedro dab {args}"
+    return result
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    """stdout and stderr, for failure messages."""
+    return (
+        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}"
+        f"\n--- stderr ---\n{result.stderr}"
+    )
+
+
+def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The `Error: ...` lines a failed command printed."""
+    return [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+
+
+def bundle_root(ws: FakeWorkspace, target: str = "dev") -> str:
+    """The default `workspace.root_path` of the example's target."""
+    return f"/Workspace/Users/{ws.user_name}/.bundle/{BUNDLE}/{target}"
+
+
+def state_path(ws: FakeWorkspace, target: str = "dev") -> str:
+    """Where the SDK engine keeps its deployment state."""
+    return f"{bundle_root(ws, target)}/state/kedro-dab-state.json"
+
+
+def lock_path(ws: FakeWorkspace, target: str = "dev") -> str:
+    """The deploy lock of a target."""
+    return f"{bundle_root(ws, target)}/state/deploy.lock"
+
+
+def only_job(ws: FakeWorkspace) -> dict[str, Any]:
+    """The one job in the workspace (fails when there are none or several)."""
+    assert len(ws.jobs) == 1, f"expected one job, found {sorted(ws.jobs)}"
+    return next(iter(ws.jobs.values()))
+
+
+def read_state(ws: FakeWorkspace, target: str = "dev") -> dict[str, Any]:
+    """The deployment state file as stored in the fake workspace."""
+    return json.loads(ws.files[state_path(ws, target)])
+
+
+def writes(ws: FakeWorkspace) -> list[str]:
+    """`METHOD path` of every logged request that is not a read."""
+    return [f"{r.method} {r.path}" for r in ws.log if r.method not in ("GET", "HEAD")]
+
+
+def uploaded_paths(log: Iterable[RecordedRequest]) -> list[str]:
+    """Workspace paths written with import-file, in order."""
+    prefix = "/api/2.0/workspace-files/import-file"
+    return [
+        r.path[len(prefix) :]
+        for r in log
+        if r.method == "POST" and r.path.startswith(prefix + "/") and r.status == 200
+    ]
+
+
+def local_wheel(project: Path) -> Path:
+    """The one stamped wheel in the project's dist/."""
+    wheels = sorted((project / "dist").glob("*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
