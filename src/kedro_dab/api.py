@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_dab.bundle.layout import env_from_databricks_yml
 from kedro_dab.bundle.scaffold import InitReport
 from kedro_dab.bundle.validate import ValidationReport
 from kedro_dab.bundle.write import WriteReport
-from kedro_dab.deploy.runs import RunStatus
-from kedro_dab.deploy.sdk import DeployReport
 from kedro_dab.plan import Plan
 from kedro_dab.project import ProjectModel
 from kedro_dab.simulate import SimulationResult, TaskRun
+
+if TYPE_CHECKING:
+    from kedro_dab.deploy.runs import RunStatus
+    from kedro_dab.deploy.sdk import DeployReport
 
 __all__ = [
     "BundleResult",
@@ -44,6 +46,19 @@ __all__ = [
     "simulate",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Deploy types load on first use: reading and planning never pay for databricks-sdk."""
+    if name == "RunStatus":
+        from kedro_dab.deploy.runs import RunStatus
+
+        return RunStatus
+    if name == "DeployReport":
+        from kedro_dab.deploy.sdk import DeployReport
+
+        return DeployReport
+    raise AttributeError(name)
 
 
 def resolve_env(project_path: Path | str, env: str | None = None) -> str:

@@ -137,11 +137,8 @@ def task_settings(plan: Plan, job: Job, task: Task, from_source: bool = False) -
     return out
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, lists indented under their key, no aliases: stable, diff-friendly YAML."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Block style, no aliases: stable, diff-friendly YAML (libyaml's emitter when present)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
