@@ -110,11 +110,11 @@ def bundle(
 
 def bundle_targets(root: Path, plan: Plan) -> list[str]:
     """Check the bundle root is wired for kedro-dab; the names of its targets."""
-    from kedro_dab.bundle.layout import check_bundle_root, check_source_targets, target_names
+    from kedro_dab.bundle.layout import check_bundle_root, check_target_settings, target_names
     from kedro_dab.bundle.scaffold import RUNNER
 
     data = check_bundle_root(root, plan.conf_dir)
-    check_source_targets(root, data, plan.source_targets, RUNNER)
+    check_target_settings(root, data, plan.targets, RUNNER)
     return target_names(data)
 
 

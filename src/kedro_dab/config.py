@@ -82,6 +82,9 @@ class ServerlessCompute(_Strict):
     environment_version: str = "4"
     dependencies: tuple[str, ...] = ()
     """Extra pip requirements installed beside the project wheel."""
+    performance_target: Literal["STANDARD", "PERFORMANCE_OPTIMIZED"] | None = None
+    """Cost-efficient or fast start; Databricks sets it per job, so a job's serverless
+    profiles must agree."""
 
 
 class JobClusterCompute(_Strict):
@@ -357,6 +360,16 @@ def parameter_text(value: str | int | float | bool) -> str:
     return str(value)
 
 
+class TargetSettings(_Strict):
+    """How the jobs differ on one bundle target."""
+
+    compute: str | None = None
+    """Every task of the target uses this profile (e.g. all of dev on one existing cluster)."""
+    from_source: bool = False
+    """Tasks run the synced source through run_on_databricks.py (`kedro dab init --vscode`)
+    instead of the wheel, so iterating needs no wheel build."""
+
+
 class DabConfig(_Strict):
     """All of `dab.yml`."""
 
@@ -366,9 +379,8 @@ class DabConfig(_Strict):
     compute: dict[str, Compute] = Field(default_factory=dict)
     default_compute: str = SERVERLESS
     tasks: tuple[TaskSettings, ...] = ()
-    source_targets: tuple[str, ...] = ()
-    """Bundle targets whose tasks run the synced source through run_on_databricks.py
-    (written by `kedro dab init --vscode`) instead of the wheel; no wheel build to iterate."""
+    targets: dict[str, TargetSettings] = Field(default_factory=dict)
+    """Per bundle target: one compute profile for all tasks, or running from source."""
 
     def compute_profiles(self) -> dict[str, Compute]:
         """User profiles plus the built-in `serverless` one (which a user may redefine)."""
@@ -405,6 +417,7 @@ def _check_references(config: DabConfig, where: str) -> None:
         (f"jobs.{key}.default_compute", job.default_compute) for key, job in config.jobs.items()
     ]
     refs += [(f"tasks[{i}].compute", entry.compute) for i, entry in enumerate(config.tasks)]
+    refs += [(f"targets.{name}.compute", t.compute) for name, t in config.targets.items()]
     for path, name in refs:
         if name is not None and name not in profiles:
             raise ConfigError(
@@ -496,6 +509,7 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "jobs.*.parameters[]": JobParameter,
     "tasks[]": TaskSettings,
     "tasks[].match": Selector,
+    "targets.*": TargetSettings,
 }
 _RULE_MODELS: dict[str, type[BaseModel]] = {
     "tag": TagRule,
@@ -515,7 +529,7 @@ def _valid_keys(parent: Sequence[object], kinds: dict[int, str]) -> list[str]:
     for i, part in enumerate(parent):
         if isinstance(part, int):
             shape += "[]"
-        elif i == 1 and parent[0] in ("jobs", "compute"):
+        elif i == 1 and parent[0] in ("jobs", "compute", "targets"):
             shape += ".*"
         else:
             shape += f".{part}" if shape else str(part)

@@ -17,9 +17,11 @@ from kedro_dab.config import (
     DabConfig,
     JobConfig,
     JobParameter,
+    ServerlessCompute,
+    TargetSettings,
     parse_config,
 )
-from kedro_dab.errors import GroupingError
+from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.grouping import Crossing, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
@@ -83,8 +85,8 @@ class Plan:
     """`--pipelines` (Kedro 1.2+) or `--pipeline`, as the project's `run` accepts."""
     jobs: tuple[Job, ...]
     compute: Mapping[str, Compute]
-    source_targets: tuple[str, ...] = ()
-    """Bundle targets that run the synced source instead of the wheel (a rendering choice)."""
+    targets: Mapping[str, TargetSettings] = field(default_factory=dict)
+    """Per bundle target: a compute profile for every task, or running from source."""
     dependencies: tuple[str, ...] = ()
     """The project's runtime dependencies, installed for tasks that run from source."""
 
@@ -140,7 +142,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 pipelines=job_config.pipelines,
                 tasks=tuple(tasks),
                 crossings=grouping.crossings,
-                settings=job_config.api_settings(),
+                settings={**job_config.api_settings(), **_performance_target(config, key, tasks)},
                 parameters=job_config.parameters,
             )
         )
@@ -154,8 +156,11 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         conf_dir=project.conf_dir.relative_to(project.path).as_posix(),
         pipeline_option=pipeline_option,
         jobs=tuple(jobs),
-        compute={name: config.compute_profiles()[name] for name in _used_compute(jobs)},
-        source_targets=config.source_targets,
+        compute={
+            name: config.compute_profiles()[name]
+            for name in sorted({*_used_compute(jobs), *_target_compute(config)})
+        },
+        targets=dict(sorted(config.targets.items())),
         dependencies=project.dependencies,
     )
     check_plan(plan, project)
@@ -243,6 +248,27 @@ def _task_settings(
             sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))
     ordered = {name: settings[name] for name in TASK_SETTING_NAMES if name in settings}
     return compute, ordered, sources, tuple(sorted(requirements))
+
+
+def _performance_target(config: DabConfig, job_key: str, tasks: Sequence[Task]) -> dict[str, str]:
+    """`performance_target` is a job setting: the job's serverless profiles must agree."""
+    profiles = config.compute_profiles()
+    wanted = {
+        profile.performance_target
+        for task in tasks
+        if isinstance(profile := profiles[task.compute], ServerlessCompute)
+        and profile.performance_target
+    }
+    if len(wanted) > 1:
+        raise ConfigError(
+            f"job '{job_key}': its serverless profiles ask for performance_target "
+            f"{' and '.join(sorted(wanted))}, but Databricks sets it per job; make them agree"
+        )
+    return {"performance_target": wanted.pop()} if wanted else {}
+
+
+def _target_compute(config: DabConfig) -> set[str]:
+    return {t.compute for t in config.targets.values() if t.compute}
 
 
 def _used_compute(jobs: Sequence[Job]) -> list[str]:

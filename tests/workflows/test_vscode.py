@@ -116,10 +116,10 @@ def test_runner_runs_locally_with_the_arguments_a_source_task_passes(tmp_path: P
     assert json.loads((project / REPORT).read_text())["group_by"] == "engines"
 
 
-def test_source_targets_give_a_dev_target_running_the_runner_that_validates(tmp_path: Path):
+def test_a_from_source_target_gives_a_dev_target_running_the_runner_that_validates(tmp_path: Path):
     project = copy_example(tmp_path / "sf")
     with (project / "conf/base/dab.yml").open("a") as dab:
-        dab.write("\nsource_targets: [dev]\n")
+        dab.write("\ntargets:\n  dev:\n    from_source: true\n")
     result = run_kedro(project, "dab", "bundle")
     assert result.returncode == 0, result.stdout + result.stderr
     require_schema()
@@ -137,11 +137,11 @@ def test_source_targets_give_a_dev_target_running_the_runner_that_validates(tmp_
     )
 
 
-def test_source_targets_without_the_runner_is_an_error(tmp_path: Path):
+def test_a_from_source_target_without_the_runner_is_an_error(tmp_path: Path):
     project = copy_example(tmp_path / "sf")
     (project / "run_on_databricks.py").unlink()
     with (project / "conf/base/dab.yml").open("a") as dab:
-        dab.write("\nsource_targets: [dev]\n")
+        dab.write("\ntargets:\n  dev:\n    from_source: true\n")
     result = run_kedro(project, "dab", "bundle")
     assert result.returncode == 2
     assert "kedro dab init --vscode" in result.stderr

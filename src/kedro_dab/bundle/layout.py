@@ -7,7 +7,7 @@ as `.yml`, `.yaml` or `.json`, is shipped by the bundle's file sync and is the t
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -117,22 +117,22 @@ def target_names(data: Mapping[str, Any]) -> list[str]:
     return [str(name) for name in (data.get("targets") or {})]
 
 
-def check_source_targets(
-    root: Path, data: Mapping[str, Any], source_targets: Sequence[str], runner: str
+def check_target_settings(
+    root: Path, data: Mapping[str, Any], targets: Mapping[str, Any], runner: str
 ) -> None:
-    """Targets that run from source must exist, and so must the runner they call."""
+    """Targets named in dab.yml must exist, and a target running from source needs the runner."""
     names = target_names(data)
-    for name in source_targets:
+    for name, settings in targets.items():
         if name not in names:
             raise ConfigError(
-                f"dab.yml: source_targets: '{name}' is not a target of {DATABRICKS_YML} "
+                f"dab.yml: targets.{name}: not a target of {DATABRICKS_YML} "
                 f"(targets: {', '.join(names) or 'none'})"
             )
-    if source_targets and not (root / runner).is_file():
-        raise BundleError(
-            f"dab.yml: source_targets needs {runner}, which tasks run from the synced source; "
-            "run `kedro dab init --vscode` to write it"
-        )
+        if settings.from_source and not (root / runner).is_file():
+            raise BundleError(
+                f"dab.yml: targets.{name}.from_source needs {runner}, which its tasks run from "
+                "the synced source; run `kedro dab init --vscode` to write it"
+            )
 
 
 def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*") -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -36,7 +37,7 @@ RUNNER_FROM_OWNED = "../../run_on_databricks.py"
 
 def render_plan(plan: Plan, targets: Sequence[str] = ()) -> dict[str, str]:
     """File name (inside OWNED_DIR) -> file text, one resource file per job. `targets` are the
-    bundle's target names; those in `plan.source_targets` run from source."""
+    bundle's target names, for the per-target settings of `plan.targets`."""
     return {f"{job.key}.yml": to_yaml(job_resource(plan, job, targets)) for job in plan.jobs}
 
 
@@ -44,24 +45,28 @@ def job_resource(plan: Plan, job: Job, targets: Sequence[str] = ()) -> dict[str,
     """The `resources: {jobs: {...}}` mapping of one job. With source targets, each target
     gets the whole job under `targets.<name>.resources`, so that the wheel task and the source
     task never merge into one."""
-    if not plan.source_targets:
+    if not plan.targets:
         return {"resources": {"jobs": {job.key: job_settings(plan, job)}}}
-    return {
-        "targets": {
-            name: {
-                "resources": {
-                    "jobs": {
-                        job.key: job_settings(plan, job, from_source=name in plan.source_targets)
-                    }
-                }
-            }
-            for name in targets
-        }
-    }
+    out: dict[str, Any] = {}
+    for name in targets:
+        chosen = plan.targets.get(name)
+        settings = job_settings(
+            plan,
+            job,
+            from_source=bool(chosen and chosen.from_source),
+            compute=chosen.compute if chosen else None,
+        )
+        out[name] = {"resources": {"jobs": {job.key: settings}}}
+    return {"targets": out}
 
 
-def job_settings(plan: Plan, job: Job, from_source: bool = False) -> dict[str, Any]:
-    """The bundle job definition (Jobs API settings plus bundle paths) of one job."""
+def job_settings(
+    plan: Plan, job: Job, from_source: bool = False, compute: str | None = None
+) -> dict[str, Any]:
+    """The bundle job definition (Jobs API settings plus bundle paths) of one job; `compute`
+    puts every task on one profile (a target's override)."""
+    if compute is not None:
+        job = replace(job, tasks=tuple(replace(t, compute=compute) for t in job.tasks))
     out: dict[str, Any] = {"name": job.name, **job.settings}
     out["tasks"] = [task_settings(plan, job, task, from_source) for task in job.tasks]
     used = sorted({task.compute for task in job.tasks})

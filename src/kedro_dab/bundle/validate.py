@@ -39,9 +39,12 @@ def validate_bundle(
     report.checks.append("task graph: partition, acyclic, in-memory data, keys, limits")
 
     report.checks.append("job structure (databricks-bundles models)")
+    variants = {(False, None)} | {(t.from_source, t.compute) for t in plan.targets.values()}
     for job in plan.jobs:
-        for from_source in sorted({False, bool(plan.source_targets)}):
-            problem = structure_problem(job_settings(plan, job, from_source=from_source))
+        for from_source, compute in sorted(variants, key=str):
+            problem = structure_problem(
+                job_settings(plan, job, from_source=from_source, compute=compute)
+            )
             if problem:
                 report.problems.append(f"{OWNED_DIR}/{job.key}.yml: {problem}")
 

@@ -237,8 +237,8 @@ def desired_settings(
         if "python_wheel_task" not in task:
             kind = next((k for k in task if k.endswith("_task")), "a non-wheel task")
             raise UnsupportedBundle(
-                f"{where}: task '{task.get('task_key')}' is a {kind} (source_targets runs the "
-                f"synced source, which the SDK engine does not sync); {USE_CLI}"
+                f"{where}: task '{task.get('task_key')}' is a {kind} (from_source targets run "
+                f"the synced source, which the SDK engine does not sync); {USE_CLI}"
             )
         for library in task.get("libraries", []):
             if "whl" in library:
