@@ -21,6 +21,7 @@ from kedro_dab.project import ProjectModel
 from kedro_dab.simulate import SimulationResult, TaskRun
 
 if TYPE_CHECKING:
+    from kedro_dab.build import Artifact
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
 
@@ -34,6 +35,7 @@ __all__ = [
     "SimulationResult",
     "ValidationReport",
     "WriteReport",
+    "build",
     "bundle",
     "cancel_run",
     "deploy",
@@ -322,3 +324,15 @@ def destroy(
         )
         return
     engines.destroy_with_sdk(root, target_name, profile=profile, echo=echo, client=client)
+
+
+def build(project_path: Path | str = ".") -> list[Artifact]:
+    """`kedro dab build`: the project wheel (version stamped with a content hash) and the conf
+    archive (`dist/conf-<package>.tar.gz`, never conf/local or credentials)."""
+    from kedro_dab import compat
+    from kedro_dab.build import build_conf_archive, build_wheel
+
+    root = Path(project_path).resolve()
+    metadata = compat.bootstrap(root)
+    conf_dir = compat.conf_source_dir(root).relative_to(root).as_posix()
+    return [build_wheel(root), build_conf_archive(root, conf_dir, metadata.package_name)]

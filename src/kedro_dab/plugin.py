@@ -203,6 +203,22 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     click.echo("Bundle is valid.")
 
 
+@dab.command()
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def build(metadata: Any) -> None:
+    """Build the project wheel and the conf archive into dist/, with sizes and hashes."""
+    from kedro_dab import api
+
+    root = _project_path(metadata)
+    for artifact in api.build(root):
+        shown = (
+            artifact.path.relative_to(root) if artifact.path.is_relative_to(root) else artifact.path
+        )
+        click.echo(f"built    {shown}  {artifact.size:,} bytes  sha256 {artifact.sha256}")
+
+
 _target_option = click.option(
     "--target", "-t", default=None, help="Bundle target.  [default: the target marked default]"
 )
