@@ -1,0 +1,74 @@
+"""More of the SDK engine and runs: Unity Catalog volumes, job parameters, cancelling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.deploy_helpers import copy_example, dab, only_job, output
+from tests.fake_workspace import FakeWorkspace
+
+pytestmark = pytest.mark.e2e
+
+
+def set_target(project: Path, target: str, **workspace: str) -> None:
+    path = project / "databricks.yml"
+    data = yaml.safe_load(path.read_text())
+    data["targets"][target].setdefault("workspace", {}).update(workspace)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_artifacts_can_go_to_a_unity_catalog_volume(fake_workspace: FakeWorkspace, tmp_path):
+    ws = fake_workspace
+    ws.add_volume("main", "default", "artifacts")
+    project = copy_example(tmp_path)
+    set_target(project, "dev", artifact_path="/Volumes/main/default/artifacts/spaceflights")
+    result = dab(project, ws, "deploy", "--engine", "sdk")
+    assert result.returncode == 0, output(result)
+    wheels = [p for p in ws.volume_files if p.endswith(".whl")]
+    assert len(wheels) == 1
+    assert wheels[0].startswith("/Volumes/main/default/artifacts/spaceflights/.internal/")
+    job = only_job(ws)
+    environments = job["settings"].get("environments", [])
+    used = {d for e in environments for d in e["spec"]["dependencies"] if d.endswith(".whl")}
+    assert used == {wheels[0]}
+
+
+def test_run_params_set_the_job_parameters_of_the_run(fake_workspace: FakeWorkspace, tmp_path):
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    result = dab(project, ws, "run", "--params", "group_by=engines")
+    assert result.returncode == 0, output(result)
+    (run_now,) = ws.requests("POST", r"/jobs/run-now$")
+    assert run_now.json["job_parameters"] == {"group_by": "engines"}
+
+
+def test_run_params_must_name_a_declared_job_parameter(fake_workspace: FakeWorkspace, tmp_path):
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    result = dab(project, ws, "run", "--params", "grup_by=engines")
+    assert result.returncode == 2
+    assert "not a parameter of job 'spaceflights' (declared: group_by)" in result.stderr
+    assert not ws.requests("POST", r"/jobs/run-now$")
+
+
+def test_cancel_run_cancels_a_started_run(fake_workspace: FakeWorkspace, tmp_path):
+    from kedro_dab import api
+    from kedro_dab.deploy import runs
+    from kedro_dab.deploy.workspace import Workspace
+
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    client = ws.client()
+    job_id = next(iter(ws.jobs))
+    run_id = runs.start(Workspace(client), job_id)
+    api.cancel_run(project, run_id, client=client)
+    final = runs.follow(Workspace(client), run_id, lambda status: None, poll_seconds=0.01)
+    assert final.finished
+    assert final.result == "CANCELED"
+    assert not final.ok
