@@ -423,41 +423,27 @@ class _Deployment:
 
 def _plan_changes(deployment: _Deployment) -> None:
     d = deployment
-    workspace, target, desired, permissions, state = (
-        d.workspace,
-        d.target,
-        d.desired,
-        d.permissions,
-        d.state,
-    )
-    paths, wheel, wheel_remote, conf_files, report = (
-        d.paths,
-        d.wheel,
-        d.wheel_remote,
-        d.conf_files,
-        d.report,
-    )
-    if (state.get("wheel") or {}).get("sha256") != wheel.sha256:
-        report.uploaded.append(wheel_remote)
-    _, changed, removed = _conf_changes(conf_files, state)
-    report.uploaded += [f"{paths.files}/{rel}" for rel in changed]
-    report.unchanged_files = len(conf_files) - len(changed)
-    report.deleted_files = [f"{paths.files}/{rel}" for rel in removed]
-    known = dict(state.get("jobs") or {})
-    prints = state.get("fingerprints") or {}
-    for key, settings in desired.items():
+    if (d.state.get("wheel") or {}).get("sha256") != d.wheel.sha256:
+        d.report.uploaded.append(d.wheel_remote)
+    _, changed, removed = _conf_changes(d.conf_files, d.state)
+    d.report.uploaded += [f"{d.paths.files}/{rel}" for rel in changed]
+    d.report.unchanged_files = len(d.conf_files) - len(changed)
+    d.report.deleted_files = [f"{d.paths.files}/{rel}" for rel in removed]
+    known = dict(d.state.get("jobs") or {})
+    prints = d.state.get("fingerprints") or {}
+    for key, settings in d.desired.items():
         job_id = known.get(key)
         if job_id is None:
-            found = _find_by_tags(workspace, target, key)
+            found = _find_by_tags(d.workspace, d.target, key)
             job_id = found[0] if found else None
         if job_id is None:
-            report.jobs.append(JobChange(key, "create"))
-        elif prints.get(key) == fingerprint(settings, permissions[key]):
-            report.jobs.append(JobChange(key, "unchanged", job_id, _url(workspace, job_id)))
+            d.report.jobs.append(JobChange(key, "create"))
+        elif prints.get(key) == fingerprint(settings, d.permissions[key]):
+            d.report.jobs.append(JobChange(key, "unchanged", job_id, _url(d.workspace, job_id)))
         else:
-            report.jobs.append(JobChange(key, "update", job_id, _url(workspace, job_id)))
-    for key in sorted(set(known) - set(desired)):
-        report.jobs.append(JobChange(key, "delete", known[key], _url(workspace, known[key])))
+            d.report.jobs.append(JobChange(key, "update", job_id, _url(d.workspace, job_id)))
+    for key in sorted(set(known) - set(d.desired)):
+        d.report.jobs.append(JobChange(key, "delete", known[key], _url(d.workspace, known[key])))
 
 
 def _apply(
@@ -468,87 +454,73 @@ def _apply(
     from databricks.sdk.service.jobs import JobSettings
 
     d = deployment
-    workspace, target, desired, permissions, state = (
-        d.workspace,
-        d.target,
-        d.desired,
-        d.permissions,
-        d.state,
-    )
-    paths, wheel, wheel_remote, conf_files, report = (
-        d.paths,
-        d.wheel,
-        d.wheel_remote,
-        d.conf_files,
-        d.report,
-    )
 
-    uploaded_wheel = state.get("wheel") or {}
-    if uploaded_wheel.get("sha256") != wheel.sha256 or not workspace.exists(wheel_remote):
-        echo(f"uploading {wheel.path.name} ({wheel.size:,} bytes)")
-        workspace.write(wheel_remote, wheel.path.read_bytes())
-        report.uploaded.append(wheel_remote)
+    uploaded_wheel = d.state.get("wheel") or {}
+    if uploaded_wheel.get("sha256") != d.wheel.sha256 or not d.workspace.exists(d.wheel_remote):
+        echo(f"uploading {d.wheel.path.name} ({d.wheel.size:,} bytes)")
+        d.workspace.write(d.wheel_remote, d.wheel.path.read_bytes())
+        d.report.uploaded.append(d.wheel_remote)
 
-    hashes, changed, removed = _conf_changes(conf_files, state)
+    hashes, changed, removed = _conf_changes(d.conf_files, d.state)
     for rel in changed:
-        workspace.write(f"{paths.files}/{rel}", conf_files[rel])
-        report.uploaded.append(f"{paths.files}/{rel}")
+        d.workspace.write(f"{d.paths.files}/{rel}", d.conf_files[rel])
+        d.report.uploaded.append(f"{d.paths.files}/{rel}")
     for rel in removed:
-        workspace.delete(f"{paths.files}/{rel}")
-        report.deleted_files.append(f"{paths.files}/{rel}")
-    report.unchanged_files = len(conf_files) - len(changed)
+        d.workspace.delete(f"{d.paths.files}/{rel}")
+        d.report.deleted_files.append(f"{d.paths.files}/{rel}")
+    d.report.unchanged_files = len(d.conf_files) - len(changed)
 
-    jobs: dict[str, int] = {k: int(v) for k, v in (state.get("jobs") or {}).items()}
-    prints: dict[str, str] = dict(state.get("fingerprints") or {})
-    for key, settings in desired.items():
-        acl = _acl(permissions[key])
+    jobs: dict[str, int] = {k: int(v) for k, v in (d.state.get("jobs") or {}).items()}
+    prints: dict[str, str] = dict(d.state.get("fingerprints") or {})
+    for key, settings in d.desired.items():
+        acl = _acl(d.permissions[key])
         job_id = jobs.get(key)
-        if job_id is not None and not workspace.job_exists(job_id):
+        if job_id is not None and not d.workspace.job_exists(job_id):
             job_id = None
         if job_id is None:
-            found = _find_by_tags(workspace, target, key)
+            found = _find_by_tags(d.workspace, d.target, key)
             job_id = found[0] if found else None
             for duplicate in found[1:]:
-                workspace.delete_job(key, duplicate)
-        new_print = fingerprint(settings, permissions[key])
+                d.workspace.delete_job(key, duplicate)
+        new_print = fingerprint(settings, d.permissions[key])
         if job_id is None:
-            job_id = workspace.create_job(key, JobSettings.from_dict(settings), acl or None)
-            for duplicate in _find_by_tags(workspace, target, key):
+            job_id = d.workspace.create_job(key, JobSettings.from_dict(settings), acl or None)
+            for duplicate in _find_by_tags(d.workspace, d.target, key):
                 if duplicate != job_id:
                     # A create retried after a lost response left a twin behind.
-                    workspace.delete_job(key, duplicate)
+                    d.workspace.delete_job(key, duplicate)
             action = "create"
         elif prints.get(key) == new_print:
             action = "unchanged"
         else:
-            workspace.reset_job(key, job_id, JobSettings.from_dict(settings))
+            d.workspace.reset_job(key, job_id, JobSettings.from_dict(settings))
             if acl:
-                workspace.set_permissions(key, job_id, acl)
+                d.workspace.set_permissions(key, job_id, acl)
             action = "update"
         jobs[key] = job_id
         prints[key] = new_print
-        report.jobs.append(JobChange(key, action, job_id, _url(workspace, job_id)))
-        echo(f"{action:9} job {key} -> {_url(workspace, job_id)}")
+        d.report.jobs.append(JobChange(key, action, job_id, _url(d.workspace, job_id)))
+        echo(f"{action:9} job {key} -> {_url(d.workspace, job_id)}")
 
-    removed_jobs = sorted(set(jobs) - set(desired))
+    removed_jobs = sorted(set(jobs) - set(d.desired))
     if removed_jobs:
         if confirm_delete(removed_jobs):
             for key in removed_jobs:
-                workspace.delete_job(key, jobs.pop(key))
+                d.workspace.delete_job(key, jobs.pop(key))
                 prints.pop(key, None)
-                report.jobs.append(JobChange(key, "delete"))
+                d.report.jobs.append(JobChange(key, "delete"))
         else:
-            report.jobs += [
-                JobChange(key, "keep", jobs[key], _url(workspace, jobs[key]))
+            d.report.jobs += [
+                JobChange(key, "keep", jobs[key], _url(d.workspace, jobs[key]))
                 for key in removed_jobs
             ]
     return {
         "version": STATE_VERSION,
-        "bundle": target.bundle_name,
-        "target": target.name,
+        "bundle": d.target.bundle_name,
+        "target": d.target.name,
         "jobs": jobs,
         "fingerprints": prints,
-        "wheel": {"name": wheel.path.name, "sha256": wheel.sha256},
+        "wheel": {"name": d.wheel.path.name, "sha256": d.wheel.sha256},
         "files": hashes,
     }
 
