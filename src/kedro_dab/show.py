@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kedro_dab.bundle.render import environment_key
+from kedro_dab.config import ServerlessCompute
 from kedro_dab.plan import Plan, plan_to_dict
 
 
@@ -63,6 +65,13 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
             last_task = t_index == len(job.tasks) - 1
             branch, stem = ("└── ", "    ") if last_task else ("├── ", "│   ")
             settings = "".join(f", {k}={v}" for k, v in task.settings.items())
+            if task.requirements:
+                where = (
+                    f"environment {environment_key(task)}"
+                    if isinstance(plan.compute[task.compute], ServerlessCompute)
+                    else "libraries"
+                )
+                settings += f", {where}: {', '.join(task.requirements)}"
             after = f"  after {', '.join(task.depends_on)}" if task.depends_on else ""
             console.print(
                 f"{branch}[bold cyan]{escape(task.key)}[/bold cyan]  "

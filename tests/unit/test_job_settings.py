@@ -258,3 +258,18 @@ def test_explain_names_the_entry_behind_every_setting():
     lines = explain_task(train)
     assert "compute = serverless  <- tasks[1]" in lines
     assert "max_retries = 3  <- tasks[0]" in lines
+
+
+def test_plan_shows_each_task_environment_and_its_requirements():
+    import io
+
+    from rich.console import Console
+
+    from kedro_dab.show import print_plan
+
+    plan = plan_of({"tasks": [{"match": {"tag": "ml"}, "requirements": ["xgboost==2.1.1"]}]})
+    out = io.StringIO()
+    print_plan(plan, Console(file=out, width=300, highlight=False, color_system=None))
+    line = next(ln for ln in out.getvalue().splitlines() if " train " in ln)
+    assert "environment serverless_" in line
+    assert "xgboost==2.1.1" in line
