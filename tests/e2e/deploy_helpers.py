@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fake_workspace import FakeWorkspace, RecordedRequest
+from tests.fake_workspace.fixture import running_workspace
 from tests.support.kedro_projects import run_kedro
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spaceflights"
@@ -44,27 +44,9 @@ def copy_example(dest_parent: Path, name: str = "spaceflights") -> Path:
 @contextmanager
 def module_workspace(tmp_dir: Path) -> Iterator[FakeWorkspace]:
     """A fake workspace for a whole module, environment prepared as the `fake_workspace`
-    fixture prepares it (no other DATABRICKS_* variable, no ~/.databrickscfg)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith("DATABRICKS_"):
-                patch.delenv(name)
-        patch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_dir / "absent.cfg"))
-        for name in ("NO_PROXY", "no_proxy"):
-            current = os.environ.get(name, "")
-            patch.setenv(name, ",".join(filter(None, [current, "127.0.0.1", "localhost"])))
-        workspace = FakeWorkspace().start()
-        patch.setenv("DATABRICKS_HOST", workspace.host)
-        patch.setenv("DATABRICKS_TOKEN", workspace.token)
-        try:
-            yield workspace
-        finally:
-            workspace.close()
-        if workspace.internal_errors:
-            pytest.fail(
-                "the fake workspace failed internally:\n" + "\n".join(workspace.internal_errors),
-                pytrace=False,
-            )
+    fixture prepares it."""
+    with pytest.MonkeyPatch.context() as patch, running_workspace(patch, tmp_dir) as workspace:
+        yield workspace
 
 
 _bytecode_dir: list[str] = []
