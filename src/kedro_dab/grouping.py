@@ -90,9 +90,7 @@ def group_job(
         for dataset in project.nodes[name].outputs:
             producer[dataset] = name
 
-    membership = {
-        p: frozenset(project.pipelines[p]) for p in _pipeline_rule_names(rules, pipelines)
-    }
+    membership = {p: project.pipeline_sets[p] for p in _pipeline_rule_names(rules, pipelines)}
     placed: dict[str, GroupId] = {}
     reasons: dict[str, str] = {}
     for name in order:

@@ -190,10 +190,10 @@ def _task_pipelines(
     never fails with "Pipeline does not contain nodes named ...")."""
     wanted = set(nodes)
     for pipeline in job_pipelines:
-        members = project.pipelines[pipeline]
-        if wanted.issubset(members):
+        members = project.pipeline_sets[pipeline]
+        if wanted <= members:
             return (pipeline,), len(members) == len(wanted)
-    holding = tuple(p for p in job_pipelines if wanted.intersection(project.pipelines[p]))
+    holding = tuple(p for p in job_pipelines if not wanted.isdisjoint(project.pipeline_sets[p]))
     if option == "--pipelines":
         return holding, False
     raise GroupingError(
@@ -242,7 +242,7 @@ def _task_settings(
                 settings[name] = value
             sources[name] = f"tasks[{index}]"
     for pipeline, lines in sorted(project.requirements.items()):
-        if lines and not set(nodes).isdisjoint(project.pipelines.get(pipeline, ())):
+        if lines and not project.pipeline_sets.get(pipeline, frozenset()).isdisjoint(nodes):
             requirements.update(lines)
             origin = f"pipelines/{pipeline}/requirements.txt"
             sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))

@@ -7,6 +7,7 @@ is enough to tell in-memory datasets from persisted ones.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -60,6 +61,11 @@ class ProjectModel:
     """Pipeline name -> lines of `src/<package>/pipelines/<name>/requirements.txt`."""
     dependencies: tuple[str, ...] = ()
     """`[project].dependencies`: what running from source needs instead of the wheel."""
+
+    @functools.cached_property
+    def pipeline_sets(self) -> dict[str, frozenset[str]]:
+        """Pipeline name -> its node names as a set, for membership tests."""
+        return {name: frozenset(nodes) for name, nodes in self.pipelines.items()}
 
     def is_memory(self, dataset: str) -> bool:
         """True when the dataset exists only in the memory of the process that makes it."""
