@@ -21,6 +21,8 @@ Shape, for a pipeline of ``n`` nodes:
   in ``conf/base/catalog_<pipeline>.yml`` (one file per producing pipeline; ``catalog.yml``
   keeps the header ``kedro new`` wrote, because OmegaConf 2.4 refuses a YAML file of more than
   10,000 nodes, i.e. about 1,650 such entries).
+  With ``--persist-all`` every dataset is declared there (the in-chunk ones under
+  ``data/03_primary``), so that any grouping, down to one task per node, is possible.
 * Edges only go from a chunk to a later chunk in one global order (pipelines in order, chunks
   in order), so the graph of groups is acyclic and ``kedro dab`` with the generated
   ``conf/base/dab.yml`` should produce exactly one task per chunk.
@@ -239,11 +241,14 @@ def design(
     seed: int = DEFAULT_SEED,
     pipelines: int = DEFAULT_PIPELINES,
     namespaces: bool = True,
+    persist_all: bool = False,
 ) -> Design:
     """Build the DAG for ``nodes`` nodes deterministically from ``seed``.
 
     With ``namespaces=False`` every chunk is tagged (none is namespaced): same DAG, same
     groups, without the cost Kedro's namespace checks add to every ``Pipeline`` it builds.
+    With ``persist_all=True`` every dataset is persisted, not only those crossing chunks:
+    same DAG and groups, and tasks of any size (one per node) can run.
     """
     if nodes < MIN_NODES:
         raise ValueError(f"--nodes must be at least {MIN_NODES}, got {nodes}")
@@ -307,16 +312,17 @@ def design(
         prev_last_layer = layers[-1]
 
     result = Design(all_nodes, chunks, by_pipeline)
-    result.persisted = _persisted(result)
+    result.persisted = _persisted(result, persist_all)
     _check_acyclic(result)
     return result
 
 
-def _persisted(d: Design) -> dict[int, str]:
+def _persisted(d: Design, persist_all: bool = False) -> dict[int, str]:
     """Datasets to declare in the catalog: node id -> data folder.
 
     A dataset is persisted when a node of another chunk reads it (``02_intermediate``) or when
-    no node reads it (``07_model_output``); every other dataset stays in memory.
+    no node reads it (``07_model_output``); every other dataset stays in memory, unless
+    ``persist_all`` (then it goes to ``03_primary``).
     """
     readers: dict[int, set[tuple[str, int]]] = {}
     for node in d.nodes:
@@ -329,6 +335,8 @@ def _persisted(d: Design) -> dict[int, str]:
             persisted[gid] = "07_model_output"
         elif chunks - {(node.pipeline, node.chunk)}:
             persisted[gid] = "02_intermediate"
+        elif persist_all:
+            persisted[gid] = "03_primary"
     return persisted
 
 
@@ -517,14 +525,19 @@ def make_project(
     pipelines: int = DEFAULT_PIPELINES,
     force: bool = False,
     namespaces: bool = True,
+    persist_all: bool = False,
 ) -> dict[str, object]:
-    """Write the benchmark project for ``nodes`` nodes to ``out``; return its manifest."""
+    """Write the benchmark project for ``nodes`` nodes to ``out``; return its manifest.
+
+    ``persist_all`` declares every dataset in the catalog (see `design`); the manifest then
+    has ``"persist_all": true`` (the key is absent otherwise).
+    """
     out = Path(out).resolve()
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
         shutil.rmtree(out)
-    d = design(nodes, seed, pipelines, namespaces)
+    d = design(nodes, seed, pipelines, namespaces, persist_all)
     package = f"bench_{nodes}"
 
     with tempfile.TemporaryDirectory(prefix="kedro-dab-bench-") as tmp:
@@ -578,6 +591,8 @@ def make_project(
         "catalog_files": ["catalog.yml", *files],
         "edges": sum(len(n.inputs) for n in d.nodes),
     }
+    if persist_all:
+        manifest["persist_all"] = True
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -651,6 +666,12 @@ def main(argv: list[str] | None = None) -> int:
         help="tag every chunk instead of namespacing every other one (same DAG and groups)",
     )
     parser.add_argument(
+        "--persist-all",
+        action="store_true",
+        help="declare every dataset in the catalog (pickles under data/), so that one task "
+        "per node can run; same DAG and groups",
+    )
+    parser.add_argument(
         "--check",
         type=Path,
         metavar="PROJECT",
@@ -665,7 +686,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--nodes and --out are required (or use --check PROJECT)")
     try:
         manifest = make_project(
-            args.nodes, args.out, args.seed, args.pipelines, args.force, not args.tags_only
+            args.nodes,
+            args.out,
+            args.seed,
+            args.pipelines,
+            args.force,
+            not args.tags_only,
+            args.persist_all,
         )
     except (ValueError, FileExistsError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
