@@ -72,3 +72,36 @@ def test_cancel_run_cancels_a_started_run(fake_workspace: FakeWorkspace, tmp_pat
     assert final.finished
     assert final.result == "CANCELED"
     assert not final.ok
+
+
+def test_the_production_target_deploys_with_its_permissions(
+    fake_workspace: FakeWorkspace, tmp_path
+):
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    result = dab(project, ws, "deploy", "--engine", "sdk", "-t", "prod")
+    assert result.returncode == 0, output(result)
+    job_id, job = next(iter(ws.jobs.items()))
+    assert job["settings"]["name"] == "spaceflights"
+    assert "pause_status" not in job["settings"]["schedule"]
+    assert ws.job_permissions[job_id] == [
+        {"user_name": ws.user_name, "permission_level": "CAN_MANAGE"}
+    ]
+    assert "/.bundle/spaceflights/prod/" in next(p for p in ws.files if p.endswith(".whl"))
+
+
+def test_a_production_update_sets_the_permissions_again(fake_workspace: FakeWorkspace, tmp_path):
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk", "-t", "prod").returncode == 0
+    dab_yml = project / "conf" / "base" / "dab.yml"
+    dab_yml.write_text(
+        dab_yml.read_text().replace("max_concurrent_runs: 1", "max_concurrent_runs: 2")
+    )
+    result = dab(project, ws, "deploy", "--engine", "sdk", "-t", "prod")
+    assert result.returncode == 0, output(result)
+    assert ws.requests("POST", r"/jobs/reset$")
+    (put,) = ws.requests("PUT", r"/permissions/jobs/\d+$")
+    assert put.json["access_control_list"] == [
+        {"user_name": ws.user_name, "permission_level": "CAN_MANAGE"}
+    ]

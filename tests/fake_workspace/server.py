@@ -34,6 +34,7 @@ from databricks.sdk.service import jobs as sdk_jobs
 from databricks.sdk.service import workspace as sdk_workspace
 
 from . import jobs as job_rules
+from . import permissions
 from .errors import ApiError, invalid, not_emulated, permission_denied
 from .faults import FaultInjector
 from .schema import ObjectSchema, check_object, check_value, method_schema
@@ -575,6 +576,16 @@ class FakeWorkspace:
             ("GET", jobs + r"/runs/get$", self._runs_get),
             ("GET", jobs + r"/runs/list$", self._runs_list),
             ("POST", jobs + r"/runs/cancel$", self._runs_cancel),
+            (
+                "PUT",
+                r"^/api/2\.0/permissions/jobs/(?P<job_id>\d+)$",
+                lambda request: permissions.put_job_permissions(self, request),
+            ),
+            (
+                "GET",
+                r"^/api/2\.0/permissions/jobs/(?P<job_id>\d+)$",
+                lambda request: permissions.get_job_permissions(self, request),
+            ),
         ]
         return [(method, re.compile(regex), route) for method, regex, route in table]
 
