@@ -1,0 +1,32 @@
+"""`kedro dab init` options: the workspace host and the Kedro env the tasks run with."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.support.kedro_projects import ProjectFactory, run_kedro
+
+pytestmark = pytest.mark.project
+
+
+def test_host_is_written_into_every_target(project_factory: ProjectFactory):
+    project = project_factory()
+    result = run_kedro(project, "dab", "init", "--host", "https://example.cloud.databricks.com")
+    assert result.returncode == 0, result.stdout + result.stderr
+    targets = yaml.safe_load((project / "databricks.yml").read_text())["targets"]
+    assert {t["workspace"]["host"] for t in targets.values()} == {
+        "https://example.cloud.databricks.com"
+    }
+
+
+def test_env_names_the_tasks_env_and_gets_a_shipped_folder(project_factory: ProjectFactory):
+    project = project_factory()
+    result = run_kedro(project, "dab", "init", "--env", "staging")
+    assert result.returncode == 0, result.stdout + result.stderr
+    variables = yaml.safe_load((project / "databricks.yml").read_text())["variables"]
+    assert variables["kedro_env"]["default"] == "staging"
+    assert (project / "conf" / "staging" / ".gitkeep").is_file()
+    plan = run_kedro(project, "dab", "plan")
+    assert plan.returncode == 0, plan.stderr
+    assert "Kedro env 'staging'" in plan.stdout
