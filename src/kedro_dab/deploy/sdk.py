@@ -130,28 +130,6 @@ def deploy_target(
         lock.release()
     return report
 
-    lock = _Lock(workspace, f"{paths.state}/{LOCK_FILE}", user, force_lock)
-    lock.acquire()
-    try:
-        new_state = _apply(
-            workspace,
-            target,
-            desired,
-            permissions,
-            state,
-            paths,
-            wheel,
-            wheel_remote,
-            conf_files,
-            report,
-            confirm_delete,
-            echo,
-        )
-        workspace.write(state_path, json.dumps(new_state, indent=2, sort_keys=True).encode())
-    finally:
-        lock.release()
-    return report
-
 
 # --- paths and references ------------------------------------------------------------------
 
