@@ -146,25 +146,33 @@ def _quiet_omegaconf() -> Iterator[None]:
 
 def config_files(loader: Any, key: str, env: str) -> list[Path]:
     """The files `loader[key]` reads for the base env and `env`, in merge order."""
+    return [path for layer in config_layers(loader, key, env) for path in layer]
+
+
+def config_layers(loader: Any, key: str, env: str) -> list[list[Path]]:
+    """The files `loader[key]` reads, one list for the base env and one for `env` (the same
+    folder only once): YAML or JSON files matching the key's patterns, hidden ones skipped
+    as the loader skips them."""
     root = Path(loader.conf_source)
     base = getattr(loader, "base_env", "base") or "base"
-    found: list[Path] = []
+    skip_hidden = getattr(loader, "ignore_hidden", True)
+    layers: list[list[Path]] = []
     for folder in dict.fromkeys((base, env)):
         directory = root / folder
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.rglob("*")):
+        found = []
+        for path in sorted(directory.rglob("*")) if directory.is_dir() else []:
             rel = path.relative_to(directory).as_posix()
-            if path.suffix in (".yml", ".yaml", ".json") and matches_config_pattern(
-                rel, loader.config_patterns[key]
+            if (
+                path.suffix in (".yml", ".yaml", ".json")
+                and path.is_file()
+                and not (
+                    skip_hidden and any(p.startswith(".") for p in path.relative_to(root).parts)
+                )
+                and matches_config_pattern(rel, loader.config_patterns[key])
             ):
                 found.append(path)
-    return found
-
-
-def iter_pipeline_nodes(pipeline: Any) -> Iterable[Any]:
-    """Nodes of a pipeline in Kedro's topological order."""
-    return pipeline.nodes
+        layers.append(found)
+    return layers
 
 
 def is_parameter(dataset: str) -> bool:
@@ -221,25 +229,10 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
     import yaml
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    root = Path(loader.conf_source)
-    base_env = loader.base_env or "base"
     layers = []
-    for folder in dict.fromkeys((base_env, env)):
+    for files in config_layers(loader, "catalog", env):
         merged: dict[str, Any] = {}
-        directory = root / folder
-        files = [
-            path
-            for path in sorted(directory.rglob("*"))
-            if matches_config_pattern(
-                path.relative_to(directory).as_posix(), loader.config_patterns["catalog"]
-            )
-        ]
         for path in files:
-            rel = path.relative_to(root).parts
-            if path.suffix not in (".yml", ".yaml", ".json") or not path.is_file():
-                continue
-            if getattr(loader, "ignore_hidden", True) and any(p.startswith(".") for p in rel):
-                continue
             try:
                 loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
             except yaml.YAMLError:

@@ -86,7 +86,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     order: dict[str, tuple[str, ...]] = {}
     for name in sorted(pipelines):
         names = []
-        for node in compat.iter_pipeline_nodes(pipelines[name]):
+        for node in pipelines[name].nodes:  # Kedro's topological order
             info = nodes.get(node.name)
             if info is None:
                 info = NodeInfo(*compat.node_facts(node))

@@ -52,3 +52,24 @@ def test_config_patterns_follow_kedro_glob_rules():
     assert matches_config_pattern("pipelines/ds/catalog_ds.yml", patterns)
     assert not matches_config_pattern("parameters.yml", patterns)
     assert not matches_config_pattern("dab.yml", ["catalog*"])
+
+
+def test_an_env_a_target_sets_must_be_a_shipped_conf_folder(tmp_path: Path):
+    import pytest
+
+    from kedro_dab.bundle.layout import check_bundle_root
+    from kedro_dab.errors import BundleError
+
+    (tmp_path / "conf" / "databricks").mkdir(parents=True)
+    (tmp_path / "conf" / "databricks" / ".gitkeep").write_text("")
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: b}\n"
+        "include: [resources/kedro-dab/*.yml]\n"
+        "variables: {kedro_env: {default: databricks}}\n"
+        "targets:\n  dev: {default: true}\n  prod: {variables: {kedro_env: prod}}\n"
+    )
+    with pytest.raises(BundleError, match=r"targets\.prod\.variables\.kedro_env: Kedro env 'prod'"):
+        check_bundle_root(tmp_path, "conf")
+    (tmp_path / "conf" / "prod").mkdir()
+    (tmp_path / "conf" / "prod" / "catalog.yml").write_text("{}\n")
+    check_bundle_root(tmp_path, "conf")
