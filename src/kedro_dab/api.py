@@ -7,7 +7,7 @@ tasks run with (default: the `kedro_env` variable of `databricks.yml`, else `dat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +88,8 @@ class BundleResult:
 
     plan: Plan
     files: WriteReport
+    rendered: Mapping[str, str]
+    """File name in resources/kedro-dab/ -> the text kedro-dab generates for it."""
 
 
 def bundle(
@@ -104,10 +106,9 @@ def bundle(
 
     root = Path(project_path).resolve()
     plan = make_plan(root, env)
-    report = write_owned(
-        root, render_plan(plan, bundle_targets(root, plan)), check=check, force=force
-    )
-    return BundleResult(plan, report)
+    rendered = render_plan(plan, bundle_targets(root, plan))
+    report = write_owned(root, rendered, check=check, force=force)
+    return BundleResult(plan, report, rendered)
 
 
 def bundle_targets(root: Path, plan: Plan) -> list[str]:
@@ -218,14 +219,7 @@ def deploy(
             "the bundle files are out of date; run `kedro dab bundle` before a "
             "dry run (a dry run writes nothing)"
         )
-    from kedro_dab.bundle.render import render_plan
-
-    report = validate_bundle(
-        root,
-        result.plan,
-        render_plan(result.plan, bundle_targets(root, result.plan)),
-        run_cli=False,
-    )
+    report = validate_bundle(root, result.plan, result.rendered, run_cli=False)
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     target_name = target or default_target(root)
