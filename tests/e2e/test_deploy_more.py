@@ -138,3 +138,23 @@ def test_ctrl_c_during_a_run_asks_and_cancels_it(fake_workspace: FakeWorkspace, 
     assert "Cancel run" in out
     assert ws.requests("POST", r"/jobs/runs/cancel$")
     assert ws.token not in out
+
+
+def test_var_overrides_a_bundle_variable_in_the_deployed_tasks(
+    fake_workspace: FakeWorkspace, tmp_path
+):
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    result = dab(project, ws, "deploy", "--engine", "sdk", "--var", "kedro_env=base")
+    assert result.returncode == 0, output(result)
+    for task in only_job(ws)["settings"]["tasks"]:
+        args = task["python_wheel_task"]["parameters"]
+        assert args[args.index("--env") + 1] == "base"
+
+
+def test_var_naming_an_undeclared_variable_is_refused(fake_workspace: FakeWorkspace, tmp_path):
+    project = copy_example(tmp_path)
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", "--var", "nope=1")
+    assert result.returncode == 2
+    assert "--var nope: not declared under variables in databricks.yml" in result.stderr
+    assert not fake_workspace.jobs
