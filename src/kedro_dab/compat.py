@@ -91,6 +91,16 @@ def node_facts(
     )
 
 
+def strip_transcoding(dataset: str) -> str:
+    """The dataset Kedro links nodes by: `df@spark` and `df@pandas` are both `df`."""
+    try:
+        from kedro.pipeline.transcoding import _strip_transcoding
+    except ImportError:  # pragma: no cover - Kedro 0.19
+        from kedro.pipeline._transcode import _strip_transcoding  # type: ignore[no-redef]
+
+    return str(_strip_transcoding(dataset))
+
+
 def run_options(package_name: str) -> frozenset[str]:
     """Long option names (`--nodes`, `--pipelines`, ...) that the project's `run` accepts.
 

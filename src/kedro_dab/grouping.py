@@ -46,6 +46,9 @@ class Crossing:
     producer: str
     consumers: tuple[str, ...]
     in_memory: bool
+    written_as: str = ""
+    """The catalog entry the producer writes the dataset through when it is transcoded
+    (`df@spark` for `df`); empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class _GroupCrossing:
     producer: GroupId
     consumers: tuple[GroupId, ...]
     in_memory: bool
+    written_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,13 @@ def group_job(
         for gid in group_order
     )
     named = tuple(
-        Crossing(c.dataset, keys[c.producer], tuple(keys[x] for x in c.consumers), c.in_memory)
+        Crossing(
+            c.dataset,
+            keys[c.producer],
+            tuple(keys[x] for x in c.consumers),
+            c.in_memory,
+            c.written_as,
+        )
         for c in crossings
     )
     return Grouping(nodes=tuple(order), groups=groups, crossings=named)
@@ -368,9 +378,14 @@ def _crossings(
     out = []
     for dataset in sorted(readers):
         source = placed[producer[dataset]]
+        written = project.nodes[producer[dataset]].catalog_name(dataset)
         out.append(
             _GroupCrossing(
-                dataset, source, tuple(sorted(readers[dataset])), project.is_memory(dataset)
+                dataset,
+                source,
+                tuple(sorted(readers[dataset])),
+                project.is_memory(dataset),
+                written if written != dataset else "",
             )
         )
     return out

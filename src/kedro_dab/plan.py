@@ -432,6 +432,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "producer": c.producer,
                         "consumers": list(c.consumers),
                         "in_memory": c.in_memory,
+                        **({"written_as": c.written_as} if c.written_as else {}),
                     }
                     for c in job.crossings
                 ],

@@ -32,7 +32,18 @@ class NodeInfo:
     namespace: str | None
     tags: tuple[str, ...]
     inputs: tuple[str, ...]
+    """Datasets as Kedro links nodes by them: transcoding stripped (`df@pandas` is `df`)."""
     outputs: tuple[str, ...]
+    """Datasets as Kedro links nodes by them: transcoding stripped (`df@spark` is `df`)."""
+    catalog_outputs: tuple[str, ...] = ()
+    """The outputs as the catalog names them (`df@spark`), in the order of `outputs`; empty
+    when they are the same names."""
+
+    def catalog_name(self, dataset: str) -> str:
+        """The catalog entry this node writes `dataset` through (its `@` form, if any)."""
+        if self.catalog_outputs:
+            return self.catalog_outputs[self.outputs.index(dataset)]
+        return dataset
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,10 @@ class ProjectModel:
     """Pipeline name -> node names in Kedro's topological order."""
     nodes: Mapping[str, NodeInfo]
     persisted: frozenset[str]
-    """Datasets the catalog persists for this env. Others (not parameters) live in memory."""
+    """Datasets the catalog persists for this env. Others (not parameters) live in memory.
+    A transcoded dataset (`df@spark` + `df@pandas`) is one dataset, `df`, persisted only when
+    every `@` form the nodes use is persisted: one in-memory form means the data of one
+    `kedro run` never reaches a file another task could read."""
     run_options: frozenset[str]
     dab_config: Mapping[str, Any] = field(default_factory=dict)
     dab_files: tuple[Path, ...] = ()
@@ -84,20 +98,22 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     pipelines = compat.load_pipelines()
     nodes: dict[str, NodeInfo] = {}
     order: dict[str, tuple[str, ...]] = {}
+    catalog_names: set[str] = set()
     for name in sorted(pipelines):
         names = []
         for node in pipelines[name].nodes:  # Kedro's topological order
             info = nodes.get(node.name)
             if info is None:
-                info = NodeInfo(*compat.node_facts(node))
+                facts = compat.node_facts(node)
+                catalog_names.update((*facts[3], *facts[4]))
+                info = node_info(*facts)
                 nodes[info.name] = info
             names.append(info.name)
         order[name] = tuple(names)
 
     loader = compat.config_loader(path, env)
     catalog = _load(loader, "catalog", env, path, fast=True)
-    datasets = {d for info in nodes.values() for d in (*info.inputs, *info.outputs)}
-    persisted = persisted_datasets(catalog, datasets)
+    persisted = persisted_families(persisted_datasets(catalog, catalog_names), catalog_names)
     dab_raw = _load(loader, "dab", env, path)
     dab_files = tuple(compat.config_files(loader, "dab", env))
 
@@ -147,6 +163,29 @@ def _wheel_entry(pyproject: Mapping[str, Any], package: str, path: Path) -> tupl
             f'add `{project_script_name(package)} = "{target}"` under [project.scripts]'
         )
     return str(distribution), matches[0]
+
+
+def node_info(
+    name: str,
+    namespace: str | None,
+    tags: tuple[str, ...],
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+) -> NodeInfo:
+    """A node as Kedro's graph sees it: datasets named without their `@` transcoding."""
+    linked_in = tuple(compat.strip_transcoding(d) for d in inputs)
+    linked_out = tuple(compat.strip_transcoding(d) for d in outputs)
+    catalog_outputs = outputs if linked_out != outputs else ()
+    return NodeInfo(name, namespace, tags, linked_in, linked_out, catalog_outputs)
+
+
+def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -> set[str]:
+    """Kedro's datasets (transcoding stripped) all of whose catalog forms are persisted."""
+    kept = set(persisted)
+    families: dict[str, set[str]] = {}
+    for name in catalog_names:
+        families.setdefault(compat.strip_transcoding(name), set()).add(name)
+    return {family for family, forms in families.items() if forms <= kept}
 
 
 def project_script_name(package: str) -> str:

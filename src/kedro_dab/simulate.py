@@ -336,7 +336,7 @@ class _BoundaryChecker:
                     f"when the task ends, but task(s) {readers} read it"
                 )
                 continue
-            exists = self._exists(crossing.dataset)
+            exists = self._exists(crossing.written_as or crossing.dataset)
             if exists is False:
                 problems.append(
                     f"dataset '{crossing.dataset}' does not exist after task '{task_key}' "

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from kedro_dab.project import NodeInfo, ProjectModel
+from kedro_dab import compat
+from kedro_dab.project import NodeInfo, ProjectModel, node_info
 
 NodeSpec = (
     tuple[str, Sequence[str], Sequence[str]]
@@ -24,7 +25,7 @@ def node(
     """A node; the namespace defaults to everything before the last '.' of the name."""
     if namespace is None and "." in name:
         namespace = name.rsplit(".", 1)[0]
-    return NodeInfo(name, namespace, tuple(sorted(tags)), tuple(inputs), tuple(outputs))
+    return node_info(name, namespace, tuple(sorted(tags)), tuple(inputs), tuple(outputs))
 
 
 def project(
@@ -49,7 +50,7 @@ def project(
         conf_dir=Path("/project/conf"),
         pipelines=registry,
         nodes={n.name: n for n in nodes},
-        persisted=frozenset(persisted),
+        persisted=frozenset(compat.strip_transcoding(d) for d in persisted),
         run_options=frozenset(run_options),
         dab_config=dict(dab or {}),
     )
