@@ -95,22 +95,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     conf_dir = compat.conf_source_dir(path)
     _check_env_folder(conf_dir, env, path)
 
-    pipelines = compat.load_pipelines()
-    nodes: dict[str, NodeInfo] = {}
-    order: dict[str, tuple[str, ...]] = {}
-    catalog_names: set[str] = set()
-    for name in sorted(pipelines):
-        names = []
-        for node in pipelines[name].nodes:  # Kedro's topological order
-            info = nodes.get(node.name)
-            if info is None:
-                facts = compat.node_facts(node)
-                catalog_names.update((*facts[3], *facts[4]))
-                info = node_info(*facts)
-                nodes[info.name] = info
-            names.append(info.name)
-        order[name] = tuple(names)
-
+    nodes, order, catalog_names = registry_nodes(compat.load_pipelines())
     loader = compat.config_loader(path, env)
     catalog = _load(loader, "catalog", env, path, fast=True)
     persisted = persisted_families(persisted_datasets(catalog, catalog_names), catalog_names)
@@ -163,6 +148,28 @@ def _wheel_entry(pyproject: Mapping[str, Any], package: str, path: Path) -> tupl
             f'add `{project_script_name(package)} = "{target}"` under [project.scripts]'
         )
     return str(distribution), matches[0]
+
+
+def registry_nodes(
+    pipelines: Mapping[str, Any],
+) -> tuple[dict[str, NodeInfo], dict[str, tuple[str, ...]], set[str]]:
+    """From Kedro `Pipeline`s by name: every node, each pipeline's node names in Kedro's
+    topological order, and every dataset name as the catalog knows it (`@` forms kept)."""
+    nodes: dict[str, NodeInfo] = {}
+    order: dict[str, tuple[str, ...]] = {}
+    catalog_names: set[str] = set()
+    for name in sorted(pipelines):
+        names = []
+        for node in pipelines[name].nodes:  # Kedro's topological order
+            info = nodes.get(node.name)
+            if info is None:
+                facts = compat.node_facts(node)
+                catalog_names.update((*facts[3], *facts[4]))
+                info = node_info(*facts)
+                nodes[info.name] = info
+            names.append(info.name)
+        order[name] = tuple(names)
+    return nodes, order, catalog_names
 
 
 def node_info(
