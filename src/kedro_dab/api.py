@@ -76,10 +76,50 @@ def read(project_path: Path | str = ".", env: str | None = None) -> ProjectModel
 
 
 def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
-    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe."""
+    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe,
+    with the env the tasks run with (`env` must be one that a target's tasks run with)."""
+    from kedro_dab.bundle.layout import default_env, read_databricks_yml, task_envs
     from kedro_dab.plan import build_plan
+    from kedro_dab.project import read_project
 
-    return build_plan(read(project_path, env))
+    data = read_databricks_yml(Path(project_path))
+    envs = task_envs(data, env)
+    chosen = env or default_env(data, envs)
+    return build_plan(read_project(project_path, chosen))
+
+
+def target_plans(
+    root: Path, env: str | None = None, target: str | None = None, override: str | None = None
+) -> tuple[Plan, dict[str, str], dict[str, str]]:
+    """Plan every target (or `target`) with the env its tasks run with; the rendered files must
+    be the same for all, since the targets share them. Returns the plan to show, the rendered
+    files and target -> env."""
+    from kedro_dab.bundle.layout import default_env, read_databricks_yml, target_names, task_envs
+    from kedro_dab.bundle.render import render_plan
+    from kedro_dab.errors import BundleError
+    from kedro_dab.plan import build_plan
+    from kedro_dab.project import read_project
+
+    data = read_databricks_yml(root)
+    envs = task_envs(data, env, target, override)
+    every = task_envs(data) if data is not None else {}
+    names = target_names(data or {})
+    shown = env or override or default_env(data, envs)
+    plans: dict[str, Plan] = {}
+    rendered: dict[str, dict[str, str]] = {}
+    for name in dict.fromkeys([shown, *envs.values(), *every.values()]):
+        plans[name] = build_plan(read_project(root, name))
+        rendered[name] = render_plan(plans[name], names)
+    for name, files in rendered.items():
+        if files != rendered[shown]:
+            users = ", ".join(t for t, e in {**every, **envs}.items() if e == name)
+            raise BundleError(
+                f"targets run their tasks with Kedro envs '{shown}' and '{name}' ({users}), "
+                "whose catalogs give different jobs, but the targets share one set of job "
+                "files; make the envs agree on which datasets are persisted, or give the "
+                "targets one env"
+            )
+    return plans[shown], rendered[shown], envs
 
 
 @dataclass(frozen=True)
@@ -101,14 +141,28 @@ def bundle(
 ) -> BundleResult:
     """`kedro dab bundle`: write one resource file per job into `resources/kedro-dab/`.
     With `check`, write nothing and report whether the files on disk are current."""
-    from kedro_dab.bundle.render import render_plan
     from kedro_dab.bundle.write import write_owned
 
     root = Path(project_path).resolve()
-    plan = make_plan(root, env)
-    rendered = render_plan(plan, bundle_targets(root, plan))
+    plan, rendered, _ = target_plans(root, env)
+    bundle_targets(root, plan)
     report = write_owned(root, rendered, check=check, force=force)
     return BundleResult(plan, report, rendered)
+
+
+def _bundle_for(
+    root: Path, env: str | None, target: str, override: str | None, check: bool
+) -> tuple[BundleResult, str]:
+    """`bundle` for a deploy of `target`: also planned with the env that target's tasks will
+    get; returns the result and that env."""
+    from kedro_dab.bundle.layout import check_env_shipped
+    from kedro_dab.bundle.write import write_owned
+
+    plan, rendered, envs = target_plans(root, env, target, override)
+    bundle_targets(root, plan)
+    check_env_shipped(root / plan.conf_dir, envs[target], plan.conf_dir, target)
+    report = write_owned(root, rendered, check=check)
+    return BundleResult(plan, report, rendered), envs[target]
 
 
 def bundle_targets(root: Path, plan: Plan) -> list[str]:
@@ -156,14 +210,11 @@ def validate(
     """`kedro dab validate`: the plan's invariants, the jobs' structure, the bundle root's
     wiring, the generated files being current, and the Databricks CLI's strict validation
     when a CLI is on the PATH."""
-    from kedro_dab.bundle.layout import read_databricks_yml, target_names
-    from kedro_dab.bundle.render import render_plan
     from kedro_dab.bundle.validate import validate_bundle
 
     root = Path(project_path).resolve()
-    plan = make_plan(root, env)
-    targets = target_names(read_databricks_yml(root) or {})
-    return validate_bundle(root, plan, render_plan(plan, targets), run_cli=run_cli)
+    plan, rendered, _ = target_plans(root, env)
+    return validate_bundle(root, plan, rendered, run_cli=run_cli)
 
 
 def simulate(
@@ -206,6 +257,7 @@ def deploy(
     Databricks CLI (`engine="cli"`) or in pure Python through databricks-sdk (`"sdk"`);
     `"auto"` picks the CLI when it is on the PATH. Jobs removed from the configuration are
     deleted only when `auto_approve` or `confirm_delete(keys)` says so."""
+    from kedro_dab.bundle.render import ENV_VARIABLE
     from kedro_dab.bundle.validate import validate_bundle
     from kedro_dab.deploy import engines
     from kedro_dab.deploy.target import default_target
@@ -213,7 +265,11 @@ def deploy(
 
     root = Path(project_path).resolve()
     chosen = engines.choose_engine(engine)
-    result = bundle(root, env, check=dry_run)
+    target_name = target or default_target(root)
+    override = _env_override(variables)
+    result, tasks_env = _bundle_for(root, env, target_name, override, dry_run)
+    if env is not None and override is None:
+        variables = (*variables, f"{ENV_VARIABLE}={tasks_env}")
     if dry_run and result.files.changed:
         raise BundleError(
             "the bundle files are out of date; run `kedro dab bundle` before a "
@@ -222,7 +278,6 @@ def deploy(
     report = validate_bundle(root, result.plan, result.rendered, run_cli=False)
     if not report.ok:
         raise BundleError("; ".join(report.problems))
-    target_name = target or default_target(root)
     if chosen == "cli":
         return engines.deploy_with_cli(
             root,
@@ -248,6 +303,18 @@ def deploy(
         echo=echo,
         client=client,
     )
+
+
+def _env_override(variables: Sequence[str]) -> str | None:
+    """The env a deploy's `--var kedro_env=...` gives the tasks, if any."""
+    from kedro_dab.bundle.render import ENV_VARIABLE
+
+    found = None
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if sep and name.strip() == ENV_VARIABLE:
+            found = value.strip()
+    return found
 
 
 def run(

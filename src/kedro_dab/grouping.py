@@ -88,6 +88,12 @@ def group_job(
                 _check_pipeline(project, pipeline, f"{where}: grouping[{index}].pipelines")
 
     order = _job_order(project, pipelines)
+    if not order:
+        names = ", ".join(f"'{p}'" for p in pipelines)
+        raise ConfigError(
+            f"{where}: jobs.{job_key}: its pipelines {names} have no nodes, so the job would "
+            "have no tasks; register nodes in them or remove the job"
+        )
     position = {name: i for i, name in enumerate(order)}
     producer: dict[str, str] = {}
     for name in order:

@@ -364,6 +364,10 @@ def test_bundle_refuses_an_env_without_a_conf_folder(project_factory: ProjectFac
         project_factory, pipelines={"flow": HANDOVER_PIPELINE}, catalog=HANDOVER_CATALOG
     )
 
-    line = refused(project, "bundle", "--env", "nosuch")
+    bundle_file = project / "databricks.yml"
+    text = bundle_file.read_text(encoding="utf-8")
+    bundle_file.write_text(text.replace("default: databricks", "default: nosuch"), "utf-8")
+
+    line = refused(project, "bundle")
 
     assert "conf/nosuch" in line

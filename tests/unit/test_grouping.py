@@ -275,3 +275,14 @@ def test_task_spanning_pipelines_without_a_pipelines_option_is_an_error():
     config = parse_config({"jobs": {"j": {"pipelines": ["p1", "p2"]}}})
     with pytest.raises(GroupingError, match="accepts only one --pipeline"):
         build_plan(model, config)
+
+
+def test_a_job_whose_pipelines_have_no_nodes_is_an_error_naming_job_and_pipelines():
+    dab = {"jobs": {"nightly": {"pipelines": ["empty", "blank"]}}}
+    with pytest.raises(ConfigError) as error:
+        plan_of([node("a", [], ["x"])], dab, pipelines={"empty": (), "blank": ()})
+
+    message = str(error.value)
+    assert "jobs.nightly" in message
+    assert "'empty', 'blank'" in message
+    assert "no nodes" in message

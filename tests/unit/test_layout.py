@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kedro_dab.bundle.layout import glob_matches, is_shipped, shipped_conf_files
+import pytest
+
+from kedro_dab.bundle.layout import glob_matches, is_shipped, shipped_conf_files, task_envs
+from kedro_dab.errors import ConfigError
 
 
 def test_local_conf_never_ships():
@@ -73,3 +76,48 @@ def test_an_env_a_target_sets_must_be_a_shipped_conf_folder(tmp_path: Path):
     (tmp_path / "conf" / "prod").mkdir()
     (tmp_path / "conf" / "prod" / "catalog.yml").write_text("{}\n")
     check_bundle_root(tmp_path, "conf")
+
+
+# --- the env tasks run with -------------------------------------------------------------------
+
+TWO_TARGETS = {
+    "variables": {"kedro_env": {"default": "databricks"}},
+    "targets": {"dev": {"default": True}, "prod": {"variables": {"kedro_env": "prodenv"}}},
+}
+
+
+def test_every_target_is_planned_with_the_env_its_tasks_get() -> None:
+    assert task_envs(TWO_TARGETS) == {"dev": "databricks", "prod": "prodenv"}
+
+
+def test_a_deploy_with_env_gives_the_tasks_exactly_that_env() -> None:
+    assert task_envs(TWO_TARGETS, "staging", "prod") == {"prod": "staging"}
+
+
+def test_a_deploy_variable_override_is_the_tasks_env() -> None:
+    assert task_envs(TWO_TARGETS, None, "dev", "other") == {"dev": "other"}
+
+
+def test_env_and_variable_naming_different_envs_are_refused() -> None:
+    with pytest.raises(ConfigError, match="--env a and --var kedro_env=b"):
+        task_envs(TWO_TARGETS, "a", "dev", "b")
+
+
+def test_without_databricks_yml_the_env_given_is_the_tasks_env() -> None:
+    assert task_envs(None, "staging") == {"*": "staging"}
+    assert task_envs(None) == {"*": "databricks"}
+
+
+@pytest.mark.parametrize(
+    ("data", "env", "target", "override"),
+    [
+        (TWO_TARGETS, "local", None, None),
+        (TWO_TARGETS, "local", "prod", None),
+        (TWO_TARGETS, None, "prod", "local"),
+        (None, "local", None, None),
+        ({"targets": {"dev": {"variables": {"kedro_env": "local"}}}}, None, None, None),
+    ],
+)
+def test_the_local_env_is_refused_for_tasks(data, env, target, override) -> None:
+    with pytest.raises(ConfigError, match="'local' is never shipped"):
+        task_envs(data, env, target, override)

@@ -86,6 +86,67 @@ def envs_by_target(data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def task_envs(
+    data: Mapping[str, Any] | None,
+    env: str | None = None,
+    target: str | None = None,
+    override: str | None = None,
+) -> dict[str, str]:
+    """The one rule for the Kedro env a plan is built with: the env the tasks run with.
+
+    Returns target -> env for the targets a command acts on: every target of `data` (a
+    `databricks.yml`), or only `target` (a deploy). A target runs its tasks with its own
+    `variables.kedro_env`, else the variable's default, else `databricks`; without a
+    `databricks.yml` the one entry is `*`. `override` is a deploy's `--var kedro_env=...`.
+    `env` (`--env`) must name exactly what the tasks get: a deploy sets the variable to it,
+    and bundle, plan and validate, which serve every target, refuse an env no target runs with.
+    The env `local` is refused everywhere: it is never shipped."""
+    declared = envs_by_target(data or {})
+    default = declared.get("*", DEFAULT_ENV)
+    names = target_names(data or {})
+    if target is not None:
+        chosen = {target: declared.get(target, default)}
+    elif names:
+        chosen = {name: declared.get(name, default) for name in names}
+    else:
+        chosen = {"*": default}
+    for name, value in [("--env", env), ("--var", override), *chosen.items()]:
+        if value == "local":
+            where = name if name.startswith("--") else DATABRICKS_YML
+            raise ConfigError(
+                f"{where}: Kedro env 'local' is never shipped to Databricks (it holds local "
+                "settings and credentials), so tasks cannot run with it; use another env, "
+                "e.g. 'databricks'"
+            )
+    if override is not None:
+        if env is not None and env != override:
+            raise ConfigError(
+                f"--env {env} and --var {ENV_VARIABLE}={override} name different envs for the "
+                "tasks; pass only one of them"
+            )
+        chosen = dict.fromkeys(chosen, override)
+    elif env is not None:
+        if data is None or target is not None:
+            chosen = dict.fromkeys(chosen, env)
+        elif env not in chosen.values():
+            runs = ", ".join(f"{name}: '{e}'" for name, e in chosen.items())
+            raise ConfigError(
+                f"--env {env}: no target of {DATABRICKS_YML} runs its tasks with '{env}' "
+                f"({runs}); set variables.{ENV_VARIABLE} (or a target's) to '{env}' in "
+                f"{DATABRICKS_YML}, or pass one of those envs"
+            )
+    return chosen
+
+
+def default_env(data: Mapping[str, Any] | None, envs: Mapping[str, str]) -> str:
+    """The env among `envs` that a plan shows by default: the default target's."""
+    targets = (data or {}).get("targets") or {}
+    for name, settings in targets.items():
+        if isinstance(settings, Mapping) and settings.get("default") and name in envs:
+            return envs[name]
+    return next(iter(envs.values()))
+
+
 def check_bundle_root(root: Path, conf_dir: str) -> dict[str, Any]:
     """Raise unless `databricks.yml` exists, includes the files kedro-dab writes, declares the
     Kedro env variable, and every env it names is shipped. Returns the parsed file."""
