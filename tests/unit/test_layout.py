@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from kedro_dab.bundle.layout import glob_matches, is_shipped, shipped_conf_files, task_envs
+from kedro_dab.bundle.layout import (
+    glob_matches,
+    is_shipped,
+    shipped_conf_files,
+    sync_excludes,
+    task_envs,
+)
 from kedro_dab.errors import ConfigError
 
 
@@ -121,3 +127,132 @@ def test_without_databricks_yml_the_env_given_is_the_tasks_env() -> None:
 def test_the_local_env_is_refused_for_tasks(data, env, target, override) -> None:
     with pytest.raises(ConfigError, match="'local' is never shipped"):
         task_envs(data, env, target, override)
+
+
+# --- what ships: one rule ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "base/credentials/warehouse.yml",
+        "prod/credentials_db.yml",
+        "base/nested/credentials.json",
+        "base/.env",
+        "prod/.env.production",
+        "local/catalog.yml",
+    ],
+)
+def test_credentials_env_files_and_local_never_ship(tmp_path: Path, relative: str) -> None:
+    conf = tmp_path / "conf"
+    for rel in (relative, "base/catalog.yml"):
+        (conf / rel).parent.mkdir(parents=True, exist_ok=True)
+        (conf / rel).write_text("x: 1\n", encoding="utf-8")
+
+    assert shipped_conf_files(conf, tmp_path) == [Path("base/catalog.yml")]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+
+
+def test_the_projects_gitignore_keeps_conf_files_from_shipping(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".gitignore": "conf/**/secrets*\n*.bak\nconf/prod/\n",
+            "conf/base/catalog.yml": "",
+            "conf/base/secrets.yml": "",
+            "conf/base/catalog.yml.bak": "",
+            "conf/prod/catalog.yml": "",
+            "conf/staging/catalog.yml": "",
+        },
+    )
+
+    shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
+
+    assert shipped == ["base/catalog.yml", "staging/catalog.yml"]
+
+
+def test_a_nested_gitignore_and_git_info_exclude_apply_as_git_applies_them(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".git/info/exclude": "conf/base/excluded.yml\n",
+            ".gitignore": "*.tmp.yml\n",
+            "conf/base/.gitignore": "draft.yml\n!keep.tmp.yml\n",
+            "conf/base/catalog.yml": "",
+            "conf/base/excluded.yml": "",
+            "conf/base/draft.yml": "",
+            "conf/base/other.tmp.yml": "",
+            "conf/base/keep.tmp.yml": "",
+        },
+    )
+
+    shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
+
+    assert shipped == ["base/.gitignore", "base/catalog.yml", "base/keep.tmp.yml"]
+
+
+def test_nothing_inside_an_ignored_folder_comes_back(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            ".gitignore": "conf/secret/\n!conf/secret/catalog.yml\n",
+            "conf/secret/catalog.yml": "",
+            "conf/base/catalog.yml": "",
+        },
+    )
+
+    shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
+
+    assert shipped == ["base/catalog.yml"]
+
+
+def test_sync_excludes_name_the_same_private_patterns_under_the_conf_folder() -> None:
+    assert sync_excludes("conf") == [
+        "conf/local/**",
+        "conf/**/*credentials*",
+        "conf/**/*credentials*/**",
+        "conf/**/.env*",
+    ]
+
+
+PRIVATE_TREE = {
+    "pyproject.toml": "[project]\nname = 'demo'\n",
+    ".gitignore": "conf/**/*.secret.yml\n",
+    "conf/base/catalog.yml": "a: 1\n",
+    "conf/base/credentials/warehouse.yml": "token: x\n",
+    "conf/base/.env": "TOKEN=x\n",
+    "conf/base/db.secret.yml": "token: x\n",
+    "conf/local/catalog.yml": "a: 2\n",
+}
+
+
+def test_the_conf_archive_ships_only_what_the_rule_allows(tmp_path: Path) -> None:
+    import tarfile
+
+    from kedro_dab.build import build_conf_archive
+
+    write_tree(tmp_path, PRIVATE_TREE)
+
+    artifact = build_conf_archive(tmp_path, "conf", "demo")
+
+    with tarfile.open(artifact.path) as archive:
+        assert archive.getnames() == ["conf/base/catalog.yml"]
+
+
+def test_the_simulation_copies_only_what_the_rule_allows(tmp_path: Path) -> None:
+    from kedro_dab.simulate import copy_shipped_conf
+
+    write_tree(tmp_path, PRIVATE_TREE)
+
+    copied = copy_shipped_conf(tmp_path, "conf", tmp_path / "copy")
+
+    assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()) == [
+        "base/catalog.yml"
+    ]

@@ -18,32 +18,91 @@ from kedro_dab.errors import BundleError, ConfigError, first_line
 
 DATABRICKS_YML = "databricks.yml"
 DEFAULT_ENV = "databricks"
-NEVER_SHIPPED = ("local/**", "**/*credentials*")
-"""Patterns, relative to the conf folder, that the bundle must never upload."""
+NEVER_SHIPPED = ("local/**", "**/*credentials*", "**/*credentials*/**", "**/.env*")
+"""Patterns, relative to the conf folder, that the bundle must never upload: `conf/local`,
+anything Kedro loads as credentials (`credentials*`, `credentials*/**`, at any depth, in any
+env) and `.env*` files. The project's `.gitignore` files exclude more (see `shipped_conf_files`)."""
 
 
 def sync_excludes(conf_dir: str) -> list[str]:
     """The `sync.exclude` entries that keep unshippable conf files on this machine."""
-    return [f"{conf_dir}/local/**", f"{conf_dir}/**/*credentials*"]
+    return [f"{conf_dir}/{pattern}" for pattern in NEVER_SHIPPED]
 
 
 def is_shipped(relative: str) -> bool:
-    """Whether a file (path relative to the conf folder) goes to Databricks."""
-    path = PurePosixPath(relative)
-    if path.parts and path.parts[0] == "local":
+    """Whether a file (path relative to the conf folder) may go to Databricks by kedro-dab's
+    own rule: not under `local/`, no part of its path naming credentials, no `.env*` file."""
+    parts = PurePosixPath(relative).parts
+    if not parts or parts[0] == "local":
         return False
-    return "credentials" not in path.name
+    return not any("credentials" in part or part.startswith(".env") for part in parts)
 
 
-def shipped_conf_files(conf_dir: Path) -> list[Path]:
-    """Every conf file the bundle ships, relative to `conf_dir`, sorted."""
+def shipped_conf_files(conf_dir: Path, project_root: Path | None = None) -> list[Path]:
+    """Every conf file the bundle ships, relative to `conf_dir`, sorted: those `is_shipped`
+    allows that the project's `.gitignore` files do not exclude. This is the one list that
+    the bundle's file sync, the SDK engine, the conf archive and the simulation all ship."""
+    root = project_root or _project_root(conf_dir)
+    ignored = GitIgnored(root)
     out = []
     for path in sorted(conf_dir.rglob("*")):
         if path.is_file():
             rel = path.relative_to(conf_dir)
-            if is_shipped(rel.as_posix()):
+            if is_shipped(rel.as_posix()) and not ignored(path.relative_to(root).as_posix()):
                 out.append(rel)
     return out
+
+
+def _project_root(conf_dir: Path) -> Path:
+    for folder in conf_dir.resolve().parents:
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return conf_dir.resolve().parent
+
+
+class GitIgnored:
+    """Whether a path (relative to the bundle root) is ignored the way the Databricks CLI's
+    file sync reads git's rules: `.git/info/exclude`, then the `.gitignore` of each folder from
+    the root down, a deeper file's match overriding a shallower one, the last matching line of
+    a file deciding, and nothing inside an ignored folder coming back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve() if root.exists() else root
+        self._specs: dict[str, list[Any]] = {}
+
+    def _rules(self, folder: str) -> list[Any]:
+        """The pattern sets that apply inside `folder` ('' for the root), shallowest first."""
+        if folder not in self._specs:
+            import pathspec
+
+            specs: list[Any] = []
+            files = [self.root / ".git" / "info" / "exclude"] if folder == "" else []
+            files.append(self.root / folder / ".gitignore")
+            for file in files:
+                if file.is_file():
+                    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+                    specs.append(pathspec.GitIgnoreSpec.from_lines(lines))
+            self._specs[folder] = specs
+        return self._specs[folder]
+
+    def _decides(self, relative: str, is_dir: bool) -> bool:
+        parts = relative.split("/")
+        ignored = False
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            inner = "/".join(parts[depth:]) + ("/" if is_dir else "")
+            for spec in self._rules(folder):
+                result = spec.check_file(inner)
+                if result.include is not None:
+                    ignored = bool(result.include)
+        return ignored
+
+    def __call__(self, relative: str) -> bool:
+        parts = relative.split("/")
+        for depth in range(1, len(parts)):
+            if self._decides("/".join(parts[:depth]), is_dir=True):
+                return True
+        return self._decides(relative, is_dir=False)
 
 
 def read_databricks_yml(root: Path) -> dict[str, Any] | None:
