@@ -407,7 +407,36 @@ def parse_config(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, files, root)) from None
     _check_references(config, _display(files, root))
+    _check_requirements(config, _display(files, root))
     return config
+
+
+def requirement_problem(line: str) -> str | None:
+    """Why one requirement line cannot be a Databricks library, or None. Databricks installs
+    each entry as a package, so pip options (`--index-url ...`, `-e .`, `-r file`) are refused,
+    in `dab.yml` exactly as in a pipeline's `requirements.txt`."""
+    if line.strip().startswith("-"):
+        return (
+            f"'{line.strip()}' is a pip option; list plain requirements only "
+            "(Databricks installs each line as a package)"
+        )
+    return None
+
+
+def _check_requirements(config: DabConfig, where: str) -> None:
+    lists = [
+        (f"tasks[{i}].requirements", entry.requirements) for i, entry in enumerate(config.tasks)
+    ]
+    lists += [
+        (f"compute.{name}.dependencies", profile.dependencies)
+        for name, profile in config.compute.items()
+        if isinstance(profile, ServerlessCompute)
+    ]
+    for path, lines in lists:
+        for index, line in enumerate(lines or ()):
+            problem = requirement_problem(line)
+            if problem:
+                raise ConfigError(f"{where}: {path}[{index}]: {problem}")
 
 
 def _check_references(config: DabConfig, where: str) -> None:
@@ -585,10 +614,14 @@ def _file_holding(loc: Sequence[object], files: Sequence[Path], root: Path | Non
 _MISSING = object()
 
 
-_SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential)")
+_SECRET_KEY = re.compile(
+    r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential"
+    r"|(account|access|storage|master|shared|signing|encryption)[_.-]?key|sas[_.-]?url)"
+)
 _SECRET_VALUE = re.compile(
     r"dapi[0-9a-f]{32}|dose[0-9a-f]{32}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}"
     r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|AccountKey=[A-Za-z0-9+/]{20,}|(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}=="
 )
 _SECRET_REFERENCE = re.compile(r"^\{\{secrets/[^/{}]+/[^/{}]+\}\}$")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab import compat
+from kedro_dab.config import requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line
 
 if sys.version_info >= (3, 11):
@@ -307,12 +308,10 @@ def pipeline_requirements(
             line = raw.split(" #", 1)[0].strip()
             if not line or line.startswith("#"):
                 continue
-            if line.startswith("-"):
+            problem = requirement_problem(line)
+            if problem:
                 rel = file.relative_to(package_dir.parent.parent).as_posix()
-                raise ConfigError(
-                    f"{rel}:{number}: '{line}' is a pip option; list plain requirements only "
-                    "(Databricks installs each line as a package)"
-                )
+                raise ConfigError(f"{rel}:{number}: {problem}")
             lines.append(line)
         out[name] = tuple(lines)
     return out

@@ -88,3 +88,59 @@ def test_error_names_the_file_that_holds_the_bad_key(tmp_path: Path):
     env.write_text("merge_memroy: true\n")
     message = error_of({"grouping": [], "merge_memroy": True}, [base, env], tmp_path)
     assert message.startswith("conf/databricks/dab.yml: merge_memroy: unknown key")
+
+
+# --- literal secrets and requirement lines --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("spark_env_vars", "STORAGE_ACCOUNT_KEY", "abc123plainvalue"),
+        ("spark_conf", "fs.azure.account.key.mystore.dfs.core.windows.net", "abc123plain"),
+        ("spark_env_vars", "AWS_ACCESS_KEY", "abc123plain"),
+        (
+            "spark_env_vars",
+            "CONNECTION",
+            "DefaultEndpointsProtocol=https;AccountKey=abcdEFGH1234ijklMNOP5678",
+        ),
+    ],
+)
+def test_storage_keys_written_literally_are_refused(section: str, key: str, value: str) -> None:
+    raw = {"compute": {"c": {"type": "job_cluster", "new_cluster": {section: {key: value}}}}}
+
+    with pytest.raises(ConfigError, match="looks like a literal secret"):
+        parse_config(raw)
+
+
+def test_a_storage_key_given_as_a_secret_reference_is_accepted() -> None:
+    conf = {"fs.azure.account.key.mystore.dfs.core.windows.net": "{{secrets/kv/storage}}"}
+    raw = {"compute": {"c": {"type": "job_cluster", "new_cluster": {"spark_conf": conf}}}}
+
+    parse_config(raw)
+
+
+@pytest.mark.parametrize(
+    "line", ["--index-url http://mirror.example/simple", "-e .", "-r other.txt"]
+)
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        (
+            lambda line: {"tasks": [{"match": {"group": "*"}, "requirements": [line]}]},
+            "tasks[0].requirements[0]",
+        ),
+        (
+            lambda line: {"compute": {"s": {"type": "serverless", "dependencies": ["x", line]}}},
+            "compute.s.dependencies[1]",
+        ),
+    ],
+)
+def test_pip_options_in_dab_yml_requirements_are_refused_as_in_requirements_txt(
+    line: str, raw, path: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw(line))
+
+    message = str(error.value)
+    assert f"{path}: '{line}' is a pip option" in message
