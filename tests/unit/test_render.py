@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import yaml
 
-from kedro_dab.bundle.render import body_hash, render_plan, split_generated
+from kedro_dab.bundle.render import body_hash, job_settings, render_plan, split_generated
 from kedro_dab.config import parse_config
 from kedro_dab.plan import build_plan
 from tests.support.bundle_schema import bundle_errors, require_schema
@@ -135,3 +136,17 @@ def test_task_runs_the_console_script_with_pipeline_nodes_env_and_conf_source():
 def test_generated_file_records_the_hash_of_its_body():
     recorded, body = split_generated(rendered()["nightly.yml"])
     assert recorded == body_hash(body)
+
+
+def test_a_from_source_serverless_task_installs_the_projects_dependencies_and_no_wheel():
+    model = dataclasses.replace(
+        project(NODES, persisted={"clean", "table", "models.model"}, dab=DAB),
+        dependencies=("kedro~=1.0", "pandas>=2"),
+    )
+    plan = build_plan(model, parse_config({**DAB, "default_compute": "serverless"}))
+
+    job = job_settings(plan, plan.jobs[0], from_source=True)
+
+    assert "whl" not in yaml.safe_dump(job)
+    for environment in job["environments"]:
+        assert environment["spec"]["dependencies"][:2] == ["kedro~=1.0", "pandas>=2"]

@@ -87,7 +87,9 @@ def job_settings(
                 "spec": {
                     "environment_version": profile.environment_version,
                     "dependencies": list(
-                        dict.fromkeys([WHEEL_FROM_OWNED, *profile.dependencies, *task.requirements])
+                        dict.fromkeys(
+                            [*_code(plan, from_source), *profile.dependencies, *task.requirements]
+                        )
                     ),
                 },
             }
@@ -134,8 +136,9 @@ def task_settings(plan: Plan, job: Job, task: Task, from_source: bool = False) -
             "parameters": args,
         }
     if not isinstance(profile, ServerlessCompute):
-        libraries: list[dict[str, Any]] = [{"whl": WHEEL_FROM_OWNED}] if not from_source else []
-        packages = [*(plan.dependencies if from_source else ()), *task.requirements]
+        code = _code(plan, from_source)
+        libraries: list[dict[str, Any]] = [] if from_source else [{"whl": c} for c in code]
+        packages = [*(code if from_source else ()), *task.requirements]
         libraries += [{"pypi": {"package": p}} for p in dict.fromkeys(packages)]
         out["libraries"] = libraries
     out.update(task.settings)
