@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kedro_dab.config import NamespaceRule, NodeRule, PipelineRule, Rule, TagRule, suggest
@@ -466,14 +466,39 @@ def _merge_memory(
             for gid in component:
                 union(head, gid)
 
+    named = _merged_names(order, placed, find, rank)
+    sizes = {root: sum(1 for n in order if find(placed[n]) == root) for root in named}
     merged: dict[str, GroupId] = {}
     for name in order:
         original = placed[name]
         root = find(original)
-        merged[name] = root
-        if root != original:
-            reasons[name] += f"; merged into {_label(root)}: {cause[original]}"
+        chosen, held = named[root]
+        merged[name] = chosen
+        if chosen != original:
+            reasons[name] += (
+                f"; merged into {_label(chosen)} (named after the group holding most of the "
+                f"task, {held} of its {sizes[root]} nodes): {cause[original]}"
+            )
     return merged
+
+
+def _merged_names(
+    order: Sequence[str],
+    placed: Mapping[str, GroupId],
+    find: Callable[[GroupId], GroupId],
+    rank: Mapping[GroupId, int],
+) -> dict[GroupId, tuple[GroupId, int]]:
+    """For each merged task (by its union-find root): the group that holds most of its nodes
+    (the earliest on a tie) and how many it holds."""
+    counts: dict[GroupId, dict[GroupId, int]] = {}
+    for name in order:
+        members = counts.setdefault(find(placed[name]), {})
+        members[placed[name]] = members.get(placed[name], 0) + 1
+    out = {}
+    for root, members in counts.items():
+        best = min(members, key=lambda g: (-members[g], rank[g]))
+        out[root] = (best, members[best])
+    return out
 
 
 def _strongly_connected(

@@ -286,3 +286,20 @@ def test_a_job_whose_pipelines_have_no_nodes_is_an_error_naming_job_and_pipeline
     assert "jobs.nightly" in message
     assert "'empty', 'blank'" in message
     assert "no nodes" in message
+
+
+def test_a_merged_task_is_named_after_the_group_holding_most_of_its_nodes():
+    nodes = [
+        node("split_data", [], ["split"], ["task.split"]),
+        node("train", ["split"], ["model"], ["task.train_evaluation"]),
+        node("score", ["model"], ["scores"], ["task.train_evaluation"]),
+        node("report", ["scores"], ["summary"], ["task.train_evaluation"]),
+    ]
+    plan = plan_of(nodes, {**TAGS, "merge_memory": True})
+
+    (task,) = plan.jobs[0].tasks
+    assert task.key == "train_evaluation"
+    assert task.nodes == ("split_data", "train", "score", "report")
+    assert "merged into tag 'train_evaluation'" in task.placements["split_data"]
+    assert "3 of its 4 nodes" in task.placements["split_data"]
+    assert "merged" not in task.placements["train"]
