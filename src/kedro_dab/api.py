@@ -213,8 +213,8 @@ def validate(
     from kedro_dab.bundle.validate import validate_bundle
 
     root = Path(project_path).resolve()
-    plan, rendered, _ = target_plans(root, env)
-    return validate_bundle(root, plan, rendered, run_cli=run_cli)
+    plan, rendered, envs = target_plans(root, env)
+    return validate_bundle(root, plan, rendered, run_cli=run_cli, task_envs=list(envs.values()))
 
 
 def simulate(

@@ -294,6 +294,49 @@ def _match_pattern(
     return None
 
 
+def unshipped_credentials(project_path: Path, env: str) -> list[str]:
+    """One problem per catalog entry of `env` whose `credentials` key is defined only in conf
+    that never ships (`conf/local`, credentials files): on Databricks its tasks would fail
+    with "Unable to find credentials". Each names the dataset, the key and the ways out."""
+    import yaml
+
+    from kedro_dab.bundle.layout import shipped_conf_files
+
+    path = Path(project_path).resolve()
+    conf_dir = compat.conf_source_dir(path)
+    loader = compat.config_loader(path, env)
+    catalog = _load(loader, "catalog", env, path, fast=True)
+    shipped = {conf_dir / rel for rel in shipped_conf_files(conf_dir, path)}
+    files = [*compat.config_files(loader, "credentials", env)]
+    files += compat.config_layers(compat.config_loader(path, "local"), "credentials", "local")[-1]
+    available: set[str] = set()
+    private: dict[str, Path] = {}
+    for file in dict.fromkeys(files):
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        for key in loaded if isinstance(loaded, dict) else {}:
+            if file in shipped:
+                available.add(str(key))
+            else:
+                private.setdefault(str(key), file)
+    problems = []
+    for name, entry in sorted(catalog.items()):
+        key = entry.get("credentials") if isinstance(entry, Mapping) else None
+        if isinstance(key, str) and key in private and key not in available:
+            where = private[key].relative_to(path).as_posix()
+            problems.append(
+                f"catalog entry '{name}' (env '{env}') uses credentials '{key}', defined only in "
+                f"{where}, which never ships, so its tasks fail on Databricks; provide them "
+                "there without a file: inline them in the entry as ${oc.env:NAME} (register "
+                "the oc.env resolver in settings.py CONFIG_LOADER_ARGS custom_resolvers and set "
+                "NAME from {{secrets/<scope>/<key>}} in the cluster's spark_env_vars), or add "
+                "them in a project hook from Databricks secrets"
+            )
+    return problems
+
+
 def pipeline_requirements(
     package_dir: Path, pipelines: Iterable[str]
 ) -> dict[str, tuple[str, ...]]:

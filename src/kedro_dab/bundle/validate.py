@@ -3,9 +3,11 @@ Databricks CLI's own `bundle validate --strict` when a CLI is on the PATH."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,27 @@ class ValidationReport:
 
 
 def validate_bundle(
-    root: Path, plan: Plan, files: Mapping[str, str], run_cli: bool = True
+    root: Path,
+    plan: Plan,
+    files: Mapping[str, str],
+    run_cli: bool = True,
+    task_envs: Sequence[str] = (),
 ) -> ValidationReport:
     """Check the generated jobs' structure against the `databricks-bundles` models, the
-    bundle root's wiring, that the files on disk are current, and (with a CLI) the CLI."""
+    bundle root's wiring, that the files on disk are current, and (with a CLI) the CLI.
+    With `task_envs`, also what the tasks of those envs would meet first on Databricks: the
+    console script they call, and catalog credentials that only unshipped conf defines."""
     report = ValidationReport()
+    if task_envs:
+        from kedro_dab.project import unshipped_credentials
+
+        report.checks.append(f"console script '{plan.console_script}' starts")
+        problem = console_script_problem(root, plan)
+        if problem:
+            report.problems.append(problem)
+        report.checks.append("catalog credentials are available where the tasks run")
+        for env in dict.fromkeys(task_envs):
+            report.problems.extend(unshipped_credentials(root, env))
     report.checks.append("task graph: partition, acyclic, in-memory data, keys, limits")
 
     report.checks.append("job structure (databricks-bundles models)")
@@ -76,6 +94,43 @@ def validate_bundle(
         report.checks.append("databricks bundle validate --strict")
         report.problems.extend(_cli_validate(root))
     return report
+
+
+_ENTRY_POINT = (
+    "import sys; sys.argv = [{script!r}, '--help']; from {package}.__main__ import main; main()"
+)
+
+
+def console_script_problem(root: Path, plan: Plan, timeout: float = 120) -> str | None:
+    """Why the console script a task calls (`<package>.__main__:main`, with the argv Databricks
+    gives it) fails to start, tried cheaply with `--help` in a subprocess; None when it works."""
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root / "src"), environ.get("PYTHONPATH", "")) if p
+    )
+    code = _ENTRY_POINT.format(script=plan.console_script, package=plan.package_name)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            env=environ,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"console script '{plan.console_script}' did not answer --help in {timeout:.0f}s"
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    detail = lines[-1] if lines else f"exit code {result.returncode}"
+    return (
+        f"console script '{plan.console_script}' ({plan.package_name}.__main__:main) fails "
+        f"before any task could run: {detail}; fix src/{plan.package_name}/__main__.py or "
+        "what it imports"
+    )
 
 
 def structure_problem(settings: dict[str, Any]) -> str | None:
