@@ -392,9 +392,13 @@ def _run_locally(
             if tail:
                 console.print(tail, markup=False)
             console.print(f"full log: {task.log_path}")
+    unverified = [note for task in result.tasks for note in task.unverified]
+    for note in unverified:
+        console.print(f"[yellow]unchecked[/] {note}", markup=True)
     if not result.ok:
         sys.exit(1)
-    console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s.")
+    tail = f"; {len(unverified)} dataset(s) between tasks unchecked" if unverified else ""
+    console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s{tail}.")
 
 
 def _run_remotely(

@@ -48,6 +48,9 @@ class TaskRun:
     returncode: int | None = None
     problems: list[str] = field(default_factory=list)
     started: float | None = None
+    unverified: list[str] = field(default_factory=list)
+    """Datasets later tasks read from this one whose existence could not be told here (the
+    dataset needs credentials or a service this machine lacks): neither passed nor failed."""
 
     def log_tail(self, lines: int = _TAIL_LINES) -> str:
         """The last lines of the task's log."""
@@ -267,7 +270,7 @@ class _Scheduler:
             run.returncode = code
             run.seconds = time.monotonic() - (run.started or time.monotonic())
             if code == 0:
-                run.problems = self.checker.check(key)
+                run.problems, run.unverified = self.checker.check(key)
                 run.state = FAILED if run.problems else DONE
             else:
                 run.state = FAILED
@@ -326,8 +329,10 @@ class _BoundaryChecker:
             self.by_producer.setdefault(crossing.producer, []).append(crossing)
         self._catalog: Any = None
 
-    def check(self, task_key: str) -> list[str]:
+    def check(self, task_key: str) -> tuple[list[str], list[str]]:
+        """(problems, datasets whose existence cannot be told) after `task_key` ended."""
         problems = []
+        unknown = []
         for crossing in self.by_producer.get(task_key, []):
             readers = ", ".join(f"'{c}'" for c in crossing.consumers)
             if crossing.in_memory:
@@ -342,7 +347,12 @@ class _BoundaryChecker:
                     f"dataset '{crossing.dataset}' does not exist after task '{task_key}' "
                     f"finished, but task(s) {readers} read it"
                 )
-        return problems
+            elif exists is None:
+                unknown.append(
+                    f"cannot tell whether dataset '{crossing.dataset}' exists after task "
+                    f"'{task_key}' (task(s) {readers} read it): it could not be checked here"
+                )
+        return problems, unknown
 
     def _exists(self, dataset: str) -> bool | None:
         from kedro_dab import compat

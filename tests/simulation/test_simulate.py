@@ -339,3 +339,34 @@ def _task_processes(package: str) -> list[str]:
     )
     assert found.returncode in (0, 1), found.stderr
     return found.stdout.split()
+
+
+def test_a_dataset_whose_existence_cannot_be_told_is_reported_as_unchecked(project_factory):
+    pipeline = (
+        CHAIN
+        + '''
+
+from kedro_datasets.text import TextDataset
+
+
+class RemoteTextDataset(TextDataset):
+    """Keeps its data, but cannot say whether it exists (as a remote store without access)."""
+
+    def _exists(self):
+        raise ConnectionError("no route to the store")
+'''
+    )
+    project = project_factory(
+        pipelines={"chain": pipeline},
+        envs={"base": {"parameters.yml": "value: 7\n"}},
+    )
+    package = next((project / "src").iterdir()).name
+    (project / "conf" / "base" / "catalog.yml").write_text(
+        f"doubled:\n  type: {package}.pipelines.chain.pipeline.RemoteTextDataset\n"
+        "  filepath: data/doubled.txt\n"
+    )
+    result = run_kedro(project, "dab", "run", "--local")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "cannot tell whether dataset 'doubled' exists after task 'first'" in out
+    assert "1 dataset(s) between tasks unchecked" in out
