@@ -117,7 +117,9 @@ def init(
         click.echo(f"created  {path}")
     for path in report.updated:
         click.echo(f"updated  {path}")
-    if not report.changed:
+    for note in report.notes:
+        click.echo(f"note     {note}")
+    if not report.changed and not report.notes:
         click.echo("Nothing to do: the project is already set up for kedro-dab.")
 
 
