@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -197,11 +198,12 @@ def init_project(
 
 def write_all(writes: Mapping[Path, str], root: Path) -> None:
     """Write every file or none: each new text goes to a temp file beside its target first;
-    only when all are written are they renamed into place, and a failure then puts back the
-    files (and removes the folders) that were there before."""
+    only when all are written are they renamed into place. A file about to be replaced is
+    kept under a second name (a hard link, so nothing is copied) until every rename is done,
+    and a failure puts those back, removes the new files and the folders made for them."""
     staged: list[tuple[Path, Path]] = []
     made: list[Path] = []
-    done: list[tuple[Path, bytes | None]] = []
+    done: list[tuple[Path, Path | None]] = []
     try:
         for path, text in writes.items():
             missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
@@ -212,18 +214,18 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
             staged.append((Path(temp), path))
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
                 out.write(text)
-            os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            os.chmod(temp, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
         for temp, path in staged:
-            before = path.read_bytes() if path.is_file() else None
+            kept = _keep(path)
+            done.append((path, kept))
             os.replace(temp, path)
-            done.append((path, before))
     except OSError as exc:
-        for path, before in reversed(done):
+        for path, kept in reversed(done):
             with contextlib.suppress(OSError):
-                if before is None:
-                    path.unlink()
+                if kept is None:
+                    path.unlink(missing_ok=True)
                 else:
-                    path.write_bytes(before)
+                    os.replace(kept, path)
         for temp, _ in staged:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
@@ -234,6 +236,23 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
             f"{os_error_line(exc, root)} (nothing was written: kedro dab init changes all of "
             "its files or none)"
         ) from exc
+    for _, kept in done:
+        if kept is not None:
+            with contextlib.suppress(OSError):
+                kept.unlink()
+
+
+def _keep(path: Path) -> Path | None:
+    """A second name for the file at `path` (None if there is none), to put it back from."""
+    if not path.is_file():
+        return None
+    kept = path.with_name(f".{path.name}.kept-{os.getpid()}")
+    kept.unlink(missing_ok=True)
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
+    return kept
 
 
 def backup_path(path: Path) -> Path:
