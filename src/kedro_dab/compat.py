@@ -238,7 +238,10 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
         return load_config_key(loader, "catalog")
     import yaml
 
+    from kedro_dab.config import check_catalog_shape
+
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    root = Path(loader.conf_source)
     layers = []
     for files in config_layers(loader, "catalog", env):
         merged: dict[str, Any] = {}
@@ -247,6 +250,7 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
                 loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
             except yaml.YAMLError:
                 return load_config_key(loader, "catalog")
+            check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())
             if isinstance(loaded, dict):
                 merged.update(loaded)
         layers.append(merged)

@@ -98,6 +98,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
     where = (
         " + ".join(f.relative_to(project.path).as_posix() for f in project.dab_files) or "dab.yml"
     )
+    _check_registry(project, bool(config.jobs), where)
     jobs_config = config.jobs or {_default_job_key(project): JobConfig(name=project.project_name)}
     pipeline_option = _pipeline_option(project)
     jobs = []
@@ -165,6 +166,23 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
     )
     check_plan(plan, project)
     return plan
+
+
+def _check_registry(project: ProjectModel, jobs_given: bool, where: str) -> None:
+    """An empty registry, or a default job without `__default__`, is named at its source."""
+    registry = f"src/{project.package_name}/pipeline_registry.py"
+    if not project.pipelines:
+        raise ConfigError(
+            f"{registry}: register_pipelines() returned no pipelines, so there is nothing to "
+            "deploy; return at least '__default__' (kedro new's registry sums the pipelines "
+            "find_pipelines() finds under pipelines/)"
+        )
+    if not jobs_given and "__default__" not in project.pipelines:
+        raise ConfigError(
+            f"{registry}: register_pipelines() returns no '__default__' pipeline (registered: "
+            f"{', '.join(sorted(project.pipelines))}), which the default job runs; register "
+            f"'__default__', or declare jobs with their pipelines under 'jobs:' in {where}"
+        )
 
 
 def _default_job_key(project: ProjectModel) -> str:

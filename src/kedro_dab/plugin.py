@@ -25,23 +25,44 @@ def _project_path(metadata: Any) -> Path:
 
 
 def _user_errors(func: F) -> F:
-    """Turn a `DabError` into one line on stderr and exit code 2 (a traceback only with
-    --verbose or KEDRO_DAB_VERBOSE=1)."""
+    """The command boundary: any error a user can cause ends as one `Error:` line on stderr
+    naming the file (and key or line) and what to do, with exit code 2. With --verbose or
+    KEDRO_DAB_VERBOSE=1 the traceback comes first; the line and the exit code stay.
+
+    Click's own usage errors and aborts, exits and Ctrl-C pass through untouched."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = kwargs.pop("verbose", False) or os.environ.get("KEDRO_DAB_VERBOSE") == "1"
-        from kedro_dab.errors import DabError
+        from kedro_dab.errors import DabError, describe_unexpected
 
         try:
+            _check_kedro()
             return func(*args, **kwargs)
-        except DabError as exc:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if isinstance(exc, DabError):
+                message = str(exc)
+            else:
+                root = _project_path(args[0]) if args else None
+                command = click.get_current_context(silent=True)
+                name = command.info_name if command is not None else func.__name__
+                message = describe_unexpected(exc, str(name), root)
             if verbose:
-                raise
-            click.secho(f"Error: {exc}", fg="red", err=True)
+                import traceback
+
+                traceback.print_exc()
+            click.secho(f"Error: {' '.join(message.split())}", fg="red", err=True)
             sys.exit(EXIT_USER_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _check_kedro() -> None:
+    from kedro_dab.gate import check_kedro_version
+
+    check_kedro_version()
 
 
 _env_option = click.option(
@@ -96,7 +117,9 @@ def init(
         click.echo(f"created  {path}")
     for path in report.updated:
         click.echo(f"updated  {path}")
-    if not report.changed:
+    for note in report.notes:
+        click.echo(f"note     {note}")
+    if not report.changed and not report.notes:
         click.echo("Nothing to do: the project is already set up for kedro-dab.")
 
 

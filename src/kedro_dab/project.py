@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab import compat
-from kedro_dab.config import requirement_problem
-from kedro_dab.errors import ConfigError, ProjectError, first_line
+from kedro_dab.config import check_catalog_shape, describe_load_failure, requirement_problem
+from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,6 +99,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     nodes, order, catalog_names = registry_nodes(compat.load_pipelines())
     loader = compat.config_loader(path, env)
     catalog = _load(loader, "catalog", env, path, fast=True)
+    check_catalog_shape(catalog, f"the catalog of env '{env}'")
     persisted = persisted_families(persisted_datasets(catalog, catalog_names), catalog_names)
     dab_raw = _load(loader, "dab", env, path)
     dab_files = tuple(compat.config_files(loader, "dab", env))
@@ -215,11 +216,17 @@ def _load(loader: Any, key: str, env: str, path: Path, fast: bool = False) -> di
         if fast:
             return compat.catalog_config(loader, env)
         return compat.load_config_key(loader, key)
+    except ConfigError:
+        raise
     except Exception as exc:  # the loader raises parser, OmegaConf and value errors
         located = _bad_file(loader, key, env, path)
         if located:
             raise ConfigError(located) from exc
         message = first_line(exc).replace(str(path) + "/", "")
+        files = compat.config_files(loader, key, env)
+        explained = describe_load_failure(key, files, path, message)
+        if explained:
+            raise ConfigError(explained) from exc
         raise ConfigError(
             f"cannot read the '{key}' configuration for env '{env}': {message}"
         ) from exc
@@ -347,7 +354,9 @@ def pipeline_requirements(
         if not file.is_file():
             continue
         lines = []
-        for number, raw in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, raw in enumerate(
+            read_text(file, package_dir.parent.parent).splitlines(), start=1
+        ):
             line = raw.split(" #", 1)[0].strip()
             if not line or line.startswith("#"):
                 continue

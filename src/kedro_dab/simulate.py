@@ -120,13 +120,21 @@ def simulate(
     project_path = project_path.resolve()
     job = pick_job(plan, job_key)
     env = env or plan.env
-    run_dir = project_path / WORK_DIR / job.key
-    conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
-    if not (conf_source / env).is_dir():
+    job_parameter_values(job, params)  # refuse bad --params before writing anything
+    shipped = sorted(
+        {
+            rel.parts[0]
+            for rel in shipped_conf_files(project_path / plan.conf_dir)
+            if rel.parent.parts
+        }
+    )
+    if env not in shipped:
         raise ConfigError(
             f"Kedro env '{env}' is not among the shipped conf folders "
-            f"({', '.join(sorted(p.name for p in conf_source.iterdir()))}); pass another --env"
+            f"({', '.join(shipped)}); pass another --env"
         )
+    run_dir = project_path / WORK_DIR / job.key
+    conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
     runs = {
         task.key: TaskRun(task.key, task_argv(plan, job, task, conf_source, env, params))
         for task in job.tasks
@@ -168,7 +176,12 @@ def job_parameter_values(job: Job, overrides: str | None) -> dict[str, str]:
     for item in filter(None, (overrides or "").split(",")):
         name, sep, value = item.partition("=")
         name = name.strip()
-        if not sep or name not in values:
+        if not sep:
+            raise ConfigError(
+                f"--params {item}: expected name=value (pairs separated by commas, e.g. "
+                f"--params {next(iter(values), 'name')}=value)"
+            )
+        if name not in values:
             declared = ", ".join(values) or "none"
             raise ConfigError(
                 f"--params {item}: not a parameter of job '{job.key}' (declared: {declared}); "

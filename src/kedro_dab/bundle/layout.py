@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from kedro_dab.bundle.render import ENV_VARIABLE, OWNED_DIR, OWNED_INCLUDE
-from kedro_dab.errors import BundleError, ConfigError, first_line
+from kedro_dab.config import check_bundle_shape
+from kedro_dab.errors import BundleError, ConfigError, first_line, read_text
 
 DATABRICKS_YML = "databricks.yml"
 DEFAULT_ENV = "databricks"
@@ -111,13 +112,14 @@ def read_databricks_yml(root: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path, root))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{DATABRICKS_YML}: invalid YAML{line}: {first_line(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{DATABRICKS_YML}: expected a mapping at the top level")
+    check_bundle_shape(data)
     return data
 
 

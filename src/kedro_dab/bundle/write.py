@@ -1,19 +1,46 @@
-"""Write the files kedro-dab owns, and only those.
+"""Write the files kedro-dab owns, and only those, replacing the whole set at once.
 
-All checks run before the first byte is written; each file is replaced atomically; stale files
-from earlier runs are removed; a foreign or hand-edited file in the owned folder stops the run.
+All checks run before the first byte is written; a foreign or hand-edited file in the owned
+folder stops the run. The set of files in `resources/kedro-dab/` is replaced as one:
+
+1. the new set is written into a sibling temp folder, `resources/.kedro-dab.new-<random>/`
+   (unchanged files are copied, hidden files a user keeps there, like `.gitkeep`, too);
+2. that folder takes the place of `resources/kedro-dab/` by one atomic exchange of the two
+   names (`renameat2(RENAME_EXCHANGE)` on Linux). Where the system has no exchange, the old
+   folder is first renamed to `resources/.kedro-dab.old/` and the new one renamed into place;
+3. the temp folder, which now holds the old set, is removed.
+
+A process killed at any point leaves `resources/kedro-dab/` holding the old set or the new
+one, never a mix. The only state that is not one of the two is the instant between the two
+renames of the fallback, when `.kedro-dab.old/` holds the old set and no `kedro-dab/` exists;
+every later `bundle` (and `--check`) reads `.kedro-dab.old/` as the folder then, and a write
+first puts it back. Temp folders and temp files are never read as generated files; a write
+removes the ones a killed run left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
+import re
+import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kedro_dab.bundle.render import OWNED_DIR, body_hash, split_generated
-from kedro_dab.errors import BundleError
+from kedro_dab.errors import BundleError, os_error_line
+
+NEW_PREFIX = ".kedro-dab.new-"
+OLD_NAME = ".kedro-dab.old"
+_TEMP_FILE = re.compile(r"^\..+\.yml\.[a-z0-9_]{8}$")
+"""`.<name>.<random>`: a temp file of `atomic_write` (earlier releases wrote these into the
+owned folder itself)."""
 
 
 @dataclass
@@ -33,17 +60,90 @@ class WriteReport:
 def write_owned(
     root: Path, files: Mapping[str, str], *, check: bool = False, force: bool = False
 ) -> WriteReport:
-    """Make `root/OWNED_DIR` hold exactly `files` (name -> text). With `check`, write nothing
-    and report what is out of date. With `force`, replace hand-edited generated files."""
+    """Make `root/OWNED_DIR` hold exactly `files` (name -> text), replacing the set at once.
+    With `check`, write nothing and report what is out of date. With `force`, replace
+    hand-edited generated files."""
     folder = root / OWNED_DIR
+    _check_folder(root, folder, writing=not check)
+    current = _current_folder(folder)
+    existing = _generated_files(root, current, check=check, force=force)
     report = WriteReport()
-    existing = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
-    for path in existing:
+    for name in sorted(files):
+        rel = f"{OWNED_DIR}/{name}"
+        if existing.get(name) == files[name]:
+            report.unchanged.append(rel)
+        else:
+            report.written.append(rel)
+    report.removed = [f"{OWNED_DIR}/{name}" for name in sorted(existing) if name not in files]
+    if check:
+        return report
+    try:
+        recover(root)
+        if report.changed:
+            _replace_set(folder, files)
+    except OSError as exc:
+        raise BundleError(os_error_line(exc, root)) from exc
+    return report
+
+
+def recover(root: Path) -> None:
+    """Finish or undo a replacement a killed run left halfway: put `.kedro-dab.old/` back if
+    the owned folder is missing, and remove temp folders and temp files."""
+    folder = root / OWNED_DIR
+    old = folder.parent / OLD_NAME
+    if old.is_dir() and not folder.exists():
+        os.rename(old, folder)
+    if folder.parent.is_dir():
+        for leftover in folder.parent.iterdir():
+            if leftover.name.startswith(NEW_PREFIX) or leftover.name == OLD_NAME:
+                shutil.rmtree(leftover, ignore_errors=True)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file() and _TEMP_FILE.match(path.name):
+                path.unlink(missing_ok=True)
+
+
+def _check_folder(root: Path, folder: Path, *, writing: bool) -> None:
+    for path in (folder.parent, folder):
+        if path.exists() and not path.is_dir():
+            raise BundleError(
+                f"{path.relative_to(root).as_posix()} is a file, but kedro-dab writes the "
+                "generated jobs into a folder there; rename or remove the file"
+            )
+    if writing and folder.is_dir() and not folder.stat().st_mode & stat.S_IWUSR:
+        raise BundleError(
+            f"{OWNED_DIR}/ is read-only, so kedro-dab will not replace the files in it; make "
+            f"it writable (chmod u+w {OWNED_DIR}) and run the command again"
+        )
+
+
+def _current_folder(folder: Path) -> Path | None:
+    """The folder that holds the current set: the owned folder, or the old set a run killed
+    between the two renames of a replacement left beside it."""
+    if folder.is_dir():
+        return folder
+    old = folder.parent / OLD_NAME
+    return old if old.is_dir() else None
+
+
+def _generated_files(
+    root: Path, current: Path | None, *, check: bool, force: bool
+) -> dict[str, str]:
+    """Name -> text of the generated files of the current set. Hidden files (temp files among
+    them) are never generated files; anything else not written by kedro-dab stops the run."""
+    out: dict[str, str] = {}
+    if current is None:
+        return out
+    for path in sorted(current.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
         rel = f"{OWNED_DIR}/{path.name}"
-        recorded, body = split_generated(path.read_text(encoding="utf-8"))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        recorded, body = split_generated(text)
         if recorded is None:
-            if path.name.startswith("."):
-                continue
             raise BundleError(
                 f"{rel} was not written by kedro-dab, but {OWNED_DIR}/ is regenerated by it; "
                 "move the file to resources/ (databricks.yml includes it there)"
@@ -53,32 +153,79 @@ def write_owned(
                 f"{rel} was edited by hand after kedro-dab wrote it; move the change to "
                 "dab.yml or to a target override in databricks.yml, or pass --force to discard it"
             )
-    for name in sorted(files):
-        path = folder / name
-        rel = f"{OWNED_DIR}/{name}"
-        if path.exists() and path.read_text(encoding="utf-8") == files[name]:
-            report.unchanged.append(rel)
-        else:
-            report.written.append(rel)
-    report.removed = [
-        f"{OWNED_DIR}/{p.name}"
-        for p in existing
-        if p.name not in files and not p.name.startswith(".")
-    ]
-    if check:
-        return report
-    folder.mkdir(parents=True, exist_ok=True)
-    for rel in report.written:
-        atomic_write(root / rel, files[Path(rel).name])
-    for rel in report.removed:
-        (root / rel).unlink()
-    return report
+        out[path.name] = text
+    return out
+
+
+def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=NEW_PREFIX, dir=parent))
+    try:
+        mode = folder.stat().st_mode & 0o777 if folder.is_dir() else 0o755
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if path.name.startswith(".") and path.is_file() and not _TEMP_FILE.match(path.name):
+                    shutil.copy2(path, staging / path.name)
+        for name, text in files.items():
+            _write_new(staging / name, text)
+        os.chmod(staging, mode)
+        if not folder.is_dir():
+            os.rename(staging, folder)
+            return
+        if not _exchange(staging, folder):
+            old = parent / OLD_NAME
+            os.rename(folder, old)
+            try:
+                os.rename(staging, folder)
+            except OSError:
+                os.rename(old, folder)
+                raise
+            staging = old
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_new(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(path, 0o644)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one atomic step; False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Replace `path` with `text` so that readers see the old file or the new one, never half.
+    A file that cannot be written is a `BundleError` naming it and what to do."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise BundleError(os_error_line(exc, None, shown=str(path))) from exc
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
@@ -87,6 +234,9 @@ def atomic_write(path: Path, text: str) -> None:
         else:
             os.chmod(temp, 0o644)
         os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BundleError(os_error_line(exc, None, shown=str(path))) from exc
         raise

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from kedro_dab.bundle.layout import DATABRICKS_YML, read_databricks_yml
-from kedro_dab.errors import ConfigError, DabError, first_line
+from kedro_dab.config import check_bundle_shape
+from kedro_dab.errors import ConfigError, DabError, first_line, read_text
 
 USE_CLI = "use the CLI engine (--engine cli) for this bundle"
 SUPPORTED_TOP_LEVEL = {
@@ -153,11 +154,12 @@ def load_target(
 
 def _read_yaml(path: Path, root: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.safe_load(read_text(path, root)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.relative_to(root)}: invalid YAML: {first_line(exc)}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path.relative_to(root)}: expected a mapping at the top level")
+    check_bundle_shape(loaded, path.relative_to(root).as_posix())
     return loaded
 
 
