@@ -66,7 +66,7 @@ _MERGED_TARGET_FIELDS = (
 )
 _WORKSPACE_KEYS = {"host", "root_path", "artifact_path", "file_path", "state_path", "profile"}
 _BUNDLE_KEYS = {"name", "databricks_cli_version", "uuid"}
-_SYNC_KEYS = {"include", "exclude", "paths"}
+_SYNC_KEYS = {"include", "exclude"}
 _ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version", "files", "executable"}
 _NAME = r"[a-zA-Z]+([-_]*[a-zA-Z0-9]+)*"
 _REFERENCE = re.compile(r"\$\{(" + _NAME + r"(\." + _NAME + r"(\[[0-9]+\])*)*(\[[0-9]+\])*)\}")
