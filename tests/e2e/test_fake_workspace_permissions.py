@@ -78,7 +78,7 @@ def test_an_acl_whose_last_owner_level_is_overridden_is_refused(
     w: WorkspaceClient, fake_workspace: FakeWorkspace, job_id: int
 ) -> None:
     me = fake_workspace.user_name
-    with pytest.raises(InvalidParameterValue, match="The job must have exactly one owner."):
+    with pytest.raises(InvalidParameterValue, match=r"The job must have exactly one owner\."):
         w.jobs.set_permissions(
             str(job_id), access_control_list=acl((me, "IS_OWNER"), (me, "CAN_MANAGE"))
         )
