@@ -36,7 +36,8 @@ def engine_view(
     variables: Mapping[str, str] | None = None,
     user: str = USER,
 ) -> dict[str, Any]:
-    """`{"target": name, "jobs": {key: settings with "permissions" as the CLI shows them}}`."""
+    """`{"target": name, "jobs": {key: settings, with "permissions" as the CLI shows them},
+    "variables": {name: resolved value}}`."""
     loaded = load_target(root, target, variables or {}, environ or {})
     short = short_name(user)
     paths = target_paths(loaded, user)
@@ -48,4 +49,5 @@ def engine_view(
         if acl:
             settings["permissions"] = acl
         jobs[key] = settings
-    return {"target": loaded.name, "jobs": jobs}
+    values = {name: context[f"var.{name}"] for name in loaded.variables}
+    return {"target": loaded.name, "jobs": jobs, "variables": values}

@@ -8,6 +8,7 @@ resource key, so a lost state file never produces a duplicate job.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -25,6 +26,9 @@ from kedro_dab.deploy.target import (
     UnsupportedBundle,
     merge_by_key,
     resolve,
+)
+from kedro_dab.deploy.target import (
+    go_string as _go_string,
 )
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError
 from kedro_dab.errors import ConfigError
@@ -173,7 +177,9 @@ def target_paths(target: Target, user: str) -> Paths:
 
 
 def references(target: Target, user: str, short: str, paths: Paths, host: str) -> dict[str, Any]:
-    """Everything `${...}` may name in this target."""
+    """Everything `${...}` may name in this target, the variables' values resolved (a cycle
+    between them is an error even when no job uses them, as in the CLI), and the target's
+    presets checked as the CLI checks them."""
     context: dict[str, Any] = {
         "bundle.name": target.bundle_name,
         "bundle.target": target.name,
@@ -187,6 +193,10 @@ def references(target: Target, user: str, short: str, paths: Paths, host: str) -
     }
     for name, value in target.variables.items():
         context[f"var.{name}"] = value
+    for name in target.variables:
+        resolved = resolve(context[f"var.{name}"], context, f"variables.{name}")
+        context[f"var.{name}"] = context[f"variables.{name}.value"] = resolved
+    _presets(target, context, short)
     return context
 
 
@@ -268,7 +278,7 @@ def bundle_settings(
             if not isinstance(job[name], list):
                 raise ConfigError(f"{where}.{name} must be a list, not {type(job[name]).__name__}")
             job[name] = merge_by_key(job[name], ident, sort=sort)
-    job = _without_empty_strings(job)
+    job = _normalized(job)
     for task in job.get("tasks", []):
         for kind, *path in _LOCAL_PATHS:
             value: Any = task.get(kind)
@@ -302,13 +312,75 @@ def bundle_settings(
     return job
 
 
-def _without_empty_strings(value: Any) -> Any:
-    """The CLI drops empty strings from optional fields before it sends a job."""
+def _normalized(value: Any, model: Any = None) -> Any:
+    """The job as the CLI's typed configuration holds it: empty strings dropped from optional
+    fields (those with a default in the Jobs API model; a required field keeps its empty
+    string), and a text value of a boolean or number field (from `--var` or `BUNDLE_VAR_`)
+    turned into that type."""
+    import typing
+
+    from databricks.sdk.service.jobs import JobSettings
+
+    model = JobSettings if model is None else model
+    if isinstance(value, Mapping) and typing.get_origin(model) is dict:
+        args = typing.get_args(model)
+        inner = args[1] if len(args) == 2 else None
+        return {key: _normalized(item, inner) for key, item in value.items()}
     if isinstance(value, Mapping):
-        return {k: _without_empty_strings(v) for k, v in value.items() if v != ""}
+        hints = _hints(model)
+        out = {}
+        for key, item in value.items():
+            inner, optional = hints.get(key, (None, True))
+            if item == "" and optional:
+                continue
+            out[key] = _normalized(item, inner)
+        return out
     if isinstance(value, list):
-        return [_without_empty_strings(v) for v in value]
+        args = typing.get_args(model)
+        return [_normalized(item, args[0] if args else None) for item in value]
+    if isinstance(value, str) and model in (bool, int, float):
+        return _typed(value, model)
+    if model is str and isinstance(value, bool | int | float):
+        return _go_string(value)
     return value
+
+
+_GO_BOOLS = {
+    **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+    **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
+}
+
+
+def _typed(text: str, model: type) -> Any:
+    if model is bool and text in _GO_BOOLS:
+        return _GO_BOOLS[text]
+    try:
+        return int(text) if model is int else float(text) if model is float else text
+    except ValueError:
+        return text
+
+
+@functools.cache
+def _hints(model: Any) -> dict[str, tuple[Any, bool]]:
+    """A Jobs API dataclass's fields: name -> (type without Optional, whether optional)."""
+    import dataclasses
+    import types
+    import typing
+
+    if not (isinstance(model, type) and dataclasses.is_dataclass(model)):
+        return {}
+    hints = typing.get_type_hints(model)
+    out = {}
+    for item in dataclasses.fields(model):
+        hint = hints.get(item.name)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next((a for a in typing.get_args(hint) if a is not type(None)), None)
+        optional = (
+            item.default is not dataclasses.MISSING
+            or item.default_factory is not dataclasses.MISSING
+        )
+        out[item.name] = (hint, optional)
+    return out
 
 
 def _artifact(

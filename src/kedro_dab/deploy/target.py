@@ -160,13 +160,15 @@ def merge_by_key(items: list[Any], key: str, *, sort: bool = False) -> list[Any]
     `job_cluster_key`, parameters by `name`): later ones merge into the first, in order."""
     seen: dict[str, Any] = {}
     for item in items:
-        ident = item.get(key) if isinstance(item, Mapping) else None
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"each element of a list merged by {key} must be a mapping")
+        ident = item.get(key)
         ident = "" if ident is None else ident
         if not isinstance(ident, str):
             raise ConfigError(f"{key} '{ident}' must be a string")
         seen[ident] = merge(seen[ident], item) if ident in seen else item
     keys = sorted(seen) if sort else list(seen)
-    return [seen[k] for k in keys]
+    return [{**seen[k], key: k} for k in keys]
 
 
 # --- include globs ---------------------------------------------------------------------------
@@ -283,6 +285,8 @@ def load_target(
     bundle_name = str(bundle.get("name") or "")
     if not bundle_name:
         raise ConfigError(f"{DATABRICKS_YML}: bundle.name is missing")
+    if "${" in bundle_name:
+        raise unsupported(f"{DATABRICKS_YML}: a reference in bundle.name")
     workspace = merged.get("workspace") or {}
     _check_keys(workspace, _WORKSPACE_KEYS, "workspace.")
     sync = merged.get("sync") or {}
@@ -422,7 +426,17 @@ def _pick_target(targets: Mapping[str, Any], wanted: str | None) -> str:
 
 # --- variables -------------------------------------------------------------------------------
 
-_VARIABLE_KEYS = {"default", "description", "type", "lookup"}
+_FULL_OVERRIDES = [
+    {"default", "type", "description"},
+    {"default", "type"},
+    {"default", "description"},
+    {"lookup", "description"},
+    {"default"},
+    {"lookup"},
+]
+"""The shapes of a target's variable entry that are a definition; any other value (a scalar,
+a list, another map) is the variable's new default, as the CLI rewrites it."""
+_VARIABLE_KEYS = {"default", "description", "type", "lookup", "value"}
 
 
 def _variables(
@@ -460,7 +474,7 @@ def _variables(
                 f"{DATABRICKS_YML}: targets.{name}.variables.{key}: variable {key} is not "
                 "defined but is assigned a value; declare it under variables"
             )
-        if not isinstance(value, Mapping):
+        if not (isinstance(value, Mapping) and set(value) in _FULL_OVERRIDES):
             value = {"default": value}
         if "default" in value:
             specs[key]["default"] = value["default"]
@@ -476,7 +490,14 @@ def _variables(
     for key, spec in specs.items():
         complex_type = spec.get("type") == "complex"
         env_name = f"BUNDLE_VAR_{key}"
-        if key in overrides:
+        if spec.get("value") is not None:
+            if key in overrides:
+                raise ConfigError(
+                    f"--var {key}: variable {key} has already been assigned a value in "
+                    f"{DATABRICKS_YML}"
+                )
+            values[key] = copy.deepcopy(spec["value"])
+        elif key in overrides:
             if complex_type:
                 raise unsupported(f"--var {key}: setting a complex variable on the command line")
             values[key] = overrides[key]
@@ -490,6 +511,11 @@ def _variables(
         elif spec.get("lookup") is not None:
             raise unsupported(f"{DATABRICKS_YML}: variables.{key}.lookup")
         elif file_values.get(key) is not None:
+            if complex_type != isinstance(file_values[key], Mapping | list):
+                raise ConfigError(
+                    f".databricks/bundle/{name}/variable-overrides.json: the value of {key} "
+                    f"does not match its type ({'complex' if complex_type else 'not complex'})"
+                )
             values[key] = file_values[key]
         elif spec.get("default") is not None:
             values[key] = copy.deepcopy(spec["default"])
@@ -497,12 +523,6 @@ def _variables(
             raise ConfigError(
                 f"{DATABRICKS_YML}: no value assigned to required variable {key} for target "
                 f"'{name}'; give it a default, or pass --var {key}=... or {env_name}"
-            )
-        is_complex_value = isinstance(values[key], Mapping | list)
-        if is_complex_value and not complex_type:
-            raise ConfigError(
-                f"{DATABRICKS_YML}: variable {key} has a complex value; declare it "
-                "with type: complex"
             )
     return values
 
@@ -553,7 +573,7 @@ class _Resolver:
                     f"{self.where}: ${{{match.group(1)}}}: cannot interpolate a non-primitive "
                     "value into a string; use the reference as the whole value"
                 )
-            out = out.replace(match.group(0), _go_string(found), 1)
+            out = out.replace(match.group(0), go_string(found), 1)
         return out
 
     def lookup(self, path: str, seen: tuple[str, ...]) -> Any:
@@ -597,7 +617,7 @@ def _split(path: str, context: Mapping[str, Any]) -> tuple[str | None, list[str 
     return None, []
 
 
-def _go_string(value: Any) -> str:
+def go_string(value: Any) -> str:
     """A value as Go's `fmt.Sprint` writes it into a string."""
     if value is None:
         return "<nil>"
