@@ -31,7 +31,7 @@ from tests.conformance.engine import USER, engine_view
 DATA = Path(__file__).parent / "data"
 CLI_COMMIT = "7bbe2852131b"
 NODE_TYPE_ID = "i3.xlarge"
-MIN_EQUAL = 14
+MIN_EQUAL = 22
 """Equal cases today; raise it when the engine supports more."""
 
 
@@ -53,9 +53,11 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.path}[{self.target or 'default'}]"
+        extra = ",".join(f"{k}={v}" for k, v in {**self.environ, **self.variables}.items())
+        return f"{self.path}[{self.target or 'default'}{',' + extra if extra else ''}]"
 
 
+DEFAULTS_CLUSTER = ".resources.jobs.job1.job_clusters[0]"
 CASES = [
     Case("override/job_cluster", "development"),
     Case("override/job_cluster", "staging", block=1),
@@ -110,6 +112,32 @@ CASES = [
     Case("includes/non_yaml_in_include", rejects=True),
     Case("presets/preset_vs_dev_mode", rejects=True),
     Case("variables/empty", rejects=True),
+    Case("variables/double_underscore", select=".resources.jobs.test_job.tasks"),
+    Case("variables/unicode_reference", select=".resources.jobs.foo.name"),
+    Case("variables/resolve-empty", select=".resources.jobs.job1.tags"),
+    Case(
+        "variables/resolve-field-within-complex",
+        select=".resources.jobs.job1.job_clusters[0].new_cluster",
+    ),
+    Case("variables/complex-within-complex", select=".resources.jobs.job1.job_clusters"),
+    Case("variables/complex-with-var-reference", select=".resources.jobs.job1.tasks"),
+    Case("libraries/pypi", select=".resources.jobs.testjob.tasks[0].libraries"),
+    *(
+        Case("variables/file-defaults", target, select=DEFAULTS_CLUSTER, block=block, **more)
+        for block, (target, more) in enumerate(
+            [
+                (None, {}),
+                (None, {"variables": {"cluster_key": "mlops_stacks-cluster-overriden"}}),
+                (None, {"environ": {"BUNDLE_VAR_cluster_key": "mlops_stacks-cluster-overriden"}}),
+                ("with_value", {}),
+                ("invalid_json", {"rejects": True}),
+                ("wrong_file_structure", {"rejects": True}),
+                ("complex_to_string", {"rejects": True}),
+                ("string_to_complex", {"rejects": True}),
+                ("without_defaults", {"rejects": True}),
+            ]
+        )
+    ),
 ]
 
 

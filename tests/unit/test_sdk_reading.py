@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kedro_dab.deploy.target import UnsupportedBundle, go_glob
+from kedro_dab.deploy.target import UnsupportedBundle, go_glob, load_target, synced
 from kedro_dab.errors import ConfigError, DabError
 from tests.conformance.engine import USER, engine_view
 
@@ -308,7 +308,7 @@ def test_target_notification_lists_are_appended(tmp_path: Path) -> None:
 
 
 def test_a_job_cluster_key_from_a_variable_merges_into_one_cluster(tmp_path: Path) -> None:
-    # acceptance/bundle/override/job_cluster_var
+    # acceptance/bundle/override/job_cluster_var; a job cluster without workers sends 0
     root = bundle(
         tmp_path,
         {
@@ -343,7 +343,7 @@ def test_a_job_cluster_key_from_a_variable_merges_into_one_cluster(tmp_path: Pat
     assert one_job(root)["job_clusters"] == [
         {
             "job_cluster_key": "key",
-            "new_cluster": {"spark_version": "13.3", "node_type_id": "i3.xlarge"},
+            "new_cluster": {"spark_version": "13.3", "node_type_id": "i3.xlarge", "num_workers": 0},
         }
     ]
 
@@ -558,3 +558,37 @@ def test_a_job_defined_as_null_is_refused_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         engine_view(root)
     assert "resources.jobs.j" in str(caught.value)
+
+
+# --- file sync ------------------------------------------------------------------------------
+
+CONF = ["conf/base/catalog.yml", "conf/base/parameters.yml", "conf/databricks/spark.yml"]
+
+
+def synced_of(root: Path, sync: dict[str, Any] | None = None, gitignore: str = "") -> list[str]:
+    config: dict[str, Any] = {"resources": {"jobs": {"j": job()}}}
+    if sync:
+        config["sync"] = sync
+    bundle(root, config, **({".gitignore": gitignore} if gitignore else {}))
+    return synced(load_target(root, None, {}, {}), root, CONF)
+
+
+def test_sync_exclude_keeps_a_file_from_being_uploaded(tmp_path: Path) -> None:
+    kept = synced_of(tmp_path, {"exclude": ["conf/**/parameters.yml"]})
+    assert kept == ["conf/base/catalog.yml", "conf/databricks/spark.yml"]
+
+
+def test_a_gitignored_file_is_not_uploaded(tmp_path: Path) -> None:
+    assert synced_of(tmp_path, gitignore="spark.yml\n") == CONF[:2]
+
+
+def test_a_nested_gitignore_applies_below_its_folder(tmp_path: Path) -> None:
+    write(tmp_path, {"conf/base/.gitignore": "catalog.yml\n"})
+    assert synced_of(tmp_path) == CONF[1:]
+
+
+def test_sync_include_uploads_a_gitignored_file(tmp_path: Path) -> None:
+    kept = synced_of(
+        tmp_path, {"include": ["conf/databricks/*.yml"]}, gitignore="conf/databricks/\n"
+    )
+    assert kept == CONF

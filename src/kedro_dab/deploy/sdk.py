@@ -266,6 +266,8 @@ def bundle_settings(
     dropped, the target mode's presets and the presets applied, the CLI's per-job defaults,
     cluster fix-ups, and the deployment metadata. `local_artifact` maps a local wheel path of a
     library or environment dependency to where it is uploaded."""
+    from databricks.sdk.service.jobs import JobSettings
+
     source = target.job_files[key]
     where = f"{source.relative_to(root).as_posix()}: resources.jobs.{key}"
     presets = _presets(target, context, short)
@@ -278,7 +280,7 @@ def bundle_settings(
             if not isinstance(job[name], list):
                 raise ConfigError(f"{where}.{name} must be a list, not {type(job[name]).__name__}")
             job[name] = merge_by_key(job[name], ident, sort=sort)
-    job = _normalized(job)
+    job = _normalized(job, JobSettings, where)
     for task in job.get("tasks", []):
         for kind, *path in _LOCAL_PATHS:
             value: Any = task.get(kind)
@@ -312,32 +314,37 @@ def bundle_settings(
     return job
 
 
-def _normalized(value: Any, model: Any = None) -> Any:
+def _normalized(value: Any, model: Any = None, where: str = "") -> Any:
     """The job as the CLI's typed configuration holds it: empty strings dropped from optional
     fields (those with a default in the Jobs API model; a required field keeps its empty
     string), and a text value of a boolean or number field (from `--var` or `BUNDLE_VAR_`)
-    turned into that type."""
+    turned into that type. A field the model does not have is an error (the CLI drops it with
+    a warning)."""
+    import dataclasses
     import typing
 
-    from databricks.sdk.service.jobs import JobSettings
-
-    model = JobSettings if model is None else model
     if isinstance(value, Mapping) and typing.get_origin(model) is dict:
         args = typing.get_args(model)
         inner = args[1] if len(args) == 2 else None
-        return {key: _normalized(item, inner) for key, item in value.items()}
+        return {k: _normalized(v, inner, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, Mapping):
         hints = _hints(model)
+        known = isinstance(model, type) and dataclasses.is_dataclass(model)
         out = {}
         for key, item in value.items():
+            if known and key not in hints:
+                raise ConfigError(
+                    f"{where}: unknown field {key} (the CLI ignores it with a warning); remove it"
+                )
             inner, optional = hints.get(key, (None, True))
             if item == "" and optional:
                 continue
-            out[key] = _normalized(item, inner)
+            out[key] = _normalized(item, inner, f"{where}.{key}")
         return out
     if isinstance(value, list):
         args = typing.get_args(model)
-        return [_normalized(item, args[0] if args else None) for item in value]
+        inner = args[0] if args else None
+        return [_normalized(item, inner, f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, str) and model in (bool, int, float):
         return _typed(value, model)
     if model is str and isinstance(value, bool | int | float):
@@ -493,10 +500,14 @@ _POOL_DROPPED = ("node_type_id", "driver_node_type_id", "enable_elastic_disk")
 
 def _cluster_fixups(job: dict[str, Any]) -> None:
     """The CLI's cluster fix-ups: a cluster on an instance pool sends no node types (nor the
-    cloud attributes the pool decides), a cluster without a pool no driver pool."""
+    cloud attributes the pool decides), a cluster without a pool no driver pool, and a job
+    cluster without autoscale always sends `num_workers` (0 when unset)."""
     clusters = [t["new_cluster"] for t in job.get("tasks", []) if "new_cluster" in t]
-    clusters += [c["new_cluster"] for c in job.get("job_clusters", []) if "new_cluster" in c]
-    for cluster in clusters:
+    job_clusters = [c["new_cluster"] for c in job.get("job_clusters", []) if "new_cluster" in c]
+    for cluster in job_clusters:
+        if "autoscale" not in cluster and not cluster.get("num_workers"):
+            cluster["num_workers"] = 0
+    for cluster in clusters + job_clusters:
         if not cluster.get("instance_pool_id"):
             cluster.pop("driver_instance_pool_id", None)
             continue

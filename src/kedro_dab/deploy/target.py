@@ -68,7 +68,8 @@ _WORKSPACE_KEYS = {"host", "root_path", "artifact_path", "file_path", "state_pat
 _BUNDLE_KEYS = {"name", "databricks_cli_version", "uuid"}
 _SYNC_KEYS = {"include", "exclude"}
 _ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version", "files", "executable"}
-_NAME = r"[a-zA-Z]+([-_]*[a-zA-Z0-9]+)*"
+_NAME = r"[^\W\d_]+([-_]*[^\W_]+)*"
+"""The CLI's name in a reference: letters, then letters or digits, joined by - or _."""
 _REFERENCE = re.compile(r"\$\{(" + _NAME + r"(\." + _NAME + r"(\[[0-9]+\])*)*(\[[0-9]+\])*)\}")
 _GLOB_CHARS = "*?["
 
@@ -108,6 +109,41 @@ class Target:
     includes: list[str] = field(default_factory=list)
     explicit_root_path: bool = False
     """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
+
+
+def synced(target: Target, root: Path, candidates: list[str]) -> list[str]:
+    """The files among `candidates` (paths relative to the bundle root) that the CLI's file
+    sync uploads: those no `.gitignore` on their way ignores (`.git/` and `.databricks/`
+    never sync), plus those `sync.include` names, minus those `sync.exclude` names; patterns
+    in gitignore syntax, as the CLI's."""
+    import pathspec
+
+    def spec(lines: list[str]) -> pathspec.PathSpec:
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+    include = spec([str(p) for p in target.sync.get("include") or []])
+    exclude = spec([str(p) for p in target.sync.get("exclude") or []])
+    ignores: dict[str, pathspec.PathSpec] = {}
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        if parts[0] in (".git", ".databricks"):
+            return True
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in ignores:
+                path = root / folder / ".gitignore"
+                lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+                ignores[folder] = spec(lines)
+            if ignores[folder].match_file("/".join(parts[depth:])):
+                return True
+        return False
+
+    return [
+        rel
+        for rel in candidates
+        if (not ignored(rel) or include.match_file(rel)) and not exclude.match_file(rel)
+    ]
 
 
 # --- merging ---------------------------------------------------------------------------------
