@@ -434,6 +434,17 @@ def test_presets_the_cli_refuses_in_development_mode_are_refused(
     assert expected in refusal(dev_bundle(tmp_path, presets))
 
 
+def test_a_development_root_path_without_the_user_is_refused(tmp_path: Path) -> None:
+    root = bundle(
+        tmp_path,
+        {
+            "resources": {"jobs": {"j": job()}},
+            "targets": {"dev": {"mode": "development", "workspace": {"root_path": "/Shared/b"}}},
+        },
+    )
+    assert "root_path must start with '~/' or contain the current username" in refusal(root)
+
+
 def test_production_mode_without_an_explicit_root_path_is_refused(tmp_path: Path) -> None:
     root = bundle(
         tmp_path, {"resources": {"jobs": {"j": job()}}, "targets": {"p": {"mode": "production"}}}
@@ -529,6 +540,9 @@ def test_an_include_matching_a_non_yaml_file_is_refused(tmp_path: Path) -> None:
     [
         ({"sync": {"paths": [".."]}}, "sync.paths"),
         ({"artifacts": {"a": {"type": "jar"}}}, "artifacts.a.type"),
+        ({"artifacts": {"a": {"type": "whl", "path": "lib"}}}, "artifacts.a.path"),
+        ({"artifacts": {"a": {"files": [{"source": "x.whl"}]}}}, "artifacts.a.files"),
+        ({"artifacts": {"a": {}, "b": {}}}, "more than one artifact"),
         (
             {"artifacts": {"a": {"type": "whl", "build": "x", "something": 1}}},
             "artifacts.a.something",

@@ -179,7 +179,10 @@ def target_paths(target: Target, user: str) -> Paths:
 def references(target: Target, user: str, short: str, paths: Paths, host: str) -> dict[str, Any]:
     """Everything `${...}` may name in this target, the variables' values resolved (a cycle
     between them is an error even when no job uses them, as in the CLI), and the target's
-    presets checked as the CLI checks them."""
+    presets checked as the CLI checks them. A deploy stops here on what the SDK engine cannot
+    deploy."""
+    if target.refusals:
+        raise UnsupportedBundle(target.refusals[0])
     context: dict[str, Any] = {
         "bundle.name": target.bundle_name,
         "bundle.target": target.name,

@@ -67,7 +67,7 @@ _MERGED_TARGET_FIELDS = (
 _WORKSPACE_KEYS = {"host", "root_path", "artifact_path", "file_path", "state_path", "profile"}
 _BUNDLE_KEYS = {"name", "databricks_cli_version", "uuid"}
 _SYNC_KEYS = {"include", "exclude"}
-_ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version", "files", "executable"}
+_ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version"}
 _NAME = r"[^\W\d_]+([-_]*[^\W_]+)*"
 """The CLI's name in a reference: letters, then letters or digits, joined by - or _."""
 _REFERENCE = re.compile(r"\$\{(" + _NAME + r"(\." + _NAME + r"(\[[0-9]+\])*)*(\[[0-9]+\])*)\}")
@@ -109,6 +109,9 @@ class Target:
     includes: list[str] = field(default_factory=list)
     explicit_root_path: bool = False
     """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
+    refusals: list[str] = field(default_factory=list)
+    """What the SDK engine cannot deploy although reading the jobs is fine (`run` and
+    `destroy` of a bundle deployed by the CLI still work); a deploy stops on the first."""
 
 
 def synced(target: Target, root: Path, candidates: list[str]) -> list[str]:
@@ -317,21 +320,25 @@ def load_target(
         )
 
     bundle = merged.get("bundle") or {}
-    _check_keys(bundle, _BUNDLE_KEYS, "bundle.")
     bundle_name = str(bundle.get("name") or "")
     if not bundle_name:
         raise ConfigError(f"{DATABRICKS_YML}: bundle.name is missing")
-    if "${" in bundle_name:
-        raise unsupported(f"{DATABRICKS_YML}: a reference in bundle.name")
     workspace = merged.get("workspace") or {}
     _check_keys(workspace, _WORKSPACE_KEYS, "workspace.")
     sync = merged.get("sync") or {}
-    _check_keys(sync, _SYNC_KEYS, "sync.")
     artifacts = merged.get("artifacts") or {}
-    for key, artifact in artifacts.items():
-        _check_keys(artifact or {}, _ARTIFACT_KEYS, f"artifacts.{key}.")
-        if (artifact or {}).get("type", "whl") != "whl":
-            raise unsupported(f"{DATABRICKS_YML}: artifacts.{key}.type '{artifact['type']}'")
+    refusals = []
+    for check in (
+        lambda: _check_keys(bundle, _BUNDLE_KEYS, "bundle."),
+        lambda: _check_keys(sync, _SYNC_KEYS, "sync."),
+        lambda: _check_artifacts(root, artifacts),
+    ):
+        try:
+            check()
+        except UnsupportedBundle as refusal:
+            refusals.append(str(refusal))
+    if "${" in bundle_name:
+        refusals.append(str(unsupported(f"{DATABRICKS_YML}: a reference in bundle.name")))
 
     resources = merged.get("resources") or {}
     for kind in resources:
@@ -372,7 +379,25 @@ def load_target(
         artifacts=dict(artifacts),
         includes=includes,
         explicit_root_path=bool((chosen.get("workspace") or {}).get("root_path")),
+        refusals=refusals,
     )
+
+
+def _check_artifacts(root: Path, artifacts: Mapping[str, Any]) -> None:
+    """The SDK engine builds one wheel, the project's own, from the bundle root (with its own
+    content-hash version in place of the artifact's build command)."""
+    if len(artifacts) > 1:
+        raise unsupported(f"{DATABRICKS_YML}: more than one artifact ({', '.join(artifacts)})")
+    for key, artifact in artifacts.items():
+        artifact = artifact or {}
+        _check_keys(artifact, _ARTIFACT_KEYS, f"artifacts.{key}.")
+        if artifact.get("type", "whl") != "whl":
+            raise unsupported(f"{DATABRICKS_YML}: artifacts.{key}.type '{artifact['type']}'")
+        if (root / str(artifact.get("path", "."))).resolve() != root.resolve():
+            raise unsupported(
+                f"{DATABRICKS_YML}: artifacts.{key}.path '{artifact['path']}' (a wheel built "
+                "from another folder than the project)"
+            )
 
 
 def _where(root: Path, path: Path | None) -> str:
