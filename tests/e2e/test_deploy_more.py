@@ -83,9 +83,9 @@ def test_the_production_target_deploys_with_its_permissions(
     assert result.returncode == 0, output(result)
     job_id, job = next(iter(ws.jobs.items()))
     assert job["settings"]["name"] == "spaceflights"
-    assert "pause_status" not in job["settings"]["schedule"]
+    assert job["settings"]["schedule"]["pause_status"] == "UNPAUSED"
     assert ws.job_permissions[job_id] == [
-        {"user_name": ws.user_name, "permission_level": "CAN_MANAGE"}
+        {"user_name": ws.user_name, "permission_level": "IS_OWNER"}
     ]
     assert "/.bundle/spaceflights/prod/" in next(p for p in ws.files if p.endswith(".whl"))
 
@@ -103,7 +103,7 @@ def test_a_production_update_sets_the_permissions_again(fake_workspace: FakeWork
     assert ws.requests("POST", r"/jobs/reset$")
     (put,) = ws.requests("PUT", r"/permissions/jobs/\d+$")
     assert put.json["access_control_list"] == [
-        {"user_name": ws.user_name, "permission_level": "CAN_MANAGE"}
+        {"user_name": ws.user_name, "permission_level": "IS_OWNER"}
     ]
 
 

@@ -795,7 +795,7 @@ class FakeWorkspace:
             "settings": settings,
         }
         if acl:
-            self.job_permissions[job_id] = acl
+            self.job_permissions[job_id] = permissions.checked_acl(acl, creator=self.user_name)
         return Response(body={"job_id": job_id})
 
     def _jobs_reset(self, request: Request) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 
 from kedro_dab.deploy import cli
 from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, read_state
-from kedro_dab.deploy.target import load_target
+from kedro_dab.deploy.target import load_target, synced
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError
 
@@ -96,10 +96,8 @@ def deploy_with_sdk(
     echo("building the project wheel")
     wheel = build_wheel(root)
     echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
-    conf_files = {
-        f"{conf_dir}/{rel.as_posix()}": (root / conf_dir / rel).read_bytes()
-        for rel in shipped_conf_files(root / conf_dir)
-    }
+    shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
+    conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
     workspace = Workspace(client or connect(target.host, profile))
     return deploy_target(
         workspace,

@@ -1,13 +1,20 @@
 """Read a bundle for one target the way `databricks bundle deploy` reads it.
 
-`databricks.yml` plus its `include` files, the target's overrides (mode, workspace, variables,
-resources, permissions), and the `${...}` references the SDK engine can resolve. What it cannot
-honour is an error that recommends the CLI engine, never a silent difference.
+The typed bundle root: `databricks.yml` plus its `include` files (matched with Go's
+`filepath.Glob` rules, as the CLI does: `**` is not recursive), merged with the CLI's rules (maps
+merge deeply, lists concatenate), then one target's overrides (`bundle`, `workspace`,
+`artifacts`, `resources`, `sync`, `permissions` and `presets` merged; `variables`, `mode` and
+`run_as` replaced), the variables' values from all their sources, and the `${...}` references
+resolved to a fixed point. What the SDK engine cannot honour is an error that recommends the CLI
+engine, never a silent difference.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +28,10 @@ from kedro_dab.config import check_bundle_shape
 from kedro_dab.errors import ConfigError, DabError, first_line, read_text
 
 USE_CLI = "use the CLI engine (--engine cli) for this bundle"
+CLI_VERSION = "v1.13.0"
+"""The Databricks CLI release whose reading of a bundle the SDK engine implements."""
+DEFAULT_TARGET = "default"
+"""The target the CLI defines when a bundle has no `targets`."""
 SUPPORTED_TOP_LEVEL = {
     "bundle",
     "include",
@@ -32,18 +43,54 @@ SUPPORTED_TOP_LEVEL = {
     "workspace",
     "permissions",
     "presets",
-    "run_as",
 }
-_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+_TARGET_KEYS = {
+    "mode",
+    "default",
+    "bundle",
+    "workspace",
+    "variables",
+    "resources",
+    "permissions",
+    "presets",
+    "artifacts",
+    "sync",
+}
+_MERGED_TARGET_FIELDS = (
+    "bundle",
+    "workspace",
+    "artifacts",
+    "resources",
+    "sync",
+    "permissions",
+    "presets",
+)
+_WORKSPACE_KEYS = {"host", "root_path", "artifact_path", "file_path", "state_path", "profile"}
+_BUNDLE_KEYS = {"name", "databricks_cli_version", "uuid"}
+_SYNC_KEYS = {"include", "exclude"}
+_ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version"}
+_NAME = r"[^\W\d_]+([-_]*[^\W_]+)*"
+"""The CLI's name in a reference: letters, then letters or digits, joined by - or _."""
+_REFERENCE = re.compile(r"\$\{(" + _NAME + r"(\." + _NAME + r"(\[[0-9]+\])*)*(\[[0-9]+\])*)\}")
+_GLOB_CHARS = "*?["
 
 
 class UnsupportedBundle(DabError):
     """The bundle uses something the SDK engine does not do; the CLI engine does."""
 
 
+def unsupported(what: str) -> UnsupportedBundle:
+    """The one-line refusal for a feature the SDK engine does not implement."""
+    return UnsupportedBundle(f"{what} is not supported by the SDK engine; {USE_CLI}")
+
+
 @dataclass
 class Target:
-    """One target of a bundle, merged and ready to deploy by the SDK engine."""
+    """One target of a bundle, merged and ready to deploy by the SDK engine.
+
+    `jobs` and `permissions` are as merged, with `${...}` references still in them; the values
+    of `variables` are final (from `--var`, `BUNDLE_VAR_<name>`, the variable-overrides file or
+    the default), references inside them included, and resolve with everything else."""
 
     name: str
     bundle_name: str
@@ -58,83 +105,263 @@ class Target:
     artifact_path: str | None = None
     file_path: str | None = None
     state_path: str | None = None
+    sync: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    includes: list[str] = field(default_factory=list)
+    explicit_root_path: bool = False
+    """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
+    refusals: list[str] = field(default_factory=list)
+    """What the SDK engine cannot deploy although reading the jobs is fine (`run` and
+    `destroy` of a bundle deployed by the CLI still work); a deploy stops on the first."""
+
+
+def synced(target: Target, root: Path, candidates: list[str]) -> list[str]:
+    """The files among `candidates` (paths relative to the bundle root) that the CLI's file
+    sync uploads: those no `.gitignore` on their way ignores (`.git/` and `.databricks/`
+    never sync), plus those `sync.include` names, minus those `sync.exclude` names; patterns
+    in gitignore syntax, as the CLI's."""
+    import pathspec
+
+    def spec(lines: list[str]) -> pathspec.PathSpec:
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+    include = spec([str(p) for p in target.sync.get("include") or []])
+    exclude = spec([str(p) for p in target.sync.get("exclude") or []])
+    ignores: dict[str, pathspec.PathSpec] = {}
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        if parts[0] in (".git", ".databricks"):
+            return True
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in ignores:
+                path = root / folder / ".gitignore"
+                lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+                ignores[folder] = spec(lines)
+            if ignores[folder].match_file("/".join(parts[depth:])):
+                return True
+        return False
+
+    return [
+        rel
+        for rel in candidates
+        if (not ignored(rel) or include.match_file(rel)) and not exclude.match_file(rel)
+    ]
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def merge(base: Any, override: Any, where: str = "") -> Any:
+    """The CLI's merge: null yields the other side, maps merge key by key (the override wins),
+    lists concatenate, and any other value is replaced by the override."""
+    if base is None:
+        return copy.deepcopy(override)
+    if override is None:
+        return copy.deepcopy(base)
+    if isinstance(base, Mapping):
+        if not isinstance(override, Mapping):
+            raise ConfigError(
+                f"{DATABRICKS_YML}: {where or 'the bundle'}: cannot merge a map with "
+                f"{_kind(override)}"
+            )
+        out = {key: copy.deepcopy(value) for key, value in base.items()}
+        for key, value in override.items():
+            out[key] = (
+                merge(out[key], value, f"{where}.{key}".lstrip("."))
+                if key in out
+                else copy.deepcopy(value)
+            )
+        return out
+    if isinstance(base, list):
+        if not isinstance(override, list):
+            raise ConfigError(
+                f"{DATABRICKS_YML}: {where}: cannot merge a sequence with {_kind(override)}"
+            )
+        return copy.deepcopy(base) + copy.deepcopy(override)
+    if isinstance(override, Mapping | list):
+        raise ConfigError(
+            f"{DATABRICKS_YML}: {where}: cannot merge {_kind(base)} with {_kind(override)}"
+        )
+    return copy.deepcopy(override)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a map"
+    if isinstance(value, list):
+        return "a sequence"
+    return "a scalar"
+
+
+def merge_by_key(items: list[Any], key: str, *, sort: bool = False) -> list[Any]:
+    """The CLI's merge of list elements sharing `key` (tasks by `task_key`, job clusters by
+    `job_cluster_key`, parameters by `name`): later ones merge into the first, in order."""
+    seen: dict[str, Any] = {}
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"each element of a list merged by {key} must be a mapping")
+        ident = item.get(key)
+        ident = "" if ident is None else ident
+        if not isinstance(ident, str):
+            raise ConfigError(f"{key} '{ident}' must be a string")
+        seen[ident] = merge(seen[ident], item) if ident in seen else item
+    keys = sorted(seen) if sort else list(seen)
+    return [{**seen[k], key: k} for k in keys]
+
+
+# --- include globs ---------------------------------------------------------------------------
+
+
+def go_glob(root: Path, pattern: str) -> list[Path]:
+    """Files matching `pattern` under `root` with Go's `filepath.Glob` rules: each `*`, `?` and
+    `[...]` matches within one path segment (so `**` is `*`), hidden names included; sorted."""
+    parts = [p for p in pattern.replace("\\", "/").split("/") if p not in ("", ".")]
+    current = [root]
+    for part in parts:
+        following: list[Path] = []
+        for folder in current:
+            if not any(c in part for c in _GLOB_CHARS):
+                if (folder / part).exists():
+                    following.append(folder / part)
+                continue
+            if not folder.is_dir():
+                continue
+            translated = part.replace("[^", "[!")
+            following += [
+                folder / name
+                for name in sorted(os.listdir(folder))
+                if fnmatch.fnmatchcase(name, translated)
+            ]
+        current = following
+    return sorted(p for p in current if p.is_file())
+
+
+def _includes(root: Path, data: Mapping[str, Any]) -> list[str]:
+    """The include files, relative to the root, in the CLI's order (first glob first, each
+    glob's matches sorted, a file matched twice loaded once)."""
+    seen = {DATABRICKS_YML, "databricks.yaml", "bundle.yml", "bundle.yaml"}
+    files: list[str] = []
+    for entry in data.get("include") or []:
+        entry = str(entry)
+        if entry.startswith("/"):
+            raise ConfigError(
+                f"{DATABRICKS_YML}: include '{entry}': includes must be relative paths"
+            )
+        matches = go_glob(root, entry)
+        if not matches and not any(c in entry for c in _GLOB_CHARS):
+            raise ConfigError(
+                f"{DATABRICKS_YML}: include '{entry}' does not match any files; fix the path"
+            )
+        found = []
+        for match in matches:
+            rel = match.relative_to(root).as_posix()
+            if rel in seen:
+                continue
+            seen.add(rel)
+            if match.suffix not in (".yml", ".yaml", ".json"):
+                raise ConfigError(
+                    f"{DATABRICKS_YML}: include '{entry}' matches {rel}, which is not a YAML or "
+                    "JSON file; list files to sync under sync.include instead"
+                )
+            found.append(rel)
+        files += sorted(found)
+    return files
+
+
+# --- loading ---------------------------------------------------------------------------------
 
 
 def load_target(
-    root: Path, target: str | None, overrides: Mapping[str, str] | None = None
+    root: Path,
+    target: str | None,
+    overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Target:
     """Merge `databricks.yml`, its includes and one target (default: the target marked
-    `default: true`, else the only one)."""
+    `default: true`, else the only one; `default` when the bundle has no `targets`).
+    `environ` (default: the process environment) gives `BUNDLE_VAR_<name>` values."""
     data = read_databricks_yml(root)
     if data is None:
         raise ConfigError(f"{DATABRICKS_YML} not found in {root}; run `kedro dab init`")
-    unknown = sorted(set(data) - SUPPORTED_TOP_LEVEL)
-    if unknown:
-        raise UnsupportedBundle(
-            f"{DATABRICKS_YML}: top-level '{unknown[0]}' is not supported "
-            f"by the SDK engine; {USE_CLI}"
-        )
-    bundle_name = str((data.get("bundle") or {}).get("name") or "")
-    if not bundle_name:
-        raise ConfigError(f"{DATABRICKS_YML}: bundle.name is missing")
+    _check_keys(data, SUPPORTED_TOP_LEVEL, "top-level ")
+    includes = _includes(root, data)
+    job_files = _job_files(root / DATABRICKS_YML, data, {})
+    for rel in includes:
+        included = _read_yaml(root / rel, root)
+        _check_keys(included, SUPPORTED_TOP_LEVEL, "top-level ", rel)
+        job_files = _job_files(root / rel, included, job_files)
+        included.pop("include", None)
+        data = merge(data, included)
 
-    jobs: dict[str, dict[str, Any]] = {}
-    job_files: dict[str, Path] = {}
-    targets = data.get("targets") or {}
+    targets = data.get("targets")
+    if not targets:
+        targets = {DEFAULT_TARGET: {}}
+    if not isinstance(targets, Mapping):
+        raise ConfigError(f"{DATABRICKS_YML}: targets must be a mapping of target names")
     name = _pick_target(targets, target)
     chosen = targets.get(name) or {}
-    _collect_resources(root / DATABRICKS_YML, data, jobs, job_files)
-    for pattern in data.get("include") or []:
-        for path in sorted(root.glob(str(pattern))):
-            included = _read_yaml(path, root)
-            _collect_resources(path, included, jobs, job_files)
-            per_target = ((included.get("targets") or {}).get(name) or {}).get("resources") or {}
-            _collect_resources(path, per_target and {"resources": per_target}, jobs, job_files)
-    for key in chosen:
-        if key not in {
-            "mode",
-            "default",
-            "workspace",
-            "variables",
-            "resources",
-            "permissions",
-            "presets",
-            "run_as",
-        }:
-            raise UnsupportedBundle(
-                f"{DATABRICKS_YML}: targets.{name}.{key} is not supported by "
-                f"the SDK engine; {USE_CLI}"
-            )
+    if not isinstance(chosen, Mapping):
+        raise ConfigError(f"{DATABRICKS_YML}: targets.{name} must be a mapping")
+    _check_keys(chosen, _TARGET_KEYS, f"targets.{name}.")
+    _job_files_in_target(root, data, includes, name, job_files)
+
+    merged = {k: v for k, v in data.items() if k != "targets"}
+    for key in _MERGED_TARGET_FIELDS:
+        if key in chosen:
+            merged[key] = merge(merged.get(key), chosen[key], key)
+    if merged.get("run_as") or chosen.get("run_as"):
+        raise unsupported(f"{DATABRICKS_YML}: run_as")
     mode = chosen.get("mode")
     if mode not in (None, "development", "production"):
         raise ConfigError(
-            f"{DATABRICKS_YML}: targets.{name}.mode must be development or production"
-        )
-    for key, job in ((chosen.get("resources") or {}).get("jobs") or {}).items():
-        if key not in jobs:
-            raise ConfigError(
-                f"{DATABRICKS_YML}: targets.{name}.resources.jobs.{key} overrides "
-                "a job that no resource file defines"
-            )
-        jobs[key] = _merge_job(jobs[key], job)
-    for kind in chosen.get("resources") or {}:
-        if kind != "jobs":
-            raise UnsupportedBundle(
-                f"{DATABRICKS_YML}: targets.{name}.resources.{kind} is not "
-                f"supported by the SDK engine; {USE_CLI}"
-            )
-    if data.get("run_as") or chosen.get("run_as"):
-        raise UnsupportedBundle(
-            f"{DATABRICKS_YML}: run_as is not supported by the SDK engine; {USE_CLI}"
+            f"{DATABRICKS_YML}: targets.{name}.mode: unsupported value '{mode}': must be "
+            "either 'development' or 'production'"
         )
 
-    workspace = {**(data.get("workspace") or {}), **(chosen.get("workspace") or {})}
-    for key in workspace:
-        if key not in {"host", "root_path", "artifact_path", "file_path", "state_path", "profile"}:
-            raise UnsupportedBundle(
-                f"{DATABRICKS_YML}: workspace.{key} is not supported by the SDK engine; {USE_CLI}"
+    bundle = merged.get("bundle") or {}
+    bundle_name = str(bundle.get("name") or "")
+    if not bundle_name:
+        raise ConfigError(f"{DATABRICKS_YML}: bundle.name is missing")
+    workspace = merged.get("workspace") or {}
+    _check_keys(workspace, _WORKSPACE_KEYS, "workspace.")
+    sync = merged.get("sync") or {}
+    artifacts = merged.get("artifacts") or {}
+    refusals = []
+    for check in (
+        lambda: _check_keys(bundle, _BUNDLE_KEYS, "bundle."),
+        lambda: _check_keys(sync, _SYNC_KEYS, "sync."),
+        lambda: _check_artifacts(root, artifacts),
+    ):
+        try:
+            check()
+        except UnsupportedBundle as refusal:
+            refusals.append(str(refusal))
+    if "${" in bundle_name:
+        refusals.append(str(unsupported(f"{DATABRICKS_YML}: a reference in bundle.name")))
+
+    resources = merged.get("resources") or {}
+    for kind in resources:
+        if kind != "jobs":
+            raise unsupported(f"{DATABRICKS_YML}: resources.{kind} (the SDK engine deploys jobs)")
+    jobs: dict[str, dict[str, Any]] = {}
+    for key, job in (resources.get("jobs") or {}).items():
+        if job is None:
+            raise ConfigError(
+                f"{_where(root, job_files.get(key))}: resources.jobs.{key} is empty; define "
+                "the job (at least its name and tasks) or remove the key"
             )
-    variables = _variables(data, chosen, name, overrides or {})
+        if not isinstance(job, Mapping):
+            raise ConfigError(
+                f"{_where(root, job_files.get(key))}: resources.jobs.{key} must be a mapping"
+            )
+        jobs[key] = _without_nulls(job)
+
+    variables = _variables(root, merged, chosen, name, overrides or {}, environ)
+    permissions = merged.get("permissions") or []
+    if not isinstance(permissions, list):
+        raise ConfigError(f"{DATABRICKS_YML}: permissions must be a list")
     return Target(
         name=name,
         bundle_name=bundle_name,
@@ -146,41 +373,97 @@ def load_target(
         state_path=workspace.get("state_path"),
         variables=variables,
         jobs=jobs,
-        job_files=job_files,
-        permissions=list(chosen.get("permissions") or data.get("permissions") or []),
-        presets={**(data.get("presets") or {}), **(chosen.get("presets") or {})},
+        job_files={key: job_files.get(key, root / DATABRICKS_YML) for key in jobs},
+        permissions=list(permissions),
+        presets=dict(merged.get("presets") or {}),
+        sync=dict(sync),
+        artifacts=dict(artifacts),
+        includes=includes,
+        explicit_root_path=bool((chosen.get("workspace") or {}).get("root_path")),
+        refusals=refusals,
     )
 
 
+def _check_artifacts(root: Path, artifacts: Mapping[str, Any]) -> None:
+    """The SDK engine builds one wheel, the project's own, from the bundle root (with its own
+    content-hash version in place of the artifact's build command)."""
+    if len(artifacts) > 1:
+        raise unsupported(f"{DATABRICKS_YML}: more than one artifact ({', '.join(artifacts)})")
+    for key, artifact in artifacts.items():
+        artifact = artifact or {}
+        _check_keys(artifact, _ARTIFACT_KEYS, f"artifacts.{key}.")
+        if artifact.get("type", "whl") != "whl":
+            raise unsupported(f"{DATABRICKS_YML}: artifacts.{key}.type '{artifact['type']}'")
+        if (root / str(artifact.get("path", "."))).resolve() != root.resolve():
+            raise unsupported(
+                f"{DATABRICKS_YML}: artifacts.{key}.path '{artifact['path']}' (a wheel built "
+                "from another folder than the project)"
+            )
+
+
+def _where(root: Path, path: Path | None) -> str:
+    return (path or root / DATABRICKS_YML).relative_to(root).as_posix()
+
+
+def _check_keys(
+    data: Mapping[str, Any], allowed: set[str], where: str, file: str = DATABRICKS_YML
+) -> None:
+    """Refuse a key the SDK engine does not implement (`where` prefixes its name)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{file}: {where.rstrip('. ')} must be a mapping")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise unsupported(f"{file}: {where}{unknown[0]}")
+
+
+def _without_nulls(value: Any) -> Any:
+    """A resource with its null fields dropped, as the CLI's typed configuration drops them."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _read_yaml(path: Path, root: Path) -> dict[str, Any]:
+    rel = path.relative_to(root).as_posix()
     try:
-        loaded = yaml.safe_load(read_text(path, root)) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.relative_to(root)}: invalid YAML: {first_line(exc)}") from exc
+        text = read_text(path, root)
+        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ConfigError(f"{rel}: invalid YAML: {first_line(exc)}") from exc
+    loaded = loaded or {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{path.relative_to(root)}: expected a mapping at the top level")
-    check_bundle_shape(loaded, path.relative_to(root).as_posix())
+        raise ConfigError(f"{rel}: expected a mapping at the top level")
+    check_bundle_shape(loaded, rel)
     return loaded
 
 
-def _collect_resources(
-    path: Path, data: Mapping[str, Any], jobs: dict[str, dict[str, Any]], job_files: dict[str, Path]
-) -> None:
+def _job_files(path: Path, data: Mapping[str, Any], known: dict[str, Path]) -> dict[str, Path]:
+    """Where each job is defined; the CLI refuses a resource key defined in two files."""
+    out = dict(known)
     resources = data.get("resources") or {}
-    for kind in resources:
-        if kind != "jobs":
-            raise UnsupportedBundle(
-                f"{path.name}: resources.{kind} is not supported by the SDK "
-                f"engine (it deploys jobs); {USE_CLI}"
-            )
-    for key, job in (resources.get("jobs") or {}).items():
-        if key in jobs:
+    if not isinstance(resources, Mapping):
+        raise ConfigError(f"{path.name}: resources must be a mapping")
+    for key in resources.get("jobs") or {}:
+        if key in out and out[key] != path:
             raise ConfigError(
-                f"{path.name}: job '{key}' is also defined in "
-                f"{job_files[key].name}; resource keys must be unique"
+                f"{path.name}: job '{key}' is also defined in {out[key].name}; "
+                "resource keys must be unique"
             )
-        jobs[key] = copy.deepcopy(job)
-        job_files[key] = path
+        out[key] = path
+    return out
+
+
+def _job_files_in_target(
+    root: Path, data: Mapping[str, Any], includes: list[str], name: str, job_files: dict[str, Path]
+) -> None:
+    """Jobs defined only inside the target: attributed to the file whose target defines them."""
+    for rel in [DATABRICKS_YML, *includes]:
+        source = data if rel == DATABRICKS_YML else _read_yaml(root / rel, root)
+        per_target = ((source.get("targets") or {}).get(name) or {}).get("resources") or {}
+        for key in per_target.get("jobs") or {}:
+            job_files.setdefault(key, root / rel)
 
 
 def _pick_target(targets: Mapping[str, Any], wanted: str | None) -> str:
@@ -189,104 +472,236 @@ def _pick_target(targets: Mapping[str, Any], wanted: str | None) -> str:
             known = ", ".join(sorted(targets)) or "none"
             raise ConfigError(f"{DATABRICKS_YML}: no target '{wanted}' (targets: {known})")
         return wanted
-    defaults = [n for n, t in targets.items() if (t or {}).get("default")]
-    if len(defaults) == 1:
-        return str(defaults[0])
     if len(targets) == 1:
         return str(next(iter(targets)))
+    defaults = [n for n, t in targets.items() if isinstance(t, Mapping) and t.get("default")]
+    if len(defaults) == 1:
+        return str(defaults[0])
+    if len(defaults) > 1:
+        raise ConfigError(
+            f"{DATABRICKS_YML}: targets {', '.join(sorted(defaults))} are all marked "
+            "default: true; mark one"
+        )
     raise ConfigError(
         f"{DATABRICKS_YML}: choose a target with -t (targets: {', '.join(sorted(targets))})"
     )
 
 
-def _merge_job(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """The CLI's target merge: mappings merge deeply, tasks and job clusters merge by key."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key in ("tasks", "job_clusters", "environments") and isinstance(value, list):
-            ident = {
-                "tasks": "task_key",
-                "job_clusters": "job_cluster_key",
-                "environments": "environment_key",
-            }[key]
-            items = {item.get(ident): item for item in out.get(key, [])}
-            for item in value:
-                existing = items.get(item.get(ident))
-                if existing is None:
-                    out.setdefault(key, []).append(copy.deepcopy(item))
-                else:
-                    existing.update(_merge_job(existing, item))
-        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge_job(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+# --- variables -------------------------------------------------------------------------------
+
+_FULL_OVERRIDES = [
+    {"default", "type", "description"},
+    {"default", "type"},
+    {"default", "description"},
+    {"lookup", "description"},
+    {"default"},
+    {"lookup"},
+]
+"""The shapes of a target's variable entry that are a definition; any other value (a scalar,
+a list, another map) is the variable's new default, as the CLI rewrites it."""
+_VARIABLE_KEYS = {"default", "description", "type", "lookup", "value"}
 
 
 def _variables(
-    data: Mapping[str, Any], target: Mapping[str, Any], name: str, overrides: Mapping[str, str]
+    root: Path,
+    data: Mapping[str, Any],
+    target: Mapping[str, Any],
+    name: str,
+    overrides: Mapping[str, str],
+    environ: Mapping[str, str] | None,
 ) -> dict[str, Any]:
+    """Each variable's value, by the CLI's precedence: `--var`, `BUNDLE_VAR_<name>`,
+    `.databricks/bundle/<target>/variable-overrides.json`, the target's default, the default."""
+    environ = os.environ if environ is None else environ
     declared = data.get("variables") or {}
-    values: dict[str, Any] = {}
+    if not isinstance(declared, Mapping):
+        raise ConfigError(f"{DATABRICKS_YML}: variables must be a mapping of variable names")
+    specs: dict[str, dict[str, Any]] = {}
     for key, spec in declared.items():
-        spec = spec if isinstance(spec, Mapping) else {"default": spec}
-        if "lookup" in spec:
-            raise UnsupportedBundle(
-                f"{DATABRICKS_YML}: variables.{key}.lookup is not supported "
-                f"by the SDK engine; {USE_CLI}"
-            )
-        if "default" in spec:
-            values[key] = spec["default"]
-    for key, value in (target.get("variables") or {}).items():
-        if key not in declared:
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, Mapping):
             raise ConfigError(
-                f"{DATABRICKS_YML}: targets.{name}.variables.{key} is not declared under variables"
+                f"{DATABRICKS_YML}: variables.{key} must be a mapping (write `default: {spec}`)"
             )
-        if isinstance(value, Mapping):
-            if "lookup" in value:
-                raise UnsupportedBundle(
-                    f"{DATABRICKS_YML}: targets.{name}.variables.{key}.lookup"
-                    f" is not supported by the SDK engine; {USE_CLI}"
-                )
-            value = value.get("default")
-        values[key] = value
-    for key, value in overrides.items():
-        if key not in declared:
+        _check_keys(spec, _VARIABLE_KEYS, f"variables.{key}.")
+        if spec.get("type") not in (None, "complex"):
+            raise ConfigError(
+                f"{DATABRICKS_YML}: variables.{key}.type '{spec['type']}' is not a variable "
+                "type (the only one is complex)"
+            )
+        specs[str(key)] = dict(spec)
+    for key, value in (target.get("variables") or {}).items():
+        if key not in specs:
+            raise ConfigError(
+                f"{DATABRICKS_YML}: targets.{name}.variables.{key}: variable {key} is not "
+                "defined but is assigned a value; declare it under variables"
+            )
+        if not (isinstance(value, Mapping) and set(value) in _FULL_OVERRIDES):
+            value = {"default": value}
+        if "default" in value:
+            specs[key]["default"] = value["default"]
+            specs[key].pop("lookup", None)
+        if "lookup" in value:
+            specs[key]["lookup"] = value["lookup"]
+            specs[key].pop("default", None)
+    for key in overrides:
+        if key not in specs:
             raise ConfigError(f"--var {key}: not declared under variables in {DATABRICKS_YML}")
-        values[key] = value
-    missing = sorted(set(declared) - set(values))
-    if missing:
-        raise ConfigError(
-            f"{DATABRICKS_YML}: variable '{missing[0]}' has no value for target "
-            f"'{name}'; give it a default or pass --var {missing[0]}=..."
-        )
+    file_values = _override_file(root, name)
+    values: dict[str, Any] = {}
+    for key, spec in specs.items():
+        complex_type = spec.get("type") == "complex"
+        env_name = f"BUNDLE_VAR_{key}"
+        if spec.get("value") is not None:
+            if key in overrides:
+                raise ConfigError(
+                    f"--var {key}: variable {key} has already been assigned a value in "
+                    f"{DATABRICKS_YML}"
+                )
+            values[key] = copy.deepcopy(spec["value"])
+        elif key in overrides:
+            if complex_type:
+                raise unsupported(f"--var {key}: setting a complex variable on the command line")
+            values[key] = overrides[key]
+        elif env_name in environ:
+            if complex_type:
+                raise ConfigError(
+                    f"{env_name}: setting via environment variables is not supported for "
+                    f"complex variable {key}; set it in {DATABRICKS_YML}"
+                )
+            values[key] = environ[env_name]
+        elif spec.get("lookup") is not None:
+            raise unsupported(f"{DATABRICKS_YML}: variables.{key}.lookup")
+        elif file_values.get(key) is not None:
+            if complex_type != isinstance(file_values[key], Mapping | list):
+                raise ConfigError(
+                    f".databricks/bundle/{name}/variable-overrides.json: the value of {key} "
+                    f"does not match its type ({'complex' if complex_type else 'not complex'})"
+                )
+            values[key] = file_values[key]
+        elif spec.get("default") is not None:
+            values[key] = copy.deepcopy(spec["default"])
+        else:
+            raise ConfigError(
+                f"{DATABRICKS_YML}: no value assigned to required variable {key} for target "
+                f"'{name}'; give it a default, or pass --var {key}=... or {env_name}"
+            )
     return values
 
 
-def resolve(value: Any, context: Mapping[str, Any], where: str) -> Any:
-    """Replace `${...}` references in strings (deeply). Unknown references are errors."""
-    if isinstance(value, str):
+def _override_file(root: Path, target: str) -> dict[str, Any]:
+    path = root / ".databricks" / "bundle" / target / "variable-overrides.json"
+    if not path.exists():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path.relative_to(root)}: invalid JSON: {first_line(exc)}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path.relative_to(root)}: must be a JSON object of variable values")
+    return loaded
 
-        def substitute(match: re.Match[str]) -> str:
-            path = match.group(1)
-            if path not in context:
-                raise UnsupportedBundle(
-                    f"{where}: the reference ${{{path}}} cannot be resolved "
-                    f"by the SDK engine; {USE_CLI}"
+
+# --- references ------------------------------------------------------------------------------
+
+
+class _Resolver:
+    """References resolved to a fixed point: a value that is itself a reference (or contains
+    one) is resolved first; a cycle is an error naming it."""
+
+    def __init__(self, context: Mapping[str, Any], where: str) -> None:
+        self.context, self.where, self.done = context, where, {}
+
+    def value(self, value: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(value, str):
+            return self.string(value, seen)
+        if isinstance(value, list):
+            return [self.value(item, seen) for item in value]
+        if isinstance(value, Mapping):
+            return {key: self.value(item, seen) for key, item in value.items()}
+        return value
+
+    def string(self, text: str, seen: tuple[str, ...]) -> Any:
+        matches = list(_REFERENCE.finditer(text))
+        if not matches:
+            return text
+        if len(matches) == 1 and matches[0].group(0) == text:
+            return self.lookup(matches[0].group(1), seen)
+        out = text
+        for match in matches:
+            found = self.lookup(match.group(1), seen)
+            if isinstance(found, Mapping | list):
+                raise ConfigError(
+                    f"{self.where}: ${{{match.group(1)}}}: cannot interpolate a non-primitive "
+                    "value into a string; use the reference as the whole value"
                 )
-            return str(context[path])
+            out = out.replace(match.group(0), go_string(found), 1)
+        return out
 
-        return _REFERENCE.sub(substitute, value)
-    if isinstance(value, list):
-        return [resolve(item, context, where) for item in value]
-    if isinstance(value, Mapping):
-        return {key: resolve(item, context, f"{where}.{key}") for key, item in value.items()}
-    return value
+    def lookup(self, path: str, seen: tuple[str, ...]) -> Any:
+        if path in seen:
+            chain = " -> ".join((*seen, path))
+            raise ConfigError(f"{self.where}: cycle detected in field resolution: {chain}")
+        if path in self.done:
+            return self.done[path]
+        head, rest = _split(path, self.context)
+        if head is None:
+            if path.startswith("var."):
+                raise ConfigError(
+                    f"{self.where}: reference does not exist: ${{{path}}}; declare the "
+                    "variable under variables"
+                )
+            raise unsupported(f"{self.where}: the reference ${{{path}}}")
+        found = self.value(self.context[head], (*seen, path))
+        for step in rest:
+            indexable = isinstance(step, int) and isinstance(found, list) and step < len(found)
+            if indexable or (
+                isinstance(step, str) and isinstance(found, Mapping) and step in found
+            ):
+                found = found[step]  # type: ignore[index]
+            else:
+                raise ConfigError(f"{self.where}: reference does not exist: ${{{path}}}")
+            found = self.value(found, (*seen, path))
+        self.done[path] = found
+        return found
+
+
+def _split(path: str, context: Mapping[str, Any]) -> tuple[str | None, list[str | int]]:
+    """The longest known name at the start of `path`, and the keys/indexes after it."""
+    tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    for size in range(len(tokens), 0, -1):
+        head = ".".join(tokens[:size])
+        if head in context and "[" not in head:
+            rest: list[str | int] = [
+                int(t[1:-1]) if t.startswith("[") else t for t in tokens[size:]
+            ]
+            return head, rest
+    return None, []
+
+
+def go_string(value: Any) -> str:
+    """A value as Go's `fmt.Sprint` writes it into a string."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def resolve(value: Any, context: Mapping[str, Any], where: str) -> Any:
+    """Replace `${...}` references (deeply) to a fixed point. A whole-value reference keeps
+    the referenced value's type (a number stays a number, a complex variable its structure);
+    one inside a string is written as text. Unknown references and cycles are errors."""
+    return _Resolver(context, where).value(value, ())
 
 
 def default_target(root: Path) -> str:
-    """The target a command uses without -t: the one marked `default: true`, else the only one."""
+    """The target a command uses without -t: the only one, else the one marked
+    `default: true`; `default` when the bundle has no targets."""
     data = read_databricks_yml(root)
     if data is None:
         raise ConfigError(f"{DATABRICKS_YML} not found in {root}; run `kedro dab init`")
-    return _pick_target(data.get("targets") or {}, None)
+    return _pick_target(data.get("targets") or {DEFAULT_TARGET: {}}, None)

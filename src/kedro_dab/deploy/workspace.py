@@ -184,7 +184,8 @@ class Workspace:
         return sorted(found)
 
     def create_job(self, key: str, settings: Any, acl: list[Any] | None) -> int:
-        kwargs = {name: value for name, value in vars(settings).items() if value is not None}
+        # Unset repeated fields are [] on the SDK's dataclass; the CLI sends none of them.
+        kwargs = {name: value for name, value in vars(settings).items() if value not in (None, [])}
         with about(f"job '{key}' (jobs/create)"):
             created = self.client.jobs.create(**kwargs, access_control_list=acl or None)
         return int(created.job_id)
