@@ -298,7 +298,8 @@ def deploy(
     verb = "Would" if dry_run else "Did"
     click.echo(f"{verb} deploy target '{report.target}' to {report.root_path}:")
     for change in report.jobs:
-        click.echo(f"  {change.action:9} {change.key}  {change.url or ''}".rstrip())
+        why = f"({change.reason})" if change.reason else ""
+        click.echo(f"  {change.action:9} {change.key}  {change.url or ''} {why}".rstrip())
     click.echo(
         f"  files: {len(report.uploaded)} uploaded, {report.unchanged_files} unchanged, "
         f"{len(report.deleted_files)} deleted"

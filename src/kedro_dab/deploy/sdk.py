@@ -620,6 +620,8 @@ def _apply(
             for twin in ids:
                 if key in created and twin != created[key]:
                     d.workspace.delete_job(key, twin)
+                    report.jobs.append(JobChange(key, "delete", twin, reason="duplicate"))
+                    echo(f"{'delete':9} job {key} ({twin}, a duplicate)")
 
     removed = sorted({change.key for change in changes.removed})
     if removed and confirm_delete(removed):
