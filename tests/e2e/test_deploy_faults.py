@@ -617,6 +617,35 @@ def test_connecting_to_a_closed_port_fails_within_seconds(monkeypatch: pytest.Mo
     assert time.monotonic() - started < 8
 
 
+def test_a_host_that_is_not_a_workspace_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kedro_dab.deploy.workspace import WorkspaceError, connect
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-not-a-real-token")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(WorkspaceError, match=rf"{host} does not look like a Databricks"):
+            connect(host, None)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_wrong_token_fails_at_once_naming_the_host(run: Run) -> None:
     from kedro_dab.deploy.workspace import WorkspaceError, connect
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +33,6 @@ def connect(host: str | None, profile: str | None, *, probe_seconds: float | Non
     The host and the credentials are checked first by one `scim/v2/Me` request that waits at
     most `probe_seconds` (default `PROBE_SECONDS`), so that a wrong host or token fails in
     seconds with the host named, not after the SDK's retry budget."""
-    import requests
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.config import Config
 
@@ -55,25 +53,44 @@ def connect(host: str | None, profile: str | None, *, probe_seconds: float | Non
             f"cannot authenticate to Databricks{f' at {host}' if host else ''}: "
             f"{first_line(exc)}; set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --profile"
         ) from None
-    try:
-        answer = requests.get(f"{where}{_ME}", headers=headers, timeout=budget)
-    except requests.RequestException as exc:  # connection refused, unknown host, TLS, timeout
-        errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
-        reason = errno.group(1) if errno else type(exc).__name__
+    status, detail = _probe(f"{where}{_ME}", headers, budget)
+    if status is None:
         raise WorkspaceError(
-            f"cannot reach Databricks at {where} within {budget:g} s ({reason}); "
+            f"cannot reach Databricks at {where} within {budget:g} s ({detail}); "
             "check the workspace host in databricks.yml, DATABRICKS_HOST or the --profile"
-        ) from None
-    if answer.status_code in (401, 403):
-        try:
-            detail = str(answer.json().get("message") or answer.reason)
-        except ValueError:
-            detail = answer.reason
+        )
+    if status in (401, 403):
         raise WorkspaceError(
             f"cannot authenticate to Databricks at {where}: {first_line(detail)} (HTTP "
-            f"{answer.status_code}); check the token (DATABRICKS_TOKEN) or the --profile"
+            f"{status}); check the token (DATABRICKS_TOKEN) or the --profile"
+        )
+    if 400 <= status < 500 and status != 429:
+        raise WorkspaceError(
+            f"{where} does not look like a Databricks workspace (HTTP {status} for {_ME}); "
+            "check the workspace host in databricks.yml, DATABRICKS_HOST or the --profile"
         )
     return WorkspaceClient(config=config())
+
+
+def _probe(url: str, headers: dict[str, str], seconds: float) -> tuple[int | None, str]:
+    """One GET, no retries: (HTTP status, error message), or (None, why it got no answer)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=seconds):
+            return 200, ""
+    except urllib.error.HTTPError as exc:
+        try:
+            message = str(json.loads(exc.read()).get("message") or exc.reason)
+        except (ValueError, AttributeError):
+            message = str(exc.reason)
+        return exc.code, message
+    except urllib.error.URLError as exc:  # connection refused, unknown host, TLS
+        reason = exc.reason
+        return None, str(getattr(reason, "strerror", None) or reason)
+    except (OSError, ValueError) as exc:  # a timeout, a malformed URL
+        return None, first_line(exc) if str(exc) else type(exc).__name__
 
 
 def _version() -> str:
