@@ -367,15 +367,21 @@ def destroy(
     profile: str | None = None,
     echo: Callable[[str], None] = lambda line: None,
     client: Any = None,
+    confirm: Callable[[list[str]], bool] = lambda items: True,
 ) -> None:
-    """`kedro dab destroy`: remove the target's jobs and workspace files (ask first: this
-    function does not)."""
+    """`kedro dab destroy`: remove the target's jobs and workspace files. Everything it will
+    delete is echoed first (one line per job and folder with the SDK engine), then
+    `confirm(lines)` decides; the default approves."""
     from kedro_dab.deploy import cli, engines
     from kedro_dab.deploy.target import default_target
 
     root = Path(project_path).resolve()
     target_name = target or default_target(root)
     if engines.choose_engine(engine) == "cli":
+        everything = "everything the databricks CLI deployed"
+        if not confirm([everything]):
+            echo("Nothing deleted.")
+            return
         executable = cli.require_cli()
         cli.run_cli(
             executable,
@@ -384,7 +390,9 @@ def destroy(
             echo,
         )
         return
-    engines.destroy_with_sdk(root, target_name, profile=profile, echo=echo, client=client)
+    engines.destroy_with_sdk(
+        root, target_name, profile=profile, echo=echo, client=client, confirm=confirm
+    )
 
 
 def build(project_path: Path | str = ".") -> list[Artifact]:

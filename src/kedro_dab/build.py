@@ -53,6 +53,24 @@ def build_wheel(project_path: Path, out_dir: Path | None = None) -> Artifact:
     """Build the project wheel (`uv build --wheel` when uv is on the PATH, else
     `python -m build --wheel`) and stamp its version with a hash of its contents."""
     out_dir = out_dir or project_path / BUILD_DIR
+    before = set(_build_leftovers(project_path))
+    try:
+        return _build(project_path, out_dir)
+    finally:
+        for leftover in _build_leftovers(project_path):
+            if leftover not in before:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _build_leftovers(project_path: Path) -> list[Path]:
+    """What a setuptools build writes into the project: `build/` and `*.egg-info` folders."""
+    found = [project_path / "build"]
+    for folder in (project_path, project_path / "src"):
+        found += folder.glob("*.egg-info")
+    return [path for path in found if path.is_dir()]
+
+
+def _build(project_path: Path, out_dir: Path) -> Artifact:
     with tempfile.TemporaryDirectory(prefix="kedro-dab-build-") as scratch:
         command = _build_command(Path(scratch))
         result = subprocess.run(

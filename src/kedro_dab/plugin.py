@@ -316,10 +316,13 @@ def deploy(
             else f"Validated target '{report.target}' (dry run)."
         )
         return
+    for problem in report.problems:
+        click.echo(f"Warning: {problem}", err=True)
     verb = "Would" if dry_run else "Did"
     click.echo(f"{verb} deploy target '{report.target}' to {report.root_path}:")
     for change in report.jobs:
-        click.echo(f"  {change.action:9} {change.key}  {change.url or ''}".rstrip())
+        why = f"({change.reason})" if change.reason else ""
+        click.echo(f"  {change.action:9} {change.key}  {change.url or ''} {why}".rstrip())
     click.echo(
         f"  files: {len(report.uploaded)} uploaded, {report.unchanged_files} unchanged, "
         f"{len(report.deleted_files)} deleted"
@@ -492,9 +495,11 @@ def destroy(
 
     root = _project_path(metadata)
     name = target or default_target(root)
-    if not auto_approve and not click.confirm(
-        f"Delete every job and file kedro-dab deployed to target '{name}'?"
-    ):
-        click.echo("Nothing deleted.")
-        return
-    api.destroy(root, name, engine=engine, profile=profile, echo=click.echo)
+
+    def confirm(items: list[str]) -> bool:
+        if auto_approve:
+            return True
+        what = items[0] if len(items) == 1 else f"these {len(items)} items"
+        return click.confirm(f"Delete {what} from target '{name}'?")
+
+    api.destroy(root, name, engine=engine, profile=profile, echo=click.echo, confirm=confirm)

@@ -399,6 +399,9 @@ def test_permission_denied_on_the_artifact_path_exits_2_with_one_line_naming_it(
     assert "Traceback" not in result.stderr + result.stdout
     assert ws.jobs == {}
     assert lock_path(ws) not in ws.files
+    assert local_wheel(example), "the deploy failed before the build: nothing shows it cleans up"
+    assert not (example / "build").exists()
+    assert list(example.rglob("*.egg-info")) == []
 
 
 @pytest.mark.parametrize(

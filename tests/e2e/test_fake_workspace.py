@@ -11,6 +11,7 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
 from databricks.sdk.errors import (
+    DatabricksError,
     InvalidParameterValue,
     NotFound,
     PermissionDenied,
@@ -415,6 +416,31 @@ def test_delay_beyond_the_http_timeout_is_retried(fake_workspace: FakeWorkspace)
     fake_workspace.faults.delay(1.0, r"/workspace/get-status$")
     assert client.workspace.get_status(HOME).path == HOME
     assert len(fake_workspace.requests(path_regex="get-status")) == 2
+
+
+def test_a_fault_can_match_the_request_body(
+    w: WorkspaceClient, fake_workspace: FakeWorkspace
+) -> None:
+    w.workspace.mkdirs(f"{HOME}/keep")
+    w.workspace.mkdirs(f"{HOME}/lock")
+    fault = fake_workspace.faults.add("POST", r"/workspace/delete$", 500, body_regex=r"/lock\b")
+    w.workspace.delete(f"{HOME}/keep")
+    with pytest.raises(DatabricksError, match="Injected fault: HTTP 500"):
+        w.workspace.delete(f"{HOME}/lock")
+    assert fault.fired == 1
+    assert statuses(fake_workspace, "workspace/delete") == [200, 500]
+
+
+def test_a_fault_can_let_the_first_matches_through(
+    w: WorkspaceClient, fake_workspace: FakeWorkspace
+) -> None:
+    fault = fake_workspace.faults.add("GET", r"/jobs/list$", 500, after=2)
+    assert list(w.jobs.list()) == []
+    assert list(w.jobs.list()) == []
+    with pytest.raises(DatabricksError):
+        list(w.jobs.list())
+    assert (fault.passed, fault.fired) == (2, 1)
+    assert list(w.jobs.list()) == []
 
 
 def test_wrong_token_is_unauthenticated(fake_workspace: FakeWorkspace) -> None:

@@ -24,8 +24,10 @@ _DEFAULT_ERROR_CODES: dict[int, str] = {
 class Fault:
     """One injected fault.
 
-    It matches requests by method (``None``: any) and by ``path_regex`` searched in the URL
-    path, fires for the first ``times`` matching requests, then stops matching. A firing fault
+    It matches requests by method (``None``: any), by ``path_regex`` searched in the URL path and,
+    when given, by ``body_regex`` searched in the request body (as text: the JSON of a
+    ``workspace/delete`` names its path there). It lets the first ``after`` matching requests
+    through, fires for the next ``times``, then stops matching. A firing fault
     first sleeps ``delay`` seconds, then either closes the connection without answering
     (``drop_connection``), answers ``status`` with a Databricks error body (plus ``Retry-After``
     when ``retry_after`` is set), or, with neither, lets the request through to its handler.
@@ -43,11 +45,16 @@ class Fault:
     drop_connection: bool = False
     drop_response: bool = False
     delay: float = 0.0
+    body_regex: str | None = None
+    after: int = 0
     fired: int = 0
+    passed: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
+    _body: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._pattern = re.compile(self.path_regex)
+        self._body = re.compile(self.body_regex) if self.body_regex is not None else None
         if self.method is not None:
             self.method = self.method.upper()
         if sum([self.status is not None, self.drop_connection, self.drop_response]) > 1:
@@ -60,9 +67,11 @@ class Fault:
         """How many more times the fault will fire."""
         return self.times - self.fired
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         """Whether this fault applies to a request (ignoring how often it already fired)."""
         if self.method is not None and self.method != method.upper():
+            return False
+        if self._body is not None and not self._body.search(body.decode("utf-8", "replace")):
             return False
         return self._pattern.search(path) is not None
 
@@ -106,6 +115,8 @@ class FaultInjector:
         drop_connection: bool = False,
         drop_response: bool = False,
         delay: float = 0.0,
+        body_regex: str | None = None,
+        after: int = 0,
     ) -> Fault:
         """Adds a fault (see :class:`Fault`) and returns it, so a test can read ``fired``."""
         fault = Fault(
@@ -119,22 +130,50 @@ class FaultInjector:
             drop_connection=drop_connection,
             drop_response=drop_response,
             delay=delay,
+            body_regex=body_regex,
+            after=after,
         )
         with self._lock:
             self._faults.append(fault)
         return fault
 
     def drop_connection(
-        self, path_regex: str = ".*", *, method: str | None = None, times: int = 1
+        self,
+        path_regex: str = ".*",
+        *,
+        method: str | None = None,
+        times: int = 1,
+        body_regex: str | None = None,
+        after: int = 0,
     ) -> Fault:
         """Closes the connection of matching requests without answering."""
-        return self.add(method, path_regex, times=times, drop_connection=True)
+        return self.add(
+            method,
+            path_regex,
+            times=times,
+            drop_connection=True,
+            body_regex=body_regex,
+            after=after,
+        )
 
     def drop_response(
-        self, path_regex: str = ".*", *, method: str | None = None, times: int = 1
+        self,
+        path_regex: str = ".*",
+        *,
+        method: str | None = None,
+        times: int = 1,
+        body_regex: str | None = None,
+        after: int = 0,
     ) -> Fault:
         """Handles matching requests, then closes the connection instead of answering."""
-        return self.add(method, path_regex, times=times, drop_response=True)
+        return self.add(
+            method,
+            path_regex,
+            times=times,
+            drop_response=True,
+            body_regex=body_regex,
+            after=after,
+        )
 
     def delay(
         self,
@@ -148,11 +187,15 @@ class FaultInjector:
         """Sleeps before answering matching requests (normally, or with ``status``)."""
         return self.add(method, path_regex, status=status, times=times, delay=seconds)
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first live fault matching the request, counted as fired; ``None`` when none does."""
+    def take(self, method: str, path: str, body: bytes = b"") -> Fault | None:
+        """The first live fault matching the request, counted as fired; ``None`` when none does
+        (a fault still letting requests through counts this one as passed)."""
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fault.matches(method, path):
+                if fault.remaining > 0 and fault.matches(method, path, body):
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        continue
                     fault.fired += 1
                     return fault
         return None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.deploy import cli
-from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, read_state
+from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, plan_destroy, read_state
 from kedro_dab.deploy.target import load_target, synced
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError
@@ -88,17 +88,20 @@ def deploy_with_sdk(
     echo: Callable[[str], None],
     client: Any = None,
 ) -> DeployReport:
-    """Build the wheel, then deploy through databricks-sdk."""
+    """Read the target and the conf, check the host and credentials, build the wheel, then
+    deploy through databricks-sdk. Local inputs are checked before the workspace is contacted,
+    and the workspace before the (slow) wheel build."""
     from kedro_dab.build import build_wheel
     from kedro_dab.bundle.layout import shipped_conf_files
 
     target = load_target(root, target_name, parse_vars(variables))
-    echo("building the project wheel")
-    wheel = build_wheel(root)
-    echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
     shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
     conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
     workspace = Workspace(client or connect(target.host, profile))
+    echo(f"deploying as {workspace.user_name()} to {workspace.host}")
+    echo("building the project wheel")
+    wheel = build_wheel(root)
+    echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
     return deploy_target(
         workspace,
         target,
@@ -144,26 +147,31 @@ def destroy_with_sdk(
     profile: str | None,
     echo: Callable[[str], None],
     client: Any = None,
+    confirm: Callable[[list[str]], bool] = lambda items: True,
 ) -> list[JobChange]:
-    """Delete the target's jobs (by state and by tags) and its workspace folder."""
-    from kedro_dab.deploy.sdk import TAG_BUNDLE, TAG_TARGET, target_paths
-
+    """List the target's jobs (by state and by tags) and folders, ask `confirm` with those
+    lines, then delete them. Anything already gone counts as deleted."""
     target = load_target(root, target_name)
     workspace = Workspace(client or connect(target.host, profile))
-    paths = target_paths(target, workspace.user_name())
-    state = read_state(workspace, target)
-    ids = {int(v): k for k, v in (state.get("jobs") or {}).items()}
-    tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name}
-    for job_id, job_tags in workspace.jobs_tagged(tags):
-        ids.setdefault(job_id, job_tags.get("kedro_dab_job", "?"))
-    changes = []
-    for job_id, key in sorted(ids.items()):
-        workspace.delete_job(key, job_id)
-        echo(f"deleted  job {key} ({job_id})")
-        changes.append(JobChange(key, "delete", job_id))
-    workspace.delete(paths.root, recursive=True)
-    echo(f"deleted  {paths.root}")
-    return changes
+    teardown = plan_destroy(workspace, target)
+    lines = teardown.lines()
+    if not lines:
+        echo(f"Nothing is deployed to target '{target.name}'.")
+        return []
+    echo(f"destroy of target '{target.name}' deletes:")
+    for line in lines:
+        echo(f"  {line}")
+    if not confirm(lines):
+        echo("Nothing deleted.")
+        return []
+    for change in teardown.jobs:
+        assert change.job_id is not None
+        workspace.delete_job(change.key, change.job_id)
+        echo(f"deleted  job {change.key} ({change.job_id})")
+    for path in teardown.paths:
+        workspace.delete(path, recursive=True)
+        echo(f"deleted  {path}")
+    return teardown.jobs
 
 
 def job_parameters(

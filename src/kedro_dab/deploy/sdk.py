@@ -1,9 +1,15 @@
 """The SDK engine: deploy a bundle target in pure Python, no Databricks CLI needed.
 
-Order, as the CLI does it: take the deploy lock (a file created with overwrite=false), upload
-the wheel and the shipped conf, create or reset each job, apply permissions, write the
-deployment state, release the lock. Every job carries tags naming its bundle, target and
-resource key, so a lost state file never produces a duplicate job.
+Order, as the CLI does it: take the deploy lock (a file created with overwrite=false), decide the
+changes, upload the wheel and the shipped conf, create or reset each job, apply permissions,
+write the deployment state, release the lock. Every job carries tags naming its bundle, target
+and resource key, so a lost state file never produces a duplicate job.
+
+One function, `decide`, turns what is deployed (the state file, one listing of the target's
+tagged jobs) and what is wanted into a `Changes` value; `--dry-run` prints it and a deploy
+applies it, so the two never disagree. Deploys converge: whatever an earlier deploy left behind
+(a lost response, a job deleted in the UI, a twin from a retried create, a file already gone),
+the next one ends with one job per resource key and the lock free.
 """
 
 from __future__ import annotations
@@ -30,8 +36,8 @@ from kedro_dab.deploy.target import (
 from kedro_dab.deploy.target import (
     go_string as _go_string,
 )
-from kedro_dab.deploy.workspace import Workspace, WorkspaceError
-from kedro_dab.errors import ConfigError
+from kedro_dab.deploy.workspace import Progress, Workspace, WorkspaceError
+from kedro_dab.errors import ConfigError, DabError
 
 STATE_FILE = "kedro-dab-state.json"
 LOCK_FILE = "deploy.lock"
@@ -57,6 +63,8 @@ class JobChange:
     """create, update, unchanged, delete, or keep (removal not confirmed)."""
     job_id: int | None = None
     url: str | None = None
+    reason: str = ""
+    """Why, when it is not plain: "removed from the configuration", "duplicate"."""
 
 
 @dataclass
@@ -71,6 +79,8 @@ class DeployReport:
     uploaded: list[str] = field(default_factory=list)
     unchanged_files: int = 0
     deleted_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What went wrong after the deploy itself succeeded (a lock that could not be released)."""
 
 
 @dataclass(frozen=True)
@@ -108,31 +118,29 @@ def deploy_target(
     }
     permissions = {key: job_permissions(target, key, context) for key in desired}
     report = DeployReport(target.name, "sdk", dry_run, paths.root)
-    state_path = f"{paths.state}/{STATE_FILE}"
-    state = workspace.read_json(state_path) or {}
     deployment = _Deployment(
-        workspace,
-        target,
-        desired,
-        permissions,
-        state,
-        paths,
-        wheel,
-        wheel_remote,
-        conf_files,
-        report,
+        workspace, target, desired, permissions, paths, wheel, wheel_remote, conf_files
     )
     if dry_run:
-        _plan_changes(deployment)
+        decide(deployment).report_into(report, workspace.host)
         return report
 
     lock = _Lock(workspace, f"{paths.state}/{LOCK_FILE}", user, force_lock)
     lock.acquire()
     try:
-        new_state = _apply(deployment, confirm_delete, echo)
-        workspace.write(state_path, json.dumps(new_state, indent=2, sort_keys=True).encode())
-    finally:
-        lock.release()
+        changes = decide(deployment)
+        new_state = _apply(deployment, changes, report, confirm_delete, echo)
+        workspace.write(
+            f"{paths.state}/{STATE_FILE}", json.dumps(new_state, indent=2, sort_keys=True).encode()
+        )
+    except BaseException as exc:
+        problem = lock.release()
+        if problem and isinstance(exc, DabError):
+            raise WorkspaceError(f"{exc}; and {problem}") from None
+        raise
+    problem = lock.release()
+    if problem:
+        report.problems.append(problem)
     return report
 
 
@@ -642,10 +650,28 @@ def _acl(entries: list[dict[str, Any]]) -> list[Any]:
 
 
 class _Lock:
+    """The deploy lock: a JSON file `{"id", "user", "acquired_at"}` created with overwrite=false.
+
+    Releasing never raises: it is retried, and what still fails is returned as a problem, so that
+    it is reported beside the deploy's own result and never instead of it."""
+
+    RELEASE_ATTEMPTS = 3
+
     def __init__(self, workspace: Workspace, path: str, user: str, force: bool) -> None:
         self.workspace, self.path, self.user, self.force = workspace, path, user, force
         self.token = uuid.uuid4().hex
         self.held = False
+
+    def _holder(self) -> tuple[bool, dict[str, Any] | None]:
+        """(exists, holder); holder None when the file is not a JSON object."""
+        raw = self.workspace.read(self.path)
+        if raw is None:
+            return False, None
+        try:
+            holder = json.loads(raw)
+        except ValueError:
+            return True, None
+        return True, holder if isinstance(holder, dict) else None
 
     def acquire(self) -> None:
         body = json.dumps(
@@ -654,27 +680,52 @@ class _Lock:
                 "user": self.user,
                 "acquired_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
-        )
-        if self.workspace.create_exclusive(self.path, body.encode()):
+        ).encode()
+        for _ in range(2):
+            if self.workspace.create_exclusive(self.path, body):
+                self.held = True
+                return
+            exists, holder = self._holder()
+            if exists:
+                break
+        # A create retried after its response was lost finds our own lock.
+        if holder is not None and holder.get("id") == self.token:
             self.held = True
             return
-        holder = self.workspace.read_json(self.path) or {}
-        if not self.force and holder.get("id") != self.token:
+        if not self.force:
+            if holder is None:
+                raise WorkspaceError(
+                    f"the deploy lock {self.path} is not valid JSON (a deploy died while "
+                    "writing it?); pass --force-lock to clear it"
+                )
             raise WorkspaceError(
                 f"the deploy lock {self.path} is held by {holder.get('user', 'someone')} since "
                 f"{holder.get('acquired_at', 'an unknown time')}; wait for that deploy to end, "
                 "or pass --force-lock if it died"
             )
-        self.workspace.write(self.path, body.encode(), overwrite=True)
+        self.workspace.write(self.path, body, overwrite=True)
         self.held = True
 
-    def release(self) -> None:
+    def release(self) -> str | None:
+        """Delete the lock if it is still ours; a problem to report when that keeps failing."""
         if not self.held:
-            return
-        current = self.workspace.read_json(self.path) or {}
-        if current.get("id") == self.token:
-            self.workspace.delete(self.path)
-        self.held = False
+            return None
+        failure: Exception | None = None
+        for attempt in range(self.RELEASE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.2 * attempt)
+            try:
+                exists, holder = self._holder()
+                if exists and (holder is None or holder.get("id") == self.token):
+                    self.workspace.delete(self.path)
+                self.held = False
+                return None
+            except DabError as exc:
+                failure = exc
+        return (
+            f"the deploy lock {self.path} could not be released ({failure}); the next deploy "
+            "needs --force-lock"
+        )
 
 
 def _conf_changes(
@@ -689,134 +740,279 @@ def _conf_changes(
 
 @dataclass
 class _Deployment:
-    """Everything one deploy decides from, gathered once."""
+    """What one deploy wants, gathered once."""
 
     workspace: Workspace
     target: Target
     desired: Mapping[str, dict[str, Any]]
     permissions: Mapping[str, list[dict[str, Any]]]
-    state: Mapping[str, Any]
     paths: Paths
     wheel: Artifact
     wheel_remote: str
     conf_files: Mapping[str, bytes]
-    report: DeployReport
 
 
-def _plan_changes(deployment: _Deployment) -> None:
+@dataclass
+class Changes:
+    """Everything a deploy will do, decided before it does any of it.
+
+    `jobs` holds one entry per job of the configuration (create, update or unchanged, with the
+    job id for the last two); `removed` the deployed jobs no longer configured (deleted when
+    approved, else kept); `duplicates` the extra jobs carrying a configured key's tags (always
+    deleted). `uploads` are remote paths (wheel first, then conf files), `deletes` remote conf
+    files that are no longer shipped."""
+
+    state: Mapping[str, Any]
+    jobs: list[JobChange] = field(default_factory=list)
+    removed: list[JobChange] = field(default_factory=list)
+    duplicates: list[JobChange] = field(default_factory=list)
+    uploads: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    unchanged_files: int = 0
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+    def report_into(self, report: DeployReport, host: str) -> None:
+        """Fill a dry run's report: what the deploy would do."""
+        report.jobs += [
+            JobChange(c.key, c.action, c.job_id, _url(host, c.job_id) if c.job_id else None)
+            for c in [*self.jobs, *self.duplicates, *self.removed]
+        ]
+        report.uploaded += self.uploads
+        report.unchanged_files = self.unchanged_files
+        report.deleted_files += self.deletes
+
+
+def deployed_jobs(workspace: Workspace, target: Target) -> dict[str, list[int]]:
+    """Job ids by resource key of every job tagged with the target's bundle and name, from one
+    listing of the workspace's jobs (ids ascending: the first is the oldest)."""
+    tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name}
+    found: dict[str, list[int]] = {}
+    for job_id, job_tags in workspace.jobs_tagged(tags):
+        found.setdefault(job_tags.get(TAG_KEY, "?"), []).append(job_id)
+    return {key: sorted(ids) for key, ids in sorted(found.items())}
+
+
+def decide(deployment: _Deployment) -> Changes:
+    """The deploy's changes, from the state file, one listing of the tagged jobs and the local
+    files. Only reads the workspace; the dry run and the deploy both call it."""
     d = deployment
-    if (d.state.get("wheel") or {}).get("sha256") != d.wheel.sha256:
-        d.report.uploaded.append(d.wheel_remote)
-    _, changed, removed = _conf_changes(d.conf_files, d.state)
-    d.report.uploaded += [f"{d.paths.files}/{rel}" for rel in changed]
-    d.report.unchanged_files = len(d.conf_files) - len(changed)
-    d.report.deleted_files = [f"{d.paths.files}/{rel}" for rel in removed]
-    known = dict(d.state.get("jobs") or {})
-    prints = d.state.get("fingerprints") or {}
+    state = d.workspace.read_json(f"{d.paths.state}/{STATE_FILE}") or {}
+    listed = deployed_jobs(d.workspace, d.target)
+    known = {key: int(job_id) for key, job_id in (state.get("jobs") or {}).items()}
+    prints = state.get("fingerprints") or {}
+    changes = Changes(state)
+
+    def alive(key: str) -> tuple[int | None, list[int]]:
+        """(the job to keep for `key`, the other jobs carrying its tags)."""
+        ids = listed.get(key, [])
+        kept = known.get(key)
+        if kept is not None and kept not in ids and not d.workspace.job_exists(kept):
+            kept = None  # deleted in the UI
+        if kept is None and ids:
+            kept = ids[0]
+        return kept, [job_id for job_id in ids if job_id != kept]
+
     for key, settings in d.desired.items():
-        job_id = known.get(key)
+        job_id, twins = alive(key)
+        changes.duplicates += [JobChange(key, "delete", twin, reason="duplicate") for twin in twins]
         if job_id is None:
-            found = _find_by_tags(d.workspace, d.target, key)
-            job_id = found[0] if found else None
-        if job_id is None:
-            d.report.jobs.append(JobChange(key, "create"))
-        elif prints.get(key) == fingerprint(settings, d.permissions[key]):
-            d.report.jobs.append(JobChange(key, "unchanged", job_id, _url(d.workspace, job_id)))
-        else:
-            d.report.jobs.append(JobChange(key, "update", job_id, _url(d.workspace, job_id)))
-    for key in sorted(set(known) - set(d.desired)):
-        d.report.jobs.append(JobChange(key, "delete", known[key], _url(d.workspace, known[key])))
+            changes.jobs.append(JobChange(key, "create"))
+            continue
+        same = (
+            known.get(key) == job_id
+            and job_id in listed.get(key, [])
+            and prints.get(key) == fingerprint(settings, d.permissions[key])
+        )
+        changes.jobs.append(JobChange(key, "unchanged" if same else "update", job_id))
+    for key in sorted((set(known) | set(listed)) - set(d.desired)):
+        job_id, twins = alive(key)
+        for gone in [job_id, *twins] if job_id is not None else []:
+            changes.removed.append(
+                JobChange(key, "delete", gone, reason="removed from the configuration")
+            )
+
+    uploaded_wheel = state.get("wheel") or {}
+    if uploaded_wheel.get("sha256") != d.wheel.sha256 or not d.workspace.exists(d.wheel_remote):
+        changes.uploads.append(d.wheel_remote)
+    hashes, changed, removed = _conf_changes(d.conf_files, state)
+    changes.uploads += [f"{d.paths.files}/{rel}" for rel in changed]
+    changes.deletes = [f"{d.paths.files}/{rel}" for rel in removed]
+    changes.unchanged_files = len(d.conf_files) - len(changed)
+    changes.file_hashes = hashes
+    return changes
+
+
+def _upload_all(
+    d: _Deployment, changes: Changes, report: DeployReport, echo: Callable[[str], None]
+) -> None:
+    prefix = f"{d.paths.files}/"
+    sources = {d.wheel_remote: d.wheel.path.read_bytes()}
+    sources.update({f"{prefix}{rel}": data for rel, data in d.conf_files.items()})
+    total = sum(len(sources[remote]) for remote in changes.uploads)
+    done = 0
+    for remote in changes.uploads:
+        data = sources[remote]
+        name = remote[len(prefix) :] if remote.startswith(prefix) else remote.rsplit("/", 1)[-1]
+        d.workspace.write(remote, data, progress=_progress(name, done, total, echo))
+        done += len(data)
+        report.uploaded.append(remote)
+
+
+def _progress(name: str, before: int, total: int, echo: Callable[[str], None]) -> Progress:
+    """Echo an upload's bytes: at each quarter of a file over 1 MiB, else when it is sent."""
+    marks: set[int] = set()
+
+    def heard(sent: int, size: int) -> None:
+        quarter = 4 * sent // size if size else 4
+        if quarter in marks or (quarter < 4 and size < 1 << 20):
+            return
+        marks.add(quarter)
+        echo(f"uploaded  {name}  {sent:,}/{size:,} bytes  ({before + sent:,}/{total:,} in all)")
+
+    return heard
 
 
 def _apply(
     deployment: _Deployment,
+    changes: Changes,
+    report: DeployReport,
     confirm_delete: Callable[[list[str]], bool],
     echo: Callable[[str], None],
 ) -> dict[str, Any]:
+    """Carry out `changes` (decided by `decide`) and return the new state."""
     from databricks.sdk.service.jobs import JobSettings
 
     d = deployment
+    host = d.workspace.host
+    _upload_all(d, changes, report, echo)
+    for remote in changes.deletes:
+        d.workspace.delete(remote)
+        report.deleted_files.append(remote)
+    report.unchanged_files = changes.unchanged_files
 
-    uploaded_wheel = d.state.get("wheel") or {}
-    if uploaded_wheel.get("sha256") != d.wheel.sha256 or not d.workspace.exists(d.wheel_remote):
-        echo(f"uploading {d.wheel.path.name} ({d.wheel.size:,} bytes)")
-        d.workspace.write(d.wheel_remote, d.wheel.path.read_bytes())
-        d.report.uploaded.append(d.wheel_remote)
+    for twin in changes.duplicates:
+        assert twin.job_id is not None
+        d.workspace.delete_job(twin.key, twin.job_id)
+        report.jobs.append(twin)
+        echo(f"{'delete':9} job {twin.key} ({twin.job_id}, a duplicate)")
 
-    hashes, changed, removed = _conf_changes(d.conf_files, d.state)
-    for rel in changed:
-        d.workspace.write(f"{d.paths.files}/{rel}", d.conf_files[rel])
-        d.report.uploaded.append(f"{d.paths.files}/{rel}")
-    for rel in removed:
-        d.workspace.delete(f"{d.paths.files}/{rel}")
-        d.report.deleted_files.append(f"{d.paths.files}/{rel}")
-    d.report.unchanged_files = len(d.conf_files) - len(changed)
-
-    jobs: dict[str, int] = {k: int(v) for k, v in (d.state.get("jobs") or {}).items()}
-    prints: dict[str, str] = dict(d.state.get("fingerprints") or {})
-    for key, settings in d.desired.items():
+    jobs: dict[str, int] = {}
+    prints: dict[str, str] = {}
+    created: dict[str, int] = {}
+    for change in changes.jobs:
+        key, settings = change.key, d.desired[change.key]
         acl = _acl(d.permissions[key])
-        job_id = jobs.get(key)
-        if job_id is not None and not d.workspace.job_exists(job_id):
-            job_id = None
-        if job_id is None:
-            found = _find_by_tags(d.workspace, d.target, key)
-            job_id = found[0] if found else None
-            for duplicate in found[1:]:
-                d.workspace.delete_job(key, duplicate)
-        new_print = fingerprint(settings, d.permissions[key])
-        if job_id is None:
+        if change.action == "create":
             job_id = d.workspace.create_job(key, JobSettings.from_dict(settings), acl or None)
-            for duplicate in _find_by_tags(d.workspace, d.target, key):
-                if duplicate != job_id:
-                    # A create retried after a lost response left a twin behind.
-                    d.workspace.delete_job(key, duplicate)
-            action = "create"
-        elif prints.get(key) == new_print:
-            action = "unchanged"
+            created[key] = job_id
         else:
-            d.workspace.reset_job(key, job_id, JobSettings.from_dict(settings))
-            if acl:
-                d.workspace.set_permissions(key, job_id, acl)
-            action = "update"
+            assert change.job_id is not None
+            job_id = change.job_id
+            if change.action == "update":
+                d.workspace.reset_job(key, job_id, JobSettings.from_dict(settings))
+                if acl:
+                    d.workspace.set_permissions(key, job_id, acl)
         jobs[key] = job_id
-        prints[key] = new_print
-        d.report.jobs.append(JobChange(key, action, job_id, _url(d.workspace, job_id)))
-        echo(f"{action:9} job {key} -> {_url(d.workspace, job_id)}")
+        prints[key] = fingerprint(settings, d.permissions[key])
+        report.jobs.append(JobChange(key, change.action, job_id, _url(host, job_id)))
+        echo(f"{change.action:9} job {key} -> {_url(host, job_id)}")
+    if created:
+        # A create retried by the SDK after its response was lost leaves a twin behind: one more
+        # listing (only when something was created) finds and deletes it.
+        for key, ids in deployed_jobs(d.workspace, d.target).items():
+            for twin in ids:
+                if key in created and twin != created[key]:
+                    d.workspace.delete_job(key, twin)
+                    report.jobs.append(JobChange(key, "delete", twin, reason="duplicate"))
+                    echo(f"{'delete':9} job {key} ({twin}, a duplicate)")
 
-    removed_jobs = sorted(set(jobs) - set(d.desired))
-    if removed_jobs:
-        if confirm_delete(removed_jobs):
-            for key in removed_jobs:
-                d.workspace.delete_job(key, jobs.pop(key))
-                prints.pop(key, None)
-                d.report.jobs.append(JobChange(key, "delete"))
-        else:
-            d.report.jobs += [
-                JobChange(key, "keep", jobs[key], _url(d.workspace, jobs[key]))
-                for key in removed_jobs
-            ]
+    removed = sorted({change.key for change in changes.removed})
+    if removed and confirm_delete(removed):
+        for change in changes.removed:
+            assert change.job_id is not None
+            d.workspace.delete_job(change.key, change.job_id)
+            report.jobs.append(JobChange(change.key, "delete", change.job_id, reason=change.reason))
+    else:
+        for change in changes.removed:
+            assert change.job_id is not None
+            jobs.setdefault(change.key, change.job_id)
+            prints[change.key] = (changes.state.get("fingerprints") or {}).get(change.key, "")
+            report.jobs.append(
+                JobChange(change.key, "keep", change.job_id, _url(host, change.job_id))
+            )
     return {
         "version": STATE_VERSION,
         "bundle": d.target.bundle_name,
         "target": d.target.name,
-        "jobs": jobs,
-        "fingerprints": prints,
+        "jobs": dict(sorted(jobs.items())),
+        "fingerprints": dict(sorted(prints.items())),
         "wheel": {"name": d.wheel.path.name, "sha256": d.wheel.sha256},
-        "files": hashes,
+        "files": changes.file_hashes,
     }
 
 
-def _find_by_tags(workspace: Workspace, target: Target, key: str) -> list[int]:
-    tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name, TAG_KEY: key}
-    return [job_id for job_id, _ in workspace.jobs_tagged(tags)]
-
-
-def _url(workspace: Workspace, job_id: int) -> str:
-    return f"{workspace.host}/jobs/{job_id}"
+def _url(host: str, job_id: int) -> str:
+    return f"{host}/jobs/{job_id}"
 
 
 def read_state(workspace: Workspace, target: Target) -> dict[str, Any]:
-    """The deployment state of a target (job ids by resource key), or {}."""
+    """The deployment state of a target, or {} before its first deploy.
+
+    It is the JSON file `<workspace.state_path>/kedro-dab-state.json`, written at the end of each
+    successful deploy::
+
+        {
+          "version": 1,
+          "bundle": "<bundle name>", "target": "<target name>",
+          "jobs": {"<resource key>": <job id>, ...},
+          "fingerprints": {"<resource key>": "<hash of the settings and permissions sent>"},
+          "wheel": {"name": "<wheel file name>", "sha256": "<hex>"},
+          "files": {"<conf/...relative path>": "<sha256 hex>", ...}
+        }
+
+    The jobs also carry tags (`kedro_dab_bundle`, `kedro_dab_target`, `kedro_dab_job`), so
+    `deployed_jobs` finds them when this file is lost."""
     paths = target_paths(target, workspace.user_name())
     return workspace.read_json(f"{paths.state}/{STATE_FILE}") or {}
+
+
+@dataclass
+class Teardown:
+    """What `destroy` deletes: the target's jobs (from the state and by tags) and its folders."""
+
+    jobs: list[JobChange]
+    paths: list[str]
+
+    def lines(self) -> list[str]:
+        """One line per job and per path, for the user to review before approving."""
+        return [f"job {c.key} ({c.job_id})  {c.url}" for c in self.jobs] + [
+            f"folder {path}" for path in self.paths
+        ]
+
+
+def plan_destroy(workspace: Workspace, target: Target) -> Teardown:
+    """Everything `destroy` would delete, from reads only."""
+    paths = target_paths(target, workspace.user_name())
+    state = read_state(workspace, target)
+    deployed = deployed_jobs(workspace, target)
+    listed = {job_id: key for key, ids in deployed.items() for job_id in ids}
+    from_state = {int(job_id): key for key, job_id in (state.get("jobs") or {}).items()}
+    ids = {
+        **{job_id: key for job_id, key in from_state.items() if job_id not in listed},
+        **listed,
+    }
+    host = workspace.host
+    jobs = [
+        JobChange(key, "delete", job_id, _url(host, job_id))
+        for job_id, key in sorted(ids.items(), key=lambda item: (item[1], item[0]))
+        if job_id in listed or workspace.job_exists(job_id)
+    ]
+    folders = [paths.root] + [
+        p
+        for p in (paths.files, paths.artifacts, paths.state)
+        if not p.startswith(paths.root + "/") and not p.startswith("/Volumes/")
+    ]
+    wheel = (state.get("wheel") or {}).get("name")
+    if wheel and paths.artifacts.startswith("/Volumes/"):
+        folders.append(f"{paths.artifacts}/.internal/{wheel}")
+    return Teardown(jobs, [p for p in dict.fromkeys(folders) if workspace.exists(p)])

@@ -1,12 +1,17 @@
 """Every workspace call kedro-dab makes, through `databricks-sdk`, with one-line errors that
 name the path or job they concern. The SDK does auth (env, profiles, OAuth) and retries
-(429, 503, dropped connections)."""
+(429, 503, dropped connections).
+
+Deleting something that is already gone succeeds: a job deleted in the UI, a retried delete
+whose first response was lost, a file removed by hand. `connect` checks the host and the
+credentials within seconds, before the SDK's five-minute retry budget applies."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,19 +22,75 @@ class WorkspaceError(DabError):
     """A workspace call failed in a way the user must act on."""
 
 
-def connect(host: str | None, profile: str | None) -> Any:
-    """A `WorkspaceClient` from databricks-sdk's unified auth; `host` from the target wins."""
+_ME = "/api/2.0/preview/scim/v2/Me"
+PROBE_SECONDS = 10
+"""How long `connect` waits for the host to answer before giving up."""
+
+
+def connect(host: str | None, profile: str | None, *, probe_seconds: float | None = None) -> Any:
+    """A `WorkspaceClient` from databricks-sdk's unified auth; `host` from the target wins.
+
+    The host and the credentials are checked first by one `scim/v2/Me` request that waits at
+    most `probe_seconds` (default `PROBE_SECONDS`), so that a wrong host or token fails in
+    seconds with the host named, not after the SDK's retry budget."""
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
+
+    budget = PROBE_SECONDS if probe_seconds is None else probe_seconds
+
+    def config(**timeouts: Any) -> Any:
+        return Config(
+            host=host, profile=profile, product="kedro-dab", product_version=_version(), **timeouts
+        )
 
     try:
-        return WorkspaceClient(
-            host=host, profile=profile, product="kedro-dab", product_version=_version()
-        )
+        # A one-second retry budget keeps the SDK's own host-metadata probe short.
+        probe = config(retry_timeout_seconds=1, http_timeout_seconds=budget)
+        where = str(probe.host or host or "the configured host").rstrip("/")
+        headers = probe.authenticate()
     except Exception as exc:  # the SDK raises ValueError and its own auth errors
         raise WorkspaceError(
             f"cannot authenticate to Databricks{f' at {host}' if host else ''}: "
             f"{first_line(exc)}; set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --profile"
         ) from None
+    status, detail = _probe(f"{where}{_ME}", headers, budget)
+    if status is None:
+        raise WorkspaceError(
+            f"cannot reach Databricks at {where} within {budget:g} s ({detail}); "
+            "check the workspace host in databricks.yml, DATABRICKS_HOST or the --profile"
+        )
+    if status in (401, 403):
+        raise WorkspaceError(
+            f"cannot authenticate to Databricks at {where}: {first_line(detail)} (HTTP "
+            f"{status}); check the token (DATABRICKS_TOKEN) or the --profile"
+        )
+    if 400 <= status < 500 and status != 429:
+        raise WorkspaceError(
+            f"{where} does not look like a Databricks workspace (HTTP {status} for {_ME}); "
+            "check the workspace host in databricks.yml, DATABRICKS_HOST or the --profile"
+        )
+    return WorkspaceClient(config=config())
+
+
+def _probe(url: str, headers: dict[str, str], seconds: float) -> tuple[int | None, str]:
+    """One GET, no retries: (HTTP status, error message), or (None, why it got no answer)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=seconds):
+            return 200, ""
+    except urllib.error.HTTPError as exc:
+        try:
+            message = str(json.loads(exc.read()).get("message") or exc.reason)
+        except (ValueError, AttributeError):
+            message = str(exc.reason)
+        return exc.code, message
+    except urllib.error.URLError as exc:  # connection refused, unknown host, TLS
+        reason = exc.reason
+        return None, str(getattr(reason, "strerror", None) or reason)
+    except (OSError, ValueError) as exc:  # a timeout, a malformed URL
+        return None, first_line(exc) if str(exc) else type(exc).__name__
 
 
 def _version() -> str:
@@ -53,20 +114,53 @@ def about(subject: str) -> Iterator[None]:
         raise WorkspaceError(f"{subject}: {first_line(exc)}") from None
 
 
+def _gone(exc: BaseException) -> bool:
+    """Whether an SDK error says the thing asked for does not exist (the Jobs API answers a
+    missing job with 400 INVALID_PARAMETER_VALUE "Job 123 does not exist.")."""
+    from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceDoesNotExist
+
+    if isinstance(exc, (NotFound, ResourceDoesNotExist)):
+        return True
+    return isinstance(exc, InvalidParameterValue) and "does not exist" in str(exc)
+
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes sent, bytes in all) while a file uploads."""
+
+
+class _Counted(io.BytesIO):
+    """Bytes read by the HTTP client in blocks, each block reported; the SDK rewinds it (and
+    the count starts again) when it retries the request."""
+
+    def __init__(self, data: bytes, progress: Progress) -> None:
+        super().__init__(data)
+        self.total, self.progress = len(data), progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        if block:
+            self.progress(self.tell(), self.total)
+        return block
+
+
 class Workspace:
     """The handful of operations a deploy needs."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self._made: set[str] = set()
+        self._user: str | None = None
 
     @property
     def host(self) -> str:
         return str(self.client.config.host).rstrip("/")
 
     def user_name(self) -> str:
-        with about("the current user (scim/v2/Me)"):
-            return str(self.client.current_user.me().user_name)
+        """The current user's name (asked once)."""
+        if self._user is None:
+            with about(f"the current user at {self.host} (scim/v2/Me)"):
+                self._user = str(self.client.current_user.me().user_name)
+        return self._user
 
     def mkdirs(self, path: str) -> None:
         if path in self._made:
@@ -75,24 +169,29 @@ class Workspace:
             self.client.workspace.mkdirs(path)
         self._made.add(path)
 
-    def write(self, path: str, data: bytes, *, overwrite: bool = True) -> None:
-        """Write a workspace file (folders made first) or a Unity Catalog volume file."""
+    def write(
+        self, path: str, data: bytes, *, overwrite: bool = True, progress: Progress | None = None
+    ) -> None:
+        """Write a workspace file (folders made first) or a Unity Catalog volume file;
+        `progress` hears of the bytes sent."""
         if not path.startswith("/Volumes/"):
             self.mkdirs(path.rsplit("/", 1)[0])
         with about(path):
-            self._write(path, data, overwrite)
+            self._write(path, data, overwrite, progress)
 
-    def _write(self, path: str, data: bytes, overwrite: bool) -> None:
+    def _write(
+        self, path: str, data: bytes, overwrite: bool, progress: Progress | None = None
+    ) -> None:
         if path.startswith("/Volumes/"):
-            import io
-
             self.client.files.upload(path, io.BytesIO(data), overwrite=overwrite)
+            if progress:
+                progress(len(data), len(data))
             return
         self.client.api_client.do(
             "POST",
             f"/api/2.0/workspace-files/import-file/{quote(path.lstrip('/'))}",
             query={"overwrite": "true" if overwrite else "false"},
-            data=data,
+            data=_Counted(data, progress) if progress else data,
             headers={"Content-Type": "application/octet-stream"},
         )
 
@@ -141,15 +240,20 @@ class Workspace:
         return True
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
-        from databricks.sdk.errors import NotFound, ResourceDoesNotExist
-
-        with contextlib.suppress(NotFound, ResourceDoesNotExist), about(path):
+        """Delete a file or folder; one that is already gone is deleted."""
+        try:
             if path.startswith("/Volumes/"):
                 self.client.files.delete(path)
             else:
                 self.client.workspace.delete(path, recursive=recursive)
+        except Exception as exc:
+            if _gone(exc):
+                return
+            with about(path):
+                raise exc
 
     def read_json(self, path: str) -> dict[str, Any] | None:
+        """A JSON object file, or None when it does not exist; an error when it is not JSON."""
         raw = self.read(path)
         if raw is None:
             return None
@@ -162,13 +266,11 @@ class Workspace:
     # --- jobs -------------------------------------------------------------------------------------
 
     def job_exists(self, job_id: int) -> bool:
-        from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceDoesNotExist
-
         try:
             self.client.jobs.get(job_id)
-        except (NotFound, ResourceDoesNotExist, InvalidParameterValue):
-            return False
         except Exception as exc:
+            if _gone(exc):
+                return False
             with about(f"job {job_id}"):
                 raise exc
         return True
@@ -199,10 +301,11 @@ class Workspace:
             self.client.jobs.set_permissions(str(job_id), access_control_list=acl)
 
     def delete_job(self, key: str, job_id: int) -> None:
-        from databricks.sdk.errors import InvalidParameterValue, NotFound, ResourceDoesNotExist
-
-        with (
-            contextlib.suppress(NotFound, ResourceDoesNotExist, InvalidParameterValue),
-            about(f"job '{key}' ({job_id})"),
-        ):
+        """Delete a job; one that is already gone is deleted."""
+        try:
             self.client.jobs.delete(job_id)
+        except Exception as exc:
+            if _gone(exc):
+                return
+            with about(f"job '{key}' ({job_id})"):
+                raise exc
