@@ -257,7 +257,7 @@ def test_in_memory_dataset_across_tasks_without_merging_names_dataset_and_tasks(
     assert "'handover'" in line
     assert "'extract'" in line
     assert "'report'" in line
-    assert "merge_memory" in line
+    assert "boundaries: merge" in line
 
 
 def test_in_memory_dataset_across_tasks_with_merging_joins_the_two_tasks(
