@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ from kedro_dab.boundaries import (
     save_data,
 )
 
+logger = logging.getLogger(__name__)
+TIMING = "boundary dataset %s: %s %s, %d bytes, in %.4f s"
+"""The INFO line each save and load logs (what benchmarks/simulation.py reads)."""
+
 
 class BoundaryDataset(AbstractDataset[Any, Any]):
     """One in-memory dataset kept for one run, so a later task of the run can read it."""
@@ -29,15 +34,26 @@ class BoundaryDataset(AbstractDataset[Any, Any]):
         self._path = Path(path)
 
     def _load(self) -> Any:
-        return load_data(self._path)
+        began = time.perf_counter()
+        data = load_data(self._path)
+        self._log("loaded", began)
+        return data
 
     def _save(self, data: Any) -> None:
+        began = time.perf_counter()
         run = self._path.parent
         run.mkdir(parents=True, exist_ok=True)
         started = run / STARTED_FILE
         if not started.exists():
             started.write_text(f"{time.time()}\n", encoding="utf-8")
         save_data(data, self._path)
+        self._log("saved", began)
+
+    def _log(self, verb: str, began: float) -> None:
+        seconds = time.perf_counter() - began
+        kind = (self._path / FORMAT_FILE).read_text(encoding="utf-8").strip()
+        size = sum(p.stat().st_size for p in self._path.rglob("*") if p.is_file())
+        logger.info(TIMING, self._path.name, verb, kind, size, seconds)
 
     def _exists(self) -> bool:
         return (self._path / FORMAT_FILE).is_file()

@@ -202,3 +202,20 @@ def test_validate_refuses_a_root_under_the_target_s_declared_root_path():
 def test_validate_accepts_a_volume_root_and_jobs_without_persist():
     assert boundary_problems(plan_of(ONE_TASK_PER_NODE), ["dev", "prod"]) == []
     assert boundary_problems(plan_of({"boundaries": "merge"}), []) == []
+
+
+def test_plan_output_shows_each_persisted_dataset_and_where_it_goes():
+    import io
+
+    from rich.console import Console
+
+    from kedro_dab.show import print_plan
+
+    out = io.StringIO()
+    print_plan(plan_of(ONE_TASK_PER_NODE), Console(file=out, width=300, color_system=None))
+    text = out.getvalue()
+    assert (
+        f"train: split -> fit (persisted per run to {ROOT}/demo/{{{{job.run_id}}}}/train)" in text
+    )
+    assert "model: fit -> score (catalog)" in text
+    assert f"task {CLEANUP_TASK} removes a successful run's boundary data" in text

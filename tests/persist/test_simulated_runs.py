@@ -153,3 +153,13 @@ def test_two_concurrent_runs_do_not_share_boundary_data(project_factory):
         text = (project / "data" / f"report_{value}.txt").read_text()
         assert text.startswith(f"made={{'value': {value}, 'items': ({value}, {value * 2})}}")
         assert f"doubled=[{value * 2}," in text
+
+
+def test_bundle_without_a_boundaries_root_is_refused_naming_the_key(project_factory):
+    project = make(project_factory, PERSIST.replace("boundaries_root:", "# boundaries_root:"))
+    run_kedro(project, "dab", "init", check=True)
+    result = run_kedro(project, "dab", "bundle")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: dab.yml: boundaries_root: job(s) 'demo' persist")
+    assert not (project / "resources" / "kedro-dab" / "demo.yml").exists()
