@@ -117,7 +117,7 @@ def _save_pandas(data: Any, folder: Path) -> str:
     try:
         data.to_parquet(folder / "data.parquet")
     except (ImportError, ValueError, TypeError) as exc:
-        # No Parquet engine, or data Parquet cannot hold (non-string column names, objects).
+        # No Parquet engine, or data Parquet cannot hold (a column of mixed or odd types).
         logger.info("boundary data kept as pickle, not Parquet: %s", exc)
         (folder / "data.parquet").unlink(missing_ok=True)
         _pickle(data, folder)

@@ -44,6 +44,13 @@ def test_pandas_dataframes_are_parquet_and_come_back_as_dataframes(tmp_path):
     pd.testing.assert_frame_equal(load_data(tmp_path / "d"), frame)
 
 
+def test_pandas_dataframes_parquet_cannot_hold_are_pickled_and_come_back_equal(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"mixed": [1, "a"]})  # one Parquet column holds one type
+    assert save_data(frame, tmp_path / "d") == boundaries.PICKLE
+    pd.testing.assert_frame_equal(load_data(tmp_path / "d"), frame)
+
+
 def test_spark_dataframes_are_parquet_and_come_back_as_spark_dataframes(tmp_path):
     pyspark = pytest.importorskip("pyspark.sql")
     spark = pyspark.SparkSession.builder.master("local[1]").getOrCreate()
