@@ -159,6 +159,45 @@ def summarize(persist: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def format_costs() -> list[dict[str, Any]]:
+    """Save + load of larger objects than the generator's, in this interpreter, per format."""
+    import tempfile
+
+    from kedro_dab.boundaries import load_data, save_data
+
+    samples: list[tuple[str, Any]] = [
+        (f"list of {n:,} floats", [float(i) for i in range(n)]) for n in (10_000, 1_000_000)
+    ]
+    try:
+        import pandas as pd
+
+        for rows in (10_000, 1_000_000):
+            frame = pd.DataFrame({f"c{i}": range(rows) for i in range(4)}, dtype="float64")
+            samples.append((f"pandas {rows:,} x 4 floats", frame))
+    except ImportError:
+        pass
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, value in samples:
+            folder = Path(tmp) / label.replace(" ", "_")
+            began = time.perf_counter()
+            kind = save_data(value, folder)
+            saved = time.perf_counter()
+            load_data(folder)
+            loaded = time.perf_counter()
+            size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            out.append(
+                {
+                    "object": label,
+                    "format": kind,
+                    "bytes": size,
+                    "save_s": round(saved - began, 4),
+                    "load_s": round(loaded - saved, 4),
+                }
+            )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -168,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--one-workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--formats-only", action="store_true", help="only the format costs")
     args = parser.parse_args(argv)
+    if args.formats_only:
+        print(json.dumps(format_costs(), indent=2))
+        return 0
     if args.one:
         figures = simulate_one(args.one.resolve(), args.one_workers or None)
         print(RESULT_PREFIX + json.dumps(figures))
@@ -199,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {"nodes": args.nodes, "seed": args.seed, "workers": args.workers or None},
         "project": manifest,
         "summary": summarize(results[PERSIST], results[MERGED]),
+        "format_costs": format_costs(),
         "runs": results,
     }
     args.out.write_text(json.dumps(out, indent=2) + "\n")
