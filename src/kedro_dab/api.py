@@ -169,9 +169,14 @@ def bundle_targets(root: Path, plan: Plan) -> list[str]:
     """Check the bundle root is wired for kedro-dab; the names of its targets."""
     from kedro_dab.bundle.layout import check_bundle_root, check_target_settings, target_names
     from kedro_dab.bundle.scaffold import RUNNER
+    from kedro_dab.bundle.validate import boundary_problems
+    from kedro_dab.errors import ConfigError
 
     data = check_bundle_root(root, plan.conf_dir)
     check_target_settings(root, data, plan.targets, RUNNER)
+    problems = boundary_problems(plan, target_names(data), data)
+    if problems:
+        raise ConfigError(problems[0])
     return target_names(data)
 
 
@@ -226,16 +231,30 @@ def simulate(
     workers: int | None = None,
     listener: Callable[[TaskRun], None] | None = None,
     plan: Plan | None = None,
+    run_id: str | None = None,
+    repair: bool = False,
 ) -> SimulationResult:
     """`kedro dab run --local`: run a job's tasks on this machine as Databricks would, each in
     its own process, in dependency order. `env` is the Kedro env the tasks run with (default:
-    the bundle's); `plan` may be given to simulate a plan built elsewhere."""
+    the bundle's); `plan` may be given to simulate a plan built elsewhere. A job that persists
+    boundary datasets runs under `run_id` (new by default); `repair` reruns what did not
+    succeed in that run."""
     from kedro_dab.simulate import simulate as run_locally
 
     root = Path(project_path).resolve()
     if plan is None:
         plan = make_plan(root, env)
-    return run_locally(root, plan, job, env=env, params=params, workers=workers, listener=listener)
+    return run_locally(
+        root,
+        plan,
+        job,
+        env=env,
+        params=params,
+        workers=workers,
+        listener=listener,
+        run_id=run_id,
+        repair=repair,
+    )
 
 
 def deploy(

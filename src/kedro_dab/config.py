@@ -162,6 +162,29 @@ TASK_SETTING_NAMES = (
 )
 
 
+Boundaries = Literal["merge", "persist", "refuse"]
+"""What happens to an in-memory dataset that one task writes and another reads: `merge` the
+two tasks (and all between them), `persist` it per run under `boundaries_root`, or `refuse`."""
+
+
+def _check_alias(boundaries: Boundaries | None, merge_memory: bool | None) -> None:
+    if boundaries is not None and merge_memory is not None:
+        alias = "merge" if merge_memory else "refuse"
+        if alias != boundaries:
+            raise ValueError(
+                f"merge_memory: {str(merge_memory).lower()} means boundaries: {alias}, which "
+                f"contradicts boundaries: {boundaries}; drop merge_memory (boundaries replaces it)"
+            )
+
+
+def _mode(boundaries: Boundaries | None, merge_memory: bool | None) -> Boundaries | None:
+    if boundaries is not None:
+        return boundaries
+    if merge_memory is not None:
+        return "merge" if merge_memory else "refuse"
+    return None
+
+
 # --- jobs ---------------------------------------------------------------------------------------
 
 
@@ -308,6 +331,9 @@ class JobConfig(_Strict):
     pipelines: tuple[str, ...] = ("__default__",)
     grouping: tuple[Rule, ...] | None = None
     merge_memory: bool | None = None
+    """Alias of `boundaries`: true is `merge`, false is `refuse`."""
+    boundaries: Boundaries | None = None
+    """What to do with in-memory datasets between this job's tasks; the global one by default."""
     default_compute: str | None = None
     parameters: tuple[JobParameter, ...] = ()
     schedule: Schedule | None = None
@@ -330,7 +356,12 @@ class JobConfig(_Strict):
         names = [p.name for p in self.parameters]
         if len(set(names)) != len(names):
             raise ValueError("job parameter names must be unique")
+        _check_alias(self.boundaries, self.merge_memory)
         return self
+
+    def boundary_mode(self, default: Boundaries) -> Boundaries:
+        """This job's `boundaries`, from `boundaries`, its alias `merge_memory`, or `default`."""
+        return _mode(self.boundaries, self.merge_memory) or default
 
     def api_settings(self) -> dict[str, Any]:
         """The job-level Jobs API settings these options stand for (name and tasks aside)."""
@@ -384,19 +415,41 @@ class TargetSettings(_Strict):
     from_source: bool = False
     """Tasks run the synced source through run_on_databricks.py (`kedro dab init --vscode`)
     instead of the wheel, so iterating needs no wheel build."""
+    boundaries_root: str | None = Field(default=None, min_length=1)
+    """Where persisted boundary datasets go on this target (overrides `boundaries_root`)."""
 
 
 class DabConfig(_Strict):
     """All of `dab.yml`."""
 
     grouping: tuple[Rule, ...] = DEFAULT_GROUPING
-    merge_memory: bool = True
+    merge_memory: bool | None = None
+    """Alias of `boundaries` (kept for existing files): true is `merge`, false is `refuse`."""
+    boundaries: Boundaries | None = None
+    """`merge` (the default), `persist` or `refuse`; a job may set its own."""
+    boundaries_root: str | None = Field(default=None, min_length=1)
+    """Where persisted boundary datasets go: a Unity Catalog volume path on Databricks
+    (`/Volumes/<catalog>/<schema>/<volume>/<folder>`); each run writes under
+    `<root>/<job>/<run id>/`."""
+    boundaries_retention_days: float = Field(default=7, gt=0)
+    """A successful run removes its own boundary data, and that of runs older than this that
+    failed and were not repaired; keep it longer than a run plus its repair window."""
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
     compute: dict[str, Compute] = Field(default_factory=dict)
     default_compute: str = SERVERLESS
     tasks: tuple[TaskSettings, ...] = ()
     targets: dict[str, TargetSettings] = Field(default_factory=dict)
     """Per bundle target: one compute profile for all tasks, or running from source."""
+
+    @model_validator(mode="after")
+    def _boundaries_alias(self) -> DabConfig:
+        _check_alias(self.boundaries, self.merge_memory)
+        return self
+
+    @property
+    def boundary_mode(self) -> Boundaries:
+        """The global `boundaries`, from `boundaries`, its alias `merge_memory`, or `merge`."""
+        return _mode(self.boundaries, self.merge_memory) or "merge"
 
     def compute_profiles(self) -> dict[str, Compute]:
         """User profiles plus the built-in `serverless` one (which a user may redefine)."""

@@ -13,7 +13,15 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kedro_dab.config import NamespaceRule, NodeRule, PipelineRule, Rule, TagRule, suggest
+from kedro_dab.config import (
+    Boundaries,
+    NamespaceRule,
+    NodeRule,
+    PipelineRule,
+    Rule,
+    TagRule,
+    suggest,
+)
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash
 from kedro_dab.project import ProjectModel
@@ -49,6 +57,9 @@ class Crossing:
     written_as: str = ""
     """The catalog entry the producer writes the dataset through when it is transcoded
     (`df@spark` for `df`); empty otherwise."""
+    persisted: bool = False
+    """An in-memory dataset the producer saves per run for its consumers (`boundaries:
+    persist`); catalog datasets persist themselves and are never marked."""
 
 
 @dataclass(frozen=True)
@@ -76,10 +87,14 @@ def group_job(
     job_key: str,
     pipelines: Sequence[str],
     rules: Sequence[Rule],
-    merge_memory: bool,
+    boundaries: Boundaries | bool,
     where: str = "dab.yml",
 ) -> Grouping:
-    """Group the nodes of `pipelines` into tasks by `rules`; raise if the result is unsafe."""
+    """Group the nodes of `pipelines` into tasks by `rules`; raise if the result is unsafe.
+    `boundaries` says what happens to in-memory datasets between tasks (`merge`, `persist`,
+    `refuse`; True and False stand for `merge` and `refuse`)."""
+    if isinstance(boundaries, bool):
+        boundaries = "merge" if boundaries else "refuse"
     for pipeline in pipelines:
         _check_pipeline(project, pipeline, f"{where}: jobs.{job_key}.pipelines")
     for index, rule in enumerate(rules):
@@ -113,12 +128,12 @@ def group_job(
     if cycle:
         raise GroupingError(_cycle_message(job_key, cycle, edges, project, producer, placed))
 
-    if merge_memory:
+    if boundaries == "merge":
         placed = _merge_memory(project, order, producer, placed, edges, reasons, position)
         edges = _group_edges(project, order, producer, placed)
 
     crossings = _crossings(project, order, producer, placed)
-    lost = [c for c in crossings if c.in_memory]
+    lost = [c for c in crossings if c.in_memory and boundaries != "persist"]
     if lost:
         raise GroupingError(_memory_message(job_key, lost))
 
@@ -156,6 +171,7 @@ def group_job(
             tuple(keys[x] for x in c.consumers),
             c.in_memory,
             c.written_as,
+            persisted=c.in_memory and boundaries == "persist",
         )
         for c in crossings
     )
@@ -408,7 +424,7 @@ def _memory_message(job_key: str, lost: Sequence[_GroupCrossing]) -> str:
     return (
         f"job '{job_key}': in-memory datasets would cross task boundaries and be lost at run "
         f"time: {'; '.join(shown)}{more}; declare them in the catalog, group their nodes "
-        "into one task, or set merge_memory: true in dab.yml"
+        "into one task, or set boundaries: merge (or boundaries: persist) in dab.yml"
     )
 
 

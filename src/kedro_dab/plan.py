@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kedro_dab import boundaries as _boundaries
 from kedro_dab.config import (
     TASK_SETTING_NAMES,
     Compute,
@@ -67,6 +68,24 @@ class Job:
     """Job-level Jobs API settings from dab.yml: schedule, trigger, tags, notifications,
     health, run_as, permissions, parameters, limits."""
     parameters: tuple[JobParameter, ...] = ()
+    boundaries: str = "merge"
+    """What happens to in-memory datasets between tasks: merge, persist or refuse."""
+
+    @property
+    def persisted(self) -> tuple[Crossing, ...]:
+        """The in-memory datasets this job saves per run for later tasks."""
+        return tuple(c for c in self.crossings if c.persisted)
+
+    @property
+    def cleanup_task(self) -> str | None:
+        """The key of the task that removes a successful run's boundary data, if any."""
+        return _boundaries.CLEANUP_TASK if self.persisted else None
+
+    def boundary_io(self, task_key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(loaded, saved): the persisted datasets task `task_key` reads and writes."""
+        load = tuple(c.dataset for c in self.persisted if task_key in c.consumers)
+        save = tuple(c.dataset for c in self.persisted if c.producer == task_key)
+        return load, save
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,28 @@ class Plan:
     """Per bundle target: a compute profile for every task, or running from source."""
     dependencies: tuple[str, ...] = ()
     """The project's runtime dependencies, installed for tasks that run from source."""
+    boundaries_root: str | None = None
+    """Where persisted boundary datasets go (targets may override it); None when unset."""
+    boundaries_retention_days: float = 7
+    """How long a failed run's boundary data is kept for a repair."""
+
+    def boundary_store(self, job: Job, target: str | None = None) -> str:
+        """`<root>/<job>`: the folder of a job's runs' boundary data, on `target` when given
+        (`<boundaries_root>` stands for a root that is not set)."""
+        chosen = self.targets.get(target) if target else None
+        root = (chosen.boundaries_root if chosen else None) or self.boundaries_root
+        return f"{(root or BOUNDARIES_ROOT_PLACEHOLDER).rstrip('/')}/{job.key}"
+
+
+BOUNDARIES_ROOT_PLACEHOLDER = "<boundaries_root>"
+BOUNDARY_REQUIREMENT_SOURCE = "boundaries: persist"
+
+
+def runtime_requirement() -> str:
+    """The pip requirement that installs this kedro-dab (its hook) in persisting tasks."""
+    from importlib import metadata
+
+    return f"kedro-dab=={metadata.version('kedro-dab')}"
 
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
@@ -104,14 +145,23 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
     jobs = []
     for key in sorted(jobs_config):
         job_config = jobs_config[key]
+        boundaries = job_config.boundary_mode(config.boundary_mode)
         grouping = group_job(
             project,
             key,
             job_config.pipelines,
             job_config.grouping if job_config.grouping is not None else config.grouping,
-            job_config.merge_memory if job_config.merge_memory is not None else config.merge_memory,
+            boundaries,
             where,
         )
+        persisting = {
+            k for c in grouping.crossings if c.persisted for k in (c.producer, *c.consumers)
+        }
+        if persisting and any(g.key == _boundaries.CLEANUP_TASK for g in grouping.groups):
+            raise GroupingError(
+                f"job '{key}': a task is named '{_boundaries.CLEANUP_TASK}', the key of the "
+                "task that removes persisted boundary data; rename its group"
+            )
         tasks = []
         for group in grouping.groups:
             pipelines, whole = _task_pipelines(
@@ -120,6 +170,11 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
             compute, settings, sources, requirements = _task_settings(
                 config, job_config, key, group.name, group.nodes, project
             )
+            if group.key in persisting:
+                requirements = tuple(sorted({*requirements, runtime_requirement()}))
+                sources["requirements"] = ", ".join(
+                    filter(None, (sources.get("requirements"), BOUNDARY_REQUIREMENT_SOURCE))
+                )
             tasks.append(
                 Task(
                     key=group.key,
@@ -145,6 +200,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 crossings=grouping.crossings,
                 settings={**job_config.api_settings(), **_performance_target(config, key, tasks)},
                 parameters=job_config.parameters,
+                boundaries=boundaries,
             )
         )
     plan = Plan(
@@ -163,6 +219,8 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         },
         targets=dict(sorted(config.targets.items())),
         dependencies=project.dependencies,
+        boundaries_root=config.boundaries_root,
+        boundaries_retention_days=config.boundaries_retention_days,
     )
     check_plan(plan, project)
     return plan
@@ -328,13 +386,14 @@ def check_plan(plan: Plan, project: ProjectModel) -> None:
 
 def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) -> None:
     producer = {d: owner[n] for n in owner for d in project.nodes[n].outputs}
+    persisted = {c.dataset for c in job.persisted}
     needs: dict[str, set[str]] = {task.key: set() for task in job.tasks}
     for name, task_key in owner.items():
         for dataset in project.nodes[name].inputs:
             source = producer.get(dataset)
             if source is None or source == task_key:
                 continue
-            if project.is_memory(dataset):
+            if project.is_memory(dataset) and dataset not in persisted:
                 raise GroupingError(
                     f"job '{job.key}': in-memory dataset '{dataset}' passes from task "
                     f"'{source}' to task '{task_key}'"
@@ -375,25 +434,52 @@ def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
 
 
 def kedro_run_args(
-    plan: Plan, job: Job, task: Task, conf_source: str, env: str | None = None
+    plan: Plan,
+    job: Job,
+    task: Task,
+    conf_source: str,
+    env: str | None = None,
+    *,
+    boundary_store: str | None = None,
+    run_id: str = _boundaries.RUN_ID_REFERENCE,
 ) -> list[str]:
     """The argv after the console script that runs `task`. The script is `run` itself
     (`<package>.__main__:main` calls the run command, no sub-command). Databricks and the
     local simulation use this same list; only where the conf comes from differs, and the
     bundle names the env through a variable that each target may set. Job parameters reach
-    Kedro as runtime params through Databricks' dynamic value references."""
+    Kedro as runtime params through Databricks' dynamic value references; a task that loads or
+    saves persisted boundary datasets gets the reserved `kedro_dab` runtime param as well
+    (`boundary_store`, default the plan's, and `run_id`, default `{{job.run_id}}`)."""
     args = [plan.pipeline_option, ",".join(task.pipelines)]
     if not task.whole_pipeline:
         args += ["--nodes", ",".join(task.nodes)]
     args += ["--env", env or plan.env, "--conf-source", conf_source]
-    if job.parameters:
-        args += [
-            "--params",
-            ",".join(
-                f"{p.kedro_param or p.name}={parameter_reference(p.name)}" for p in job.parameters
-            ),
-        ]
+    params = [f"{p.kedro_param or p.name}={parameter_reference(p.name)}" for p in job.parameters]
+    load, save = job.boundary_io(task.key)
+    if load or save:
+        store = boundary_store or plan.boundary_store(job)
+        params += _boundaries.runtime_params(store, run_id, load, save)
+    if params:
+        args += ["--params", ",".join(params)]
     return args
+
+
+def cleanup_args(
+    plan: Plan,
+    job: Job,
+    boundary_store: str | None = None,
+    run_id: str = _boundaries.RUN_ID_REFERENCE,
+) -> list[str]:
+    """The argv of the cleanup task's script (`kedro-dab-boundaries`)."""
+    return [
+        "cleanup",
+        "--store",
+        boundary_store or plan.boundary_store(job),
+        "--run-id",
+        run_id,
+        "--retention-days",
+        f"{plan.boundaries_retention_days:g}",
+    ]
 
 
 def parameter_reference(name: str) -> str:
@@ -451,10 +537,40 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "consumers": list(c.consumers),
                         "in_memory": c.in_memory,
                         **({"written_as": c.written_as} if c.written_as else {}),
+                        "persisted": c.persisted,
+                        **(
+                            {
+                                "location": _boundaries.dataset_location(
+                                    plan.boundary_store(job),
+                                    _boundaries.RUN_ID_REFERENCE,
+                                    c.dataset,
+                                )
+                            }
+                            if c.persisted
+                            else {}
+                        ),
                     }
                     for c in job.crossings
                 ],
+                "boundaries": _boundaries_dict(plan, job),
             }
             for job in plan.jobs
         ],
     }
+
+
+def _boundaries_dict(plan: Plan, job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {"mode": job.boundaries}
+    if job.persisted:
+        out.update(
+            {
+                "store": plan.boundary_store(job),
+                "run_location": _boundaries.run_location(
+                    plan.boundary_store(job), _boundaries.RUN_ID_REFERENCE
+                ),
+                "retention_days": plan.boundaries_retention_days,
+                "cleanup_task": job.cleanup_task,
+                "cleanup_args": cleanup_args(plan, job),
+            }
+        )
+    return out

@@ -356,6 +356,16 @@ def deploy(
     default=None,
     help="Tasks run at once with --local.  [default: the number of cores]",
 )
+@click.option(
+    "--run-id",
+    default=None,
+    help="With --local, for a job with boundaries: persist: the run's id (new by default).",
+)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="With --local --run-id: rerun the tasks of that run that did not succeed.",
+)
 @_verbose_option
 @click.pass_obj
 @_user_errors
@@ -371,9 +381,15 @@ def run_job(
     cluster_id: str | None,
     serverless: bool,
     workers: int | None,
+    run_id: str | None = None,
+    repair: bool = False,
 ) -> None:
     """Run a job on Databricks and follow it; with --local, simulate it here task by task,
     exactly as Databricks would call each task."""
+    if (run_id or repair) and not (local or connect):
+        raise click.UsageError("--run-id and --repair go with --local")
+    if repair and not run_id:
+        raise click.UsageError("--repair needs --run-id: the run to repair")
     if connect:
         from kedro_dab.connect import ENV_VAR, ConnectSettings, check_environment
 
@@ -382,13 +398,19 @@ def run_job(
         os.environ[ENV_VAR] = settings.to_env()
         local = True
     if local:
-        _run_locally(_project_path(metadata), job, env, params, workers)
+        _run_locally(_project_path(metadata), job, env, params, workers, run_id, repair)
     else:
         _run_remotely(_project_path(metadata), job, target, profile, params)
 
 
 def _run_locally(
-    root: Path, job: str | None, env: str | None, params: str | None, workers: int | None
+    root: Path,
+    job: str | None,
+    env: str | None,
+    params: str | None,
+    workers: int | None,
+    run_id: str | None = None,
+    repair: bool = False,
 ) -> None:
     from rich.console import Console
 
@@ -398,7 +420,7 @@ def _run_locally(
     plan = api.make_plan(root, env)
     chosen = pick_job(plan, job)
     console = Console(highlight=False, soft_wrap=True)
-    keys = [t.key for t in chosen.tasks]
+    keys = [t.key for t in chosen.tasks] + ([chosen.cleanup_task] if chosen.cleanup_task else [])
     with show.TaskProgress(console, keys, f"job {chosen.key} (local)") as progress:
         result = api.simulate(
             root,
@@ -408,6 +430,8 @@ def _run_locally(
             workers=workers,
             plan=plan,
             listener=lambda r: progress.update(r.key, r.state, r.seconds),
+            run_id=run_id,
+            repair=repair,
         )
     if not console.is_terminal:
         console.print(progress.summary())
@@ -422,6 +446,11 @@ def _run_locally(
     for note in unverified:
         console.print(f"[yellow]unchecked[/] {note}", markup=True)
     if not result.ok:
+        if result.run_id:
+            console.print(
+                f"run {result.run_id} keeps its boundary data for a repair: kedro dab run "
+                f"--local {chosen.key} --run-id {result.run_id} --repair"
+            )
         sys.exit(1)
     tail = f"; {len(unverified)} dataset(s) between tasks unchecked" if unverified else ""
     console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s{tail}.")

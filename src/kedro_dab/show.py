@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
 from kedro_dab.bundle.render import environment_key
 from kedro_dab.config import ServerlessCompute
 from kedro_dab.plan import Plan, plan_to_dict
@@ -89,10 +90,20 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
             console.print("datasets between tasks:")
             for crossing in job.crossings:
                 kept = "[red]memory (lost!)[/red]" if crossing.in_memory else "catalog"
+                if crossing.persisted:
+                    where = dataset_location(
+                        plan.boundary_store(job), RUN_ID_REFERENCE, crossing.dataset
+                    )
+                    kept = f"persisted per run to {escape(where)}"
                 console.print(
                     f"  {escape(crossing.dataset)}: {escape(crossing.producer)} -> "
                     f"{escape(', '.join(crossing.consumers))} ({kept})"
                 )
+        if job.cleanup_task:
+            console.print(
+                f"task {escape(job.cleanup_task)} removes a successful run's boundary data "
+                f"(failed runs keep it {plan.boundaries_retention_days:g} days for a repair)"
+            )
         console.print()
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_dab import boundaries
 from kedro_dab.bundle.layout import shipped_conf_files
 from kedro_dab.errors import ConfigError
-from kedro_dab.plan import Job, Plan, Task, kedro_run_args, parameter_reference
+from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, parameter_reference
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = (
     "pending",
@@ -33,6 +34,9 @@ PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = (
     "cancelled",
 )
 WORK_DIR = ".kedro-dab/simulate"
+BOUNDARIES_DIR = ".kedro-dab/boundaries"
+"""The local stand-in for `boundaries_root`: `<dir>/<job>/<run id>/<dataset>`."""
+RUN_RECORD = "run.json"
 _TAIL_LINES = 20
 
 
@@ -51,6 +55,8 @@ class TaskRun:
     unverified: list[str] = field(default_factory=list)
     """Datasets later tasks read from this one whose existence could not be told here (the
     dataset needs credentials or a service this machine lacks): neither passed nor failed."""
+    module: str | None = None
+    """The module `python -m` runs; the project's package when None."""
 
     def log_tail(self, lines: int = _TAIL_LINES) -> str:
         """The last lines of the task's log."""
@@ -68,6 +74,10 @@ class SimulationResult:
     tasks: list[TaskRun]
     seconds: float
     conf_source: Path
+    run_id: str | None = None
+    """The run's id when the job persists boundary datasets (what a repair names)."""
+    boundary_store: Path | None = None
+    """`<.kedro-dab/boundaries>/<job>`: where the job's runs keep boundary data."""
 
     @property
     def ok(self) -> bool:
@@ -115,8 +125,13 @@ def simulate(
     workers: int | None = None,
     listener: Listener | None = None,
     python: str | None = None,
+    run_id: str | None = None,
+    repair: bool = False,
 ) -> SimulationResult:
-    """Run one job locally, task by task, in dependency order, `workers` tasks at a time."""
+    """Run one job locally, task by task, in dependency order, `workers` tasks at a time.
+    A job that persists boundary datasets runs under `run_id` (a new one by default) with
+    its data in `.kedro-dab/boundaries/<job>/<run id>/`; `repair` reruns the tasks of that
+    earlier run that did not succeed, and their dependants, as a Databricks repair run does."""
     project_path = project_path.resolve()
     job = pick_job(plan, job_key)
     env = env or plan.env
@@ -134,14 +149,39 @@ def simulate(
             f"({', '.join(shipped)}); pass another --env"
         )
     run_dir = project_path / WORK_DIR / job.key
+    store: Path | None = None
+    if job.persisted:
+        store = project_path / BOUNDARIES_DIR / job.key
+        run_id = run_id or new_run_id()
+        run_dir = run_dir / "runs" / run_id
+    elif run_id or repair:
+        raise ConfigError(
+            f"job '{job.key}' persists no boundary datasets, so its local runs have no run id "
+            "to name or repair; set boundaries: persist in dab.yml, or run it again"
+        )
+    done = _repairable(run_dir, job, run_id) if repair else set()
     conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
+    boundary = {"boundary_store": str(store), "run_id": run_id} if store else {}
     runs = {
-        task.key: TaskRun(task.key, task_argv(plan, job, task, conf_source, env, params))
+        task.key: TaskRun(
+            task.key, task_argv(plan, job, task, conf_source, env, params, **boundary)
+        )
         for task in job.tasks
     }
+    cleanup = job.cleanup_task
+    if cleanup is not None and store is not None and run_id is not None:
+        runs[cleanup] = TaskRun(
+            cleanup, cleanup_args(plan, job, str(store), run_id), module=boundaries.__name__
+        )
     for run in runs.values():
         run.log_path = run_dir / "logs" / f"{run.key}.log"
+        if run.key in done:
+            run.state = DONE
     checker = _BoundaryChecker(project_path, conf_source, env, job)
+    if store is not None and run_id is not None:
+        checker.boundary_folder = lambda dataset: Path(
+            boundaries.dataset_location(str(store), run_id, dataset)
+        )
     scheduler = _Scheduler(
         project_path,
         job,
@@ -152,18 +192,67 @@ def simulate(
         python or sys.executable,
         plan.package_name,
     )
+    if cleanup in runs:
+        needed = {d for t in job.tasks for d in t.depends_on}
+        scheduler.depends[cleanup] = {t.key for t in job.tasks if t.key not in needed}
+        scheduler.order.append(cleanup)
     started = time.monotonic()
-    scheduler.run()
+    try:
+        scheduler.run()
+    finally:
+        if store is not None:
+            _record(run_dir, runs)
     return SimulationResult(
-        job.key, [runs[t.key] for t in job.tasks], time.monotonic() - started, conf_source
+        job.key,
+        [runs[key] for key in scheduler.order],
+        time.monotonic() - started,
+        conf_source,
+        run_id=run_id if store else None,
+        boundary_store=store,
     )
 
 
+def new_run_id() -> str:
+    """A fresh local run id: sortable by time, unique across concurrent runs."""
+    import uuid
+
+    return time.strftime("local-%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _record(run_dir: Path, runs: Mapping[str, TaskRun]) -> None:
+    import json
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    states = {key: run.state for key, run in runs.items()}
+    (run_dir / RUN_RECORD).write_text(json.dumps(states, indent=2) + "\n", encoding="utf-8")
+
+
+def _repairable(run_dir: Path, job: Job, run_id: str | None) -> set[str]:
+    """The tasks of an earlier local run that succeeded (a repair keeps them)."""
+    import json
+
+    record = run_dir / RUN_RECORD
+    if not record.is_file():
+        raise ConfigError(
+            f"no local run '{run_id}' of job '{job.key}' to repair (looked for {record}); "
+            "name the run id a failed `kedro dab run --local` printed"
+        )
+    states: dict[str, str] = json.loads(record.read_text(encoding="utf-8"))
+    return {key for key, state in states.items() if state == DONE}
+
+
 def task_argv(
-    plan: Plan, job: Job, task: Task, conf_source: Path, env: str, params: str | None
+    plan: Plan,
+    job: Job,
+    task: Task,
+    conf_source: Path,
+    env: str,
+    params: str | None,
+    **boundary: str,
 ) -> list[str]:
-    """The argv after the entry point, as Databricks passes it, with the local conf source."""
-    args = kedro_run_args(plan, job, task, str(conf_source), env)
+    """The argv after the entry point, as Databricks passes it, with the local conf source
+    (and `boundary_store` and `run_id` for a job that persists boundary datasets)."""
+    args = kedro_run_args(plan, job, task, str(conf_source), env, **boundary)
     values = job_parameter_values(job, params)
     return [_substitute(arg, values) for arg in args]
 
@@ -252,7 +341,7 @@ class _Scheduler:
         log = run.log_path.open("wb")
         # Databricks calls the wheel's entry point, `<package>.__main__:main`, with the task's
         # parameters as argv; `python -m <package>` runs that same function.
-        command = [self.python, "-m", self.package, *run.argv]
+        command = [self.python, "-m", run.module or self.package, *run.argv]
         environ = {**os.environ, "PYTHONUNBUFFERED": "1"}
         src = str(self.project_path / "src")
         environ["PYTHONPATH"] = os.pathsep.join(
@@ -341,6 +430,8 @@ class _BoundaryChecker:
         for crossing in job.crossings:
             self.by_producer.setdefault(crossing.producer, []).append(crossing)
         self._catalog: Any = None
+        self.boundary_folder: Callable[[str], Path] | None = None
+        """Where a persisted boundary dataset of this run is kept (set for persisting jobs)."""
 
     def check(self, task_key: str) -> tuple[list[str], list[str]]:
         """(problems, datasets whose existence cannot be told) after `task_key` ended."""
@@ -348,6 +439,14 @@ class _BoundaryChecker:
         unknown = []
         for crossing in self.by_producer.get(task_key, []):
             readers = ", ".join(f"'{c}'" for c in crossing.consumers)
+            if crossing.persisted and self.boundary_folder is not None:
+                folder = self.boundary_folder(crossing.dataset)
+                if not (folder / boundaries.FORMAT_FILE).is_file():
+                    problems.append(
+                        f"persisted boundary dataset '{crossing.dataset}' is not in {folder} "
+                        f"after task '{task_key}' finished, but task(s) {readers} read it"
+                    )
+                continue
             if crossing.in_memory:
                 problems.append(
                     f"in-memory dataset '{crossing.dataset}' made by task '{task_key}' is lost "

@@ -554,7 +554,7 @@ CASES: list[Case] = [
         dab_yml("merge_memory: false\n"),
         "plan",
         "'handover'",
-        "merge_memory",
+        "boundaries: merge",
     ),
     case(
         "more-than-1000-tasks",

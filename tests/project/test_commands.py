@@ -263,6 +263,7 @@ def test_dataset_factory_pattern_makes_a_boundary_dataset_persisted(plan: Any) -
         "producer": "training",
         "consumers": ["summarise"],
         "in_memory": False,
+        "persisted": False,
     } in job["boundary_datasets"]
 
 

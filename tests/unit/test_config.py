@@ -19,7 +19,7 @@ def error_of(raw: dict, files=(), root=None) -> str:
 def test_empty_config_gives_the_documented_defaults():
     config = parse_config({})
     assert config.grouping == DEFAULT_GROUPING
-    assert config.merge_memory is True
+    assert config.boundary_mode == "merge"
     assert config.jobs == {}
     assert config.default_compute == "serverless"
     assert "serverless" in config.compute_profiles()

@@ -109,7 +109,7 @@ def test_in_memory_dataset_across_tasks_is_an_error_naming_it_and_both_tasks():
     message = str(error.value)
     assert "'mem' (made in tag 'one', read in tag 'two')" in message
     assert "declare them in the catalog" in message
-    assert "merge_memory: true" in message
+    assert "boundaries: merge" in message
 
 
 def test_free_inputs_and_final_outputs_may_stay_undeclared():

@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 
+from kedro_dab import boundaries
 from kedro_dab.config import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
 from kedro_dab.limits import with_hash
-from kedro_dab.plan import Job, Plan, Task, kedro_run_args
+from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, runtime_requirement
 
 OWNED_DIR = "resources/kedro-dab"
 """The folder kedro-dab owns: its files are regenerated freely and stale ones removed."""
@@ -55,21 +56,31 @@ def job_resource(plan: Plan, job: Job, targets: Sequence[str] = ()) -> dict[str,
             job,
             from_source=bool(chosen and chosen.from_source),
             compute=chosen.compute if chosen else None,
+            target=name,
         )
         out[name] = {"resources": {"jobs": {job.key: settings}}}
     return {"targets": out}
 
 
 def job_settings(
-    plan: Plan, job: Job, from_source: bool = False, compute: str | None = None
+    plan: Plan,
+    job: Job,
+    from_source: bool = False,
+    compute: str | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """The bundle job definition (Jobs API settings plus bundle paths) of one job; `compute`
-    puts every task on one profile (a target's override)."""
+    puts every task on one profile (a target's override); `target` picks its boundaries root."""
     if compute is not None:
         job = replace(job, tasks=tuple(replace(t, compute=compute) for t in job.tasks))
     out: dict[str, Any] = {"name": job.name, **job.settings}
-    out["tasks"] = [task_settings(plan, job, task, from_source) for task in job.tasks]
-    used = sorted({task.compute for task in job.tasks})
+    store = plan.boundary_store(job, target)
+    out["tasks"] = [task_settings(plan, job, task, from_source, store) for task in job.tasks]
+    cleanup = cleanup_task(job)
+    if cleanup is not None:
+        out["tasks"].append(cleanup_task_settings(plan, job, cleanup, from_source, store))
+    every = (*job.tasks, *((cleanup,) if cleanup else ()))
+    used = sorted({task.compute for task in every})
     clusters = [
         {"job_cluster_key": name, "new_cluster": dict(profile.new_cluster)}
         for name in used
@@ -78,7 +89,7 @@ def job_settings(
     if clusters:
         out["job_clusters"] = clusters
     environments: dict[str, dict[str, Any]] = {}
-    for task in job.tasks:
+    for task in every:
         profile = plan.compute[task.compute]
         if isinstance(profile, ServerlessCompute):
             key = environment_key(task, from_source)
@@ -112,20 +123,33 @@ def _code(plan: Plan, from_source: bool) -> list[str]:
     return list(plan.dependencies) if from_source else [WHEEL_FROM_OWNED]
 
 
-def task_settings(plan: Plan, job: Job, task: Task, from_source: bool = False) -> dict[str, Any]:
-    """One entry of the job's `tasks` list."""
+def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, Any]:
+    profile = plan.compute[task.compute]
+    if isinstance(profile, ServerlessCompute):
+        return {"environment_key": environment_key(task, from_source)}
+    if isinstance(profile, JobClusterCompute):
+        return {"job_cluster_key": task.compute}
+    if isinstance(profile, ExistingClusterCompute):
+        return {"existing_cluster_id": profile.cluster_id}
+    return {}
+
+
+def task_settings(
+    plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
+) -> dict[str, Any]:
+    """One entry of the job's `tasks` list (`store`: where its boundary data goes)."""
     out: dict[str, Any] = {"task_key": task.key}
     if task.depends_on:
         out["depends_on"] = [{"task_key": key} for key in task.depends_on]
     profile = plan.compute[task.compute]
-    if isinstance(profile, ServerlessCompute):
-        out["environment_key"] = environment_key(task, from_source)
-    elif isinstance(profile, JobClusterCompute):
-        out["job_cluster_key"] = task.compute
-    elif isinstance(profile, ExistingClusterCompute):
-        out["existing_cluster_id"] = profile.cluster_id
+    out.update(_compute_keys(plan, task, from_source))
     args = kedro_run_args(
-        plan, job, task, CONF_SOURCE_ON_DATABRICKS + plan.conf_dir, f"${{var.{ENV_VARIABLE}}}"
+        plan,
+        job,
+        task,
+        CONF_SOURCE_ON_DATABRICKS + plan.conf_dir,
+        f"${{var.{ENV_VARIABLE}}}",
+        boundary_store=store,
     )
     if from_source:
         out["spark_python_task"] = {"python_file": RUNNER_FROM_OWNED, "parameters": args}
@@ -142,6 +166,50 @@ def task_settings(plan: Plan, job: Job, task: Task, from_source: bool = False) -
         libraries += [{"pypi": {"package": p}} for p in dict.fromkeys(packages)]
         out["libraries"] = libraries
     out.update(task.settings)
+    return out
+
+
+def cleanup_task(job: Job) -> Task | None:
+    """The task that removes a successful run's boundary data: after every task that no other
+    task waits for (so after all of them), on the compute of the job's last task, with
+    kedro-dab installed. Databricks' default `run_if: ALL_SUCCESS` skips it when any task
+    failed, which keeps the data for a repair."""
+    if job.cleanup_task is None:
+        return None
+    needed = {d for t in job.tasks for d in t.depends_on}
+    sinks = tuple(t.key for t in job.tasks if t.key not in needed)
+    last = job.tasks[-1]
+    return Task(
+        key=job.cleanup_task,
+        group=job.cleanup_task,
+        rule="cleanup",
+        nodes=(),
+        depends_on=sinks,
+        pipelines=(),
+        whole_pipeline=True,
+        compute=last.compute,
+        settings={},
+        placements={},
+        requirements=(runtime_requirement(),),
+    )
+
+
+def cleanup_task_settings(
+    plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
+) -> dict[str, Any]:
+    """The cleanup task's entry: kedro-dab's own script, not the project's."""
+    out: dict[str, Any] = {
+        "task_key": task.key,
+        "depends_on": [{"task_key": key} for key in task.depends_on],
+        **_compute_keys(plan, task, from_source),
+        "python_wheel_task": {
+            "package_name": "kedro-dab",
+            "entry_point": boundaries.CLEANUP_SCRIPT,
+            "parameters": cleanup_args(plan, job, store),
+        },
+    }
+    if not isinstance(plan.compute[task.compute], ServerlessCompute):
+        out["libraries"] = [{"pypi": {"package": p}} for p in task.requirements]
     return out
 
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.bundle.layout import check_bundle_root, read_databricks_yml, sync_excludes
+from kedro_dab.bundle.layout import (
+    check_bundle_root,
+    read_databricks_yml,
+    sync_excludes,
+    target_names,
+)
 from kedro_dab.bundle.render import OWNED_DIR, job_settings
 from kedro_dab.bundle.write import write_owned
 from kedro_dab.errors import DabError, first_line
@@ -79,6 +84,9 @@ def validate_bundle(
                 f"databricks.yml: sync.exclude lacks '{entry}', so local settings or credentials "
                 "could be uploaded; add it (or run `kedro dab init`)"
             )
+
+    report.checks.append("boundaries: persist has a root outside the synced files")
+    report.problems.extend(boundary_problems(plan, target_names(data), data))
 
     report.checks.append(f"{OWNED_DIR}/ is current")
     try:
@@ -157,3 +165,69 @@ def _cli_validate(root: Path) -> list[str]:
     lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
     detail = lines[-1] if lines else f"exit code {result.returncode}"
     return [f"databricks bundle validate --strict failed: {detail}"]
+
+
+_EXAMPLE_ROOT = "/Volumes/<catalog>/<schema>/<volume>/kedro-dab"
+
+
+def boundary_problems(
+    plan: Plan, targets: Sequence[str], databricks_yml: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Why the boundaries root of a job with `boundaries: persist` is unusable on a target: not
+    set, not an absolute path the tasks can write, or inside the bundle's synced files (which
+    every deploy rewrites). One line per problem."""
+    persisting = [job.key for job in plan.jobs if job.persisted]
+    if not persisting:
+        return []
+    jobs = ", ".join(f"'{key}'" for key in persisting)
+    problems = []
+    for target in list(targets) or [None]:
+        chosen = plan.targets.get(target) if target else None
+        root = (chosen.boundaries_root if chosen else None) or plan.boundaries_root
+        key = f"targets.{target}.boundaries_root" if chosen and chosen.boundaries_root else None
+        key = key or "boundaries_root"
+        on = f" on target '{target}'" if target else ""
+        if root is None:
+            problems.append(
+                f"dab.yml: boundaries_root: job(s) {jobs} persist in-memory datasets between "
+                f"tasks (boundaries: persist) but no root is set{on}; add "
+                f"`boundaries_root: {_EXAMPLE_ROOT}` (a Unity Catalog volume) to dab.yml"
+            )
+            continue
+        why = _root_problem(root, _synced_folders(databricks_yml or {}, target))
+        if why:
+            problems.append(f"dab.yml: {key}: '{root}' {why}; use e.g. {_EXAMPLE_ROOT}")
+    return problems
+
+
+def _root_problem(root: str, synced: Sequence[str]) -> str | None:
+    if "," in root:
+        return "holds a comma, which Kedro's --params cannot carry"
+    if "${workspace." in root:
+        return "is inside the bundle's workspace folders, which every deploy rewrites"
+    if not root.startswith("/"):
+        return (
+            "is not an absolute path: tasks would write it into their working directory, "
+            "the bundle's synced files"
+        )
+    parts = root.rstrip("/") + "/"
+    if parts.startswith("/Workspace/") and "/.bundle/" in parts:
+        return "is inside the bundle's synced files (.bundle/), which every deploy rewrites"
+    for folder in synced:
+        if parts.startswith(folder.rstrip("/") + "/"):
+            return f"is inside the bundle's synced files ({folder}), which every deploy rewrites"
+    return None
+
+
+def _synced_folders(data: Mapping[str, Any], target: str | None) -> list[str]:
+    """The workspace folders the bundle deploys into, where databricks.yml names them."""
+    out = []
+    for workspace in (
+        data.get("workspace") or {},
+        ((data.get("targets") or {}).get(target) or {}).get("workspace") or {} if target else {},
+    ):
+        for name in ("root_path", "file_path"):
+            value = workspace.get(name)
+            if isinstance(value, str) and value.startswith("/") and "${" not in value:
+                out.append(value)
+    return out

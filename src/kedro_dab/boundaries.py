@@ -1,0 +1,192 @@
+"""Persisted task boundaries: in-memory datasets passed between tasks through run-scoped files.
+
+With `boundaries: persist`, a task that makes an in-memory dataset a later task reads saves it
+under `<store>/<run id>/<dataset>/`, and the later task loads it from there. `<store>` is
+`<boundaries_root>/<job>`; the run id is Databricks' `{{job.run_id}}`, which a repair run keeps,
+so a repair finds what the run's earlier tasks wrote and concurrent runs never meet.
+
+What a task saves and loads reaches it as a reserved Kedro runtime parameter, `kedro_dab`
+(`--params kedro_dab.store=...,kedro_dab.run_id=...,kedro_dab.load=a;b,kedro_dab.save=c`): a
+wheel task's only input is its argv, serverless tasks cannot set environment variables, and
+`kedro run` accepts no unknown options. The hook below (registered through Kedro's `kedro.hooks`
+entry point, inert without that parameter; in `boundary_hooks`, the only part that imports
+Kedro) takes the parameter out again before Kedro builds
+its parameters and catalog, so nodes see exactly the parameters of a plain `kedro run`, and
+adds one catalog entry per dataset. Nothing in the user's catalog changes.
+
+The format is chosen at save time from the object: Spark DataFrames as Parquet (through Spark),
+pandas DataFrames as Parquet (pickle when Parquet cannot hold them), anything else pickled.
+A `format` file beside the data says how to load it back, so loading never guesses and a run
+without Spark data never imports Spark.
+
+Cleanup: the job's last task, `kedro_dab_cleanup`, depends on every other task and runs
+(Databricks' default `run_if: ALL_SUCCESS`) only when all succeeded; it removes the run's folder
+and the folders of runs older than the retention that failed and were never repaired. A failed
+run keeps its data, so a repair (which reruns the failed tasks, their dependants and the
+cleanup, under the same run id) finds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pickle
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PARAM = "kedro_dab"
+"""The reserved runtime parameter that asks a task to persist its boundaries."""
+RUN_ID_REFERENCE = "{{job.run_id}}"
+"""Databricks' dynamic value reference to the job run's id (kept by repair runs)."""
+CLEANUP_TASK = "kedro_dab_cleanup"
+"""The key of the task that removes a successful run's boundary data."""
+CLEANUP_SCRIPT = "kedro-dab-boundaries"
+"""The console script (in kedro-dab's wheel) the cleanup task calls."""
+FORMAT_FILE = "format"
+STARTED_FILE = ".started"
+SEPARATOR = ";"
+"""Between dataset names in `kedro_dab.load` / `kedro_dab.save` (`,` separates params)."""
+SPARK_PARQUET, PANDAS_PARQUET, PICKLE = "spark-parquet", "pandas-parquet", "pickle"
+
+logger = logging.getLogger(__name__)
+
+
+def run_location(store: str, run_id: str) -> str:
+    """The folder of one run's boundary data."""
+    return f"{store.rstrip('/')}/{run_id}"
+
+
+def dataset_location(store: str, run_id: str, dataset: str) -> str:
+    """Where one run keeps one boundary dataset."""
+    return f"{run_location(store, run_id)}/{dataset}"
+
+
+def runtime_params(store: str, run_id: str, load: Sequence[str], save: Sequence[str]) -> list[str]:
+    """The `key=value` items of `--params` that ask a task to load and save its boundaries."""
+    items = [f"{PARAM}.store={store}", f"{PARAM}.run_id={run_id}"]
+    if load:
+        items.append(f"{PARAM}.load={SEPARATOR.join(load)}")
+    if save:
+        items.append(f"{PARAM}.save={SEPARATOR.join(save)}")
+    return items
+
+
+# --- the format, chosen by the object ---------------------------------------------------------
+
+
+def format_of(data: Any) -> str:
+    """How `data` is stored, judged by its type's module (so Spark is never imported here)."""
+    kind = type(data)
+    root = kind.__module__.split(".")[0]
+    if root == "pyspark" and kind.__name__ == "DataFrame":
+        return SPARK_PARQUET
+    if root == "pandas" and kind.__name__ == "DataFrame":
+        return PANDAS_PARQUET
+    return PICKLE
+
+
+def save_data(data: Any, folder: Path) -> str:
+    """Write `data` into `folder` (replacing what a previous attempt left); return its format.
+    The folder appears complete or not at all: it is written beside and renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.partial")
+    partial.mkdir()
+    try:
+        kind = format_of(data)
+        if kind == SPARK_PARQUET:
+            data.write.mode("overwrite").parquet(str(partial / "data"))
+        elif kind == PANDAS_PARQUET:
+            kind = _save_pandas(data, partial)
+        else:
+            _pickle(data, partial)
+        (partial / FORMAT_FILE).write_text(kind + "\n", encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return kind
+
+
+def _save_pandas(data: Any, folder: Path) -> str:
+    try:
+        data.to_parquet(folder / "data.parquet")
+    except (ImportError, ValueError, TypeError) as exc:
+        # No Parquet engine, or data Parquet cannot hold (a column of mixed or odd types).
+        logger.info("boundary data kept as pickle, not Parquet: %s", exc)
+        (folder / "data.parquet").unlink(missing_ok=True)
+        _pickle(data, folder)
+        return PICKLE
+    return PANDAS_PARQUET
+
+
+def _pickle(data: Any, folder: Path) -> None:
+    with (folder / "data.pickle").open("wb") as handle:
+        pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_data(folder: Path) -> Any:
+    """Read back what `save_data` wrote, as the same type."""
+    kind = (folder / FORMAT_FILE).read_text(encoding="utf-8").strip()
+    if kind == SPARK_PARQUET:
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.getOrCreate().read.parquet(str(folder / "data"))
+    if kind == PANDAS_PARQUET:
+        import pandas as pd
+
+        return pd.read_parquet(folder / "data.parquet")
+    with (folder / "data.pickle").open("rb") as handle:
+        return pickle.load(handle)  # written by this job's own earlier task
+
+
+# --- cleanup ------------------------------------------------------------------------------------
+
+
+def cleanup(store: Path, run_id: str, retention_days: float, now: float | None = None) -> list[str]:
+    """Remove the run's boundary data, and that of other runs older than `retention_days`
+    (failed runs never repaired). Returns the run ids removed."""
+    now = time.time() if now is None else now
+    removed = []
+    own = store / run_id
+    if own.exists():
+        shutil.rmtree(own)
+        removed.append(run_id)
+    if store.is_dir():
+        for child in sorted(store.iterdir()):
+            if child.is_dir() and now - _started(child) > retention_days * 86400:
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child.name)
+    return removed
+
+
+def _started(run: Path) -> float:
+    marker = run / STARTED_FILE
+    try:
+        return float(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return run.stat().st_mtime
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`kedro-dab-boundaries cleanup --store S --run-id R --retention-days D` (the cleanup
+    task's entry point)."""
+    parser = argparse.ArgumentParser(prog=CLEANUP_SCRIPT, description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    clean = commands.add_parser("cleanup", help="remove a successful run's boundary data")
+    clean.add_argument("--store", required=True)
+    clean.add_argument("--run-id", required=True)
+    clean.add_argument("--retention-days", type=float, required=True)
+    args = parser.parse_args(argv)
+    removed = cleanup(Path(args.store), args.run_id, args.retention_days)
+    print(f"removed boundary data of run(s): {', '.join(removed) or 'none'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
