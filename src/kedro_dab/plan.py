@@ -17,7 +17,10 @@ from kedro_dab.config import (
     DabConfig,
     JobConfig,
     JobParameter,
+    Rule,
+    Selector,
     ServerlessCompute,
+    TagRule,
     TargetSettings,
     parse_config,
 )
@@ -89,6 +92,9 @@ class Plan:
     """Per bundle target: a compute profile for every task, or running from source."""
     dependencies: tuple[str, ...] = ()
     """The project's runtime dependencies, installed for tasks that run from source."""
+    warnings: tuple[str, ...] = ()
+    """dab.yml entries that had no effect: a grouping rule that placed no node, a tag prefix
+    no node carries, a tasks entry that matched no task."""
 
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
@@ -162,9 +168,82 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         },
         targets=dict(sorted(config.targets.items())),
         dependencies=project.dependencies,
+        warnings=tuple(_unused_entries(project, config, jobs_config, jobs, where)),
     )
     check_plan(plan, project)
     return plan
+
+
+def _unused_entries(
+    project: ProjectModel,
+    config: DabConfig,
+    jobs_config: Mapping[str, JobConfig],
+    jobs: Sequence[Job],
+    where: str,
+) -> list[str]:
+    """The dab.yml entries the user wrote that changed nothing, each as one line."""
+    out: list[str] = []
+    by_key = {job.key: job for job in jobs}
+    rule_sets: list[tuple[str, Sequence[Rule], list[Job]]] = []
+    if "grouping" in project.dab_config:
+        users = [by_key[k] for k, c in jobs_config.items() if c.grouping is None]
+        rule_sets.append(("grouping", config.grouping, users))
+    for key, job_config in sorted(jobs_config.items()):
+        if job_config.grouping is not None:
+            rule_sets.append((f"jobs.{key}.grouping", job_config.grouping, [by_key[key]]))
+    for label, rules, users in rule_sets:
+        if not users:
+            continue
+        reasons = [r for job in users for task in job.tasks for r in task.placements.values()]
+        tags = {
+            t
+            for job in users
+            for task in job.tasks
+            for n in task.nodes
+            for t in project.nodes[n].tags
+        }
+        for index, rule in enumerate(rules):
+            if any(r.startswith(f"grouping[{index}]:") for r in reasons):
+                continue
+            prefix = rule.prefix if isinstance(rule, TagRule) else None
+            if prefix is not None and not any(t.startswith(prefix) for t in tags):
+                out.append(f"{where}: {label}[{index}]: no node has a tag starting with '{prefix}'")
+                continue
+            out.append(
+                f"{where}: {label}[{index}] (by: {rule.by}) places no node"
+                f"{'; earlier rules place every node it matches' if index else ''}"
+            )
+    for index, entry in enumerate(config.tasks):
+        matched = any(
+            selector_matches(
+                entry.match,
+                job.key,
+                task.group,
+                {t for n in task.nodes for t in project.nodes[n].tags},
+                task.nodes,
+            )
+            for job in jobs
+            for task in job.tasks
+        )
+        if not matched:
+            shown = ", ".join(
+                f"{k}: {v}" for k, v in entry.match.model_dump(exclude_none=True).items()
+            )
+            out.append(f"{where}: tasks[{index}] (match {{{shown}}}) matches no task")
+    return out
+
+
+def selector_matches(
+    match: Selector, job_key: str, group: str, tags: set[str], nodes: Sequence[str]
+) -> bool:
+    """Whether a `tasks` entry's `match` selects the task (every given condition holds)."""
+    if match.job and not fnmatch.fnmatchcase(job_key, match.job):
+        return False
+    if match.group and not fnmatch.fnmatchcase(group, match.group):
+        return False
+    if match.tag and match.tag not in tags:
+        return False
+    return not (match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes))
 
 
 def _default_job_key(project: ProjectModel) -> str:
@@ -219,14 +298,7 @@ def _task_settings(
     requirements: set[str] = set()
     tags = {t for n in nodes for t in project.nodes[n].tags}
     for index, entry in enumerate(config.tasks):
-        match = entry.match
-        if match.job and not fnmatch.fnmatchcase(job_key, match.job):
-            continue
-        if match.group and not fnmatch.fnmatchcase(group, match.group):
-            continue
-        if match.tag and match.tag not in tags:
-            continue
-        if match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes):
+        if not selector_matches(entry.match, job_key, group, tags, nodes):
             continue
         for name in TASK_SETTING_NAMES:
             value = getattr(entry, name)

@@ -44,6 +44,33 @@ def _user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _warn(lines: Any) -> None:
+    """dab.yml entries that had no effect, one `Warning:` line each on stderr."""
+    for line in lines:
+        click.secho(f"Warning: {line}", fg="yellow", err=True)
+
+
+def _logs_to_stderr() -> None:
+    """Move Kedro's log handlers that write to stdout onto stderr, so that what a `kedro dab`
+    command prints on stdout is its own output only (`plan --format json | jq .`)."""
+    import logging
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            console = getattr(handler, "console", None)
+            if console is not None and getattr(console, "_file", None) in (None, sys.stdout):
+                from rich.console import Console
+
+                handler.console = Console(stderr=True)
+            elif isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+
+
+if sys.argv[1:2] == ["dab"]:
+    _logs_to_stderr()
+
+
 _env_option = click.option(
     "--env",
     "-e",
@@ -116,8 +143,7 @@ def init(
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the json or mermaid output to this file instead of stdout "
-    "(Kedro's own log lines also go to stdout).",
+    help="Write the json or mermaid output to this file instead of stdout.",
 )
 @click.option(
     "--explain", is_flag=True, help="Show, for every task, which dab.yml entry set each setting."
@@ -130,6 +156,7 @@ def plan(metadata: Any, env: str | None, fmt: str, output: Path | None, explain:
     from kedro_dab import api, show
 
     result = api.make_plan(_project_path(metadata), env)
+    _warn(result.warnings)
     if fmt in ("json", "mermaid"):
         text = show.plan_json(result) if fmt == "json" else show.plan_mermaid(result)
         if output is None:
@@ -161,6 +188,7 @@ def bundle(metadata: Any, env: str | None, check: bool, force: bool) -> None:
     from kedro_dab import api
 
     result = api.bundle(_project_path(metadata), env, check=check, force=force)
+    _warn(result.plan.warnings)
     files = result.files
     if check:
         if files.changed:
@@ -196,8 +224,11 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     from kedro_dab.errors import BundleError
 
     report = api.validate(_project_path(metadata), env, run_cli=not no_cli)
+    _warn(report.warnings)
     for check in report.checks:
         click.echo(f"checked  {check}")
+    for check in report.skipped:
+        click.echo(f"skipped  {check}")
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     click.echo("Bundle is valid.")

@@ -23,6 +23,10 @@ class ValidationReport:
 
     problems: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Checks that did not run, each with the reason."""
+    warnings: list[str] = field(default_factory=list)
+    """dab.yml entries that had no effect (the plan's warnings)."""
 
     @property
     def ok(self) -> bool:
@@ -35,7 +39,7 @@ def validate_bundle(
 ) -> ValidationReport:
     """Check the generated jobs' structure against the `databricks-bundles` models, the
     bundle root's wiring, that the files on disk are current, and (with a CLI) the CLI."""
-    report = ValidationReport()
+    report = ValidationReport(warnings=list(plan.warnings))
     report.checks.append("task graph: partition, acyclic, in-memory data, keys, limits")
 
     report.checks.append("job structure (databricks-bundles models)")
@@ -72,8 +76,15 @@ def validate_bundle(
             stale = ", ".join(status.written + status.removed)
             report.problems.append(f"out of date: {stale}; run `kedro dab bundle`")
 
-    if run_cli and shutil.which("databricks") and report.ok:
-        report.checks.append("databricks bundle validate --strict")
+    cli_check = "databricks bundle validate --strict"
+    if not run_cli:
+        report.skipped.append(f"{cli_check} (--no-cli)")
+    elif not shutil.which("databricks"):
+        report.skipped.append(f"{cli_check} (no databricks CLI on the PATH)")
+    elif not report.ok:
+        report.skipped.append(f"{cli_check} (the checks above found problems)")
+    else:
+        report.checks.append(cli_check)
         report.problems.extend(_cli_validate(root))
     return report
 
