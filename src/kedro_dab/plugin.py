@@ -133,17 +133,18 @@ def init(
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["table", "json", "mermaid"]),
+    type=click.Choice(["table", "json", "mermaid", "html"]),
     default="table",
     show_default=True,
-    help="table for people, json for tools (versioned), mermaid for diagrams.",
+    help="table for people, json for tools (versioned), mermaid for diagrams, html for one "
+    "self-contained page that works offline.",
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the json or mermaid output to this file instead of stdout.",
+    help="Write the json, mermaid or html output to this file instead of stdout.",
 )
 @click.option(
     "--explain", is_flag=True, help="Show, for every task, which dab.yml entry set each setting."
@@ -157,8 +158,8 @@ def plan(metadata: Any, env: str | None, fmt: str, output: Path | None, explain:
 
     result = api.make_plan(_project_path(metadata), env)
     _warn(result.warnings)
-    if fmt in ("json", "mermaid"):
-        text = show.plan_json(result) if fmt == "json" else show.plan_mermaid(result)
+    if fmt in ("json", "mermaid", "html"):
+        text = show.plan_text(result, fmt)
         if output is None:
             click.echo(text, nl=False)
         else:
