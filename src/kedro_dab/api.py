@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kedro_dab.build import Artifact
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
+    from kedro_dab.diff import PlanDiff
 
 __all__ = [
     "BundleResult",
@@ -40,6 +41,7 @@ __all__ = [
     "cancel_run",
     "deploy",
     "destroy",
+    "diff",
     "init",
     "make_plan",
     "read",
@@ -330,3 +332,15 @@ def build(project_path: Path | str = ".") -> list[Artifact]:
     metadata = compat.bootstrap(root)
     conf_dir = compat.conf_source_dir(root).relative_to(root).as_posix()
     return [build_wheel(root), build_conf_archive(root, conf_dir, metadata.package_name)]
+
+
+def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = None) -> PlanDiff:
+    """`kedro dab diff`: what the project as it is now does to the jobs, compared with the
+    project at git revision `base` (planned from a clean export of that revision, in a
+    subprocess with the same Python and Kedro)."""
+    from kedro_dab.diff import base_plan, diff_plans
+    from kedro_dab.plan import plan_to_dict
+
+    root = Path(project_path).resolve()
+    before = base_plan(root, base, env)
+    return diff_plans(before, plan_to_dict(make_plan(root, env)), base)

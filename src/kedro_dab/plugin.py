@@ -503,3 +503,47 @@ def destroy(
         click.echo("Nothing deleted.")
         return
     api.destroy(root, name, engine=engine, profile=profile, echo=click.echo)
+
+
+@dab.command(name="diff")
+@click.option(
+    "--base",
+    default="HEAD",
+    show_default=True,
+    help="Git revision to compare with (a pull request's base: origin/main).",
+)
+@_env_option
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal; markdown (with a Mermaid diagram) for a pull request.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Path | None) -> None:
+    """What a change does to the jobs: tasks added, removed or renamed, nodes that moved
+    between tasks and why, settings that changed."""
+    from kedro_dab import api
+    from kedro_dab.diff import diff_markdown, diff_text
+
+    result = api.diff(_project_path(metadata), base, env)
+    text = diff_markdown(result) if fmt == "markdown" else diff_text(result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from kedro_dab.bundle.write import atomic_write
+
+        atomic_write(output, text)
+        click.echo(f"wrote    {output}")
