@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kedro_dab.build import Artifact
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
+    from kedro_dab.deploy.summary import TargetSummary
     from kedro_dab.diff import PlanDiff
 
 __all__ = [
@@ -43,11 +44,13 @@ __all__ = [
     "destroy",
     "diff",
     "init",
+    "job_url",
     "make_plan",
     "read",
     "resolve_env",
     "run",
     "simulate",
+    "summary",
     "validate",
 ]
 
@@ -344,3 +347,33 @@ def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = N
     root = Path(project_path).resolve()
     before = base_plan(root, base, env)
     return diff_plans(before, plan_to_dict(make_plan(root, env)), base)
+
+
+def summary(
+    project_path: Path | str = ".",
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> TargetSummary:
+    """`kedro dab summary`: each job of the target with its URL, the deployed wheel, when it
+    was deployed, its last run, and whether the deployed settings equal the local bundle.
+    Reads the workspace; changes nothing."""
+    from kedro_dab.deploy.summary import summarize
+
+    return summarize(Path(project_path).resolve(), target, profile=profile, client=client)
+
+
+def job_url(
+    project_path: Path | str = ".",
+    job: str | None = None,
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> tuple[str, str]:
+    """`kedro dab open`: (job key, URL) of a deployed job (`job` may be left out when the
+    target has one)."""
+    from kedro_dab.deploy.summary import job_url as find_url
+
+    return find_url(Path(project_path).resolve(), target, job, profile=profile, client=client)

@@ -547,3 +547,71 @@ def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Pa
 
         atomic_write(output, text)
         click.echo(f"wrote    {output}")
+
+
+@dab.command(name="summary")
+@_target_option
+@_profile_option
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def summary_command(
+    metadata: Any, target: str | None, profile: str | None, fmt: str, output: Path | None
+) -> None:
+    """What is deployed to a target: each job's URL, wheel, deploy time, last run and drift."""
+    import json
+
+    from kedro_dab import api
+    from kedro_dab.deploy.summary import summary_lines
+
+    result = api.summary(_project_path(metadata), target, profile=profile)
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    else:
+        text = "".join(f"{line}\n" for line in summary_lines(result))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from kedro_dab.bundle.write import atomic_write
+
+        atomic_write(output, text)
+        click.echo(f"wrote    {output}")
+
+
+@dab.command(name="open")
+@click.argument("job", required=False)
+@_target_option
+@_profile_option
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def open_command(metadata: Any, job: str | None, target: str | None, profile: str | None) -> None:
+    """Print a deployed job's URL, and open it in a browser when run in a terminal."""
+    from kedro_dab import api
+
+    _, url = api.job_url(_project_path(metadata), job, target, profile=profile)
+    click.echo(url)
+    if sys.stdout.isatty():
+        import webbrowser
+
+        try:
+            webbrowser.get()
+        except webbrowser.Error:
+            return
+        webbrowser.open(url)
