@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from kedro_dab.build import Artifact
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
+    from kedro_dab.deploy.summary import TargetSummary
+    from kedro_dab.diff import PlanDiff
 
 __all__ = [
     "BundleResult",
@@ -40,12 +42,15 @@ __all__ = [
     "cancel_run",
     "deploy",
     "destroy",
+    "diff",
     "init",
+    "job_url",
     "make_plan",
     "read",
     "resolve_env",
     "run",
     "simulate",
+    "summary",
     "validate",
 ]
 
@@ -424,3 +429,45 @@ def build(project_path: Path | str = ".") -> list[Artifact]:
     metadata = compat.bootstrap(root)
     conf_dir = compat.conf_source_dir(root).relative_to(root).as_posix()
     return [build_wheel(root), build_conf_archive(root, conf_dir, metadata.package_name)]
+
+
+def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = None) -> PlanDiff:
+    """`kedro dab diff`: what the project as it is now does to the jobs, compared with the
+    project at git revision `base` (planned from a clean export of that revision, in a
+    subprocess with the same Python and Kedro)."""
+    from kedro_dab.diff import base_plan, diff_plans
+    from kedro_dab.plan import plan_to_dict
+
+    root = Path(project_path).resolve()
+    before = base_plan(root, base, env)
+    return diff_plans(before, plan_to_dict(make_plan(root, env)), base)
+
+
+def summary(
+    project_path: Path | str = ".",
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> TargetSummary:
+    """`kedro dab summary`: each job of the target with its URL, the deployed wheel, when it
+    was deployed, its last run, and whether the deployed settings equal the local bundle.
+    Reads the workspace; changes nothing."""
+    from kedro_dab.deploy.summary import summarize
+
+    return summarize(Path(project_path).resolve(), target, profile=profile, client=client)
+
+
+def job_url(
+    project_path: Path | str = ".",
+    job: str | None = None,
+    target: str | None = None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> tuple[str, str]:
+    """`kedro dab open`: (job key, URL) of a deployed job (`job` may be left out when the
+    target has one)."""
+    from kedro_dab.deploy.summary import job_url as find_url
+
+    return find_url(Path(project_path).resolve(), target, job, profile=profile, client=client)

@@ -18,7 +18,10 @@ from kedro_dab.config import (
     DabConfig,
     JobConfig,
     JobParameter,
+    Rule,
+    Selector,
     ServerlessCompute,
+    TagRule,
     TargetSettings,
     parse_config,
 )
@@ -112,6 +115,9 @@ class Plan:
     """Where persisted boundary datasets go (targets may override it); None when unset."""
     boundaries_retention_days: float = 7
     """How long a failed run's boundary data is kept for a repair."""
+    warnings: tuple[str, ...] = ()
+    """dab.yml entries that had no effect: a grouping rule that placed no node, a tag prefix
+    no node carries, a tasks entry that matched no task."""
 
     def boundary_store(self, job: Job, target: str | None = None) -> str:
         """`<root>/<job>`: the folder of a job's runs' boundary data, on `target` when given
@@ -221,6 +227,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         dependencies=project.dependencies,
         boundaries_root=config.boundaries_root,
         boundaries_retention_days=config.boundaries_retention_days,
+        warnings=tuple(_unused_entries(project, config, jobs_config, jobs, where)),
     )
     check_plan(plan, project)
     return plan
@@ -241,6 +248,78 @@ def _check_registry(project: ProjectModel, jobs_given: bool, where: str) -> None
             f"{', '.join(sorted(project.pipelines))}), which the default job runs; register "
             f"'__default__', or declare jobs with their pipelines under 'jobs:' in {where}"
         )
+
+
+def _unused_entries(
+    project: ProjectModel,
+    config: DabConfig,
+    jobs_config: Mapping[str, JobConfig],
+    jobs: Sequence[Job],
+    where: str,
+) -> list[str]:
+    """The dab.yml entries the user wrote that changed nothing, each as one line."""
+    out: list[str] = []
+    by_key = {job.key: job for job in jobs}
+    rule_sets: list[tuple[str, Sequence[Rule], list[Job]]] = []
+    if "grouping" in project.dab_config:
+        users = [by_key[k] for k, c in jobs_config.items() if c.grouping is None]
+        rule_sets.append(("grouping", config.grouping, users))
+    for key, job_config in sorted(jobs_config.items()):
+        if job_config.grouping is not None:
+            rule_sets.append((f"jobs.{key}.grouping", job_config.grouping, [by_key[key]]))
+    for label, rules, users in rule_sets:
+        if not users:
+            continue
+        reasons = [r for job in users for task in job.tasks for r in task.placements.values()]
+        tags = {
+            t
+            for job in users
+            for task in job.tasks
+            for n in task.nodes
+            for t in project.nodes[n].tags
+        }
+        for index, rule in enumerate(rules):
+            if any(r.startswith(f"grouping[{index}]:") for r in reasons):
+                continue
+            prefix = rule.prefix if isinstance(rule, TagRule) else None
+            if prefix is not None and not any(t.startswith(prefix) for t in tags):
+                out.append(f"{where}: {label}[{index}]: no node has a tag starting with '{prefix}'")
+                continue
+            out.append(
+                f"{where}: {label}[{index}] (by: {rule.by}) places no node"
+                f"{'; earlier rules place every node it matches' if index else ''}"
+            )
+    for index, entry in enumerate(config.tasks):
+        matched = any(
+            selector_matches(
+                entry.match,
+                job.key,
+                task.group,
+                {t for n in task.nodes for t in project.nodes[n].tags},
+                task.nodes,
+            )
+            for job in jobs
+            for task in job.tasks
+        )
+        if not matched:
+            shown = ", ".join(
+                f"{k}: {v}" for k, v in entry.match.model_dump(exclude_none=True).items()
+            )
+            out.append(f"{where}: tasks[{index}] (match {{{shown}}}) matches no task")
+    return out
+
+
+def selector_matches(
+    match: Selector, job_key: str, group: str, tags: set[str], nodes: Sequence[str]
+) -> bool:
+    """Whether a `tasks` entry's `match` selects the task (every given condition holds)."""
+    if match.job and not fnmatch.fnmatchcase(job_key, match.job):
+        return False
+    if match.group and not fnmatch.fnmatchcase(group, match.group):
+        return False
+    if match.tag and match.tag not in tags:
+        return False
+    return not (match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes))
 
 
 def _default_job_key(project: ProjectModel) -> str:
@@ -295,14 +374,7 @@ def _task_settings(
     requirements: set[str] = set()
     tags = {t for n in nodes for t in project.nodes[n].tags}
     for index, entry in enumerate(config.tasks):
-        match = entry.match
-        if match.job and not fnmatch.fnmatchcase(job_key, match.job):
-            continue
-        if match.group and not fnmatch.fnmatchcase(group, match.group):
-            continue
-        if match.tag and match.tag not in tags:
-            continue
-        if match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes):
+        if not selector_matches(entry.match, job_key, group, tags, nodes):
             continue
         for name in TASK_SETTING_NAMES:
             value = getattr(entry, name)

@@ -65,6 +65,33 @@ def _check_kedro() -> None:
     check_kedro_version()
 
 
+def _warn(lines: Any) -> None:
+    """dab.yml entries that had no effect, one `Warning:` line each on stderr."""
+    for line in lines:
+        click.secho(f"Warning: {line}", fg="yellow", err=True)
+
+
+def _logs_to_stderr() -> None:
+    """Move Kedro's log handlers that write to stdout onto stderr, so that what a `kedro dab`
+    command prints on stdout is its own output only (`plan --format json | jq .`)."""
+    import logging
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            console = getattr(handler, "console", None)
+            if console is not None and getattr(console, "_file", None) in (None, sys.stdout):
+                from rich.console import Console
+
+                handler.console = Console(stderr=True)
+            elif isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+
+
+if sys.argv[1:2] == ["dab"]:
+    _logs_to_stderr()
+
+
 _env_option = click.option(
     "--env",
     "-e",
@@ -129,18 +156,18 @@ def init(
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["table", "json", "mermaid"]),
+    type=click.Choice(["table", "json", "mermaid", "html"]),
     default="table",
     show_default=True,
-    help="table for people, json for tools (versioned), mermaid for diagrams.",
+    help="table for people, json for tools (versioned), mermaid for diagrams, html for one "
+    "self-contained page that works offline.",
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the json or mermaid output to this file instead of stdout "
-    "(Kedro's own log lines also go to stdout).",
+    help="Write the json, mermaid or html output to this file instead of stdout.",
 )
 @click.option(
     "--explain", is_flag=True, help="Show, for every task, which dab.yml entry set each setting."
@@ -153,8 +180,9 @@ def plan(metadata: Any, env: str | None, fmt: str, output: Path | None, explain:
     from kedro_dab import api, show
 
     result = api.make_plan(_project_path(metadata), env)
-    if fmt in ("json", "mermaid"):
-        text = show.plan_json(result) if fmt == "json" else show.plan_mermaid(result)
+    _warn(result.warnings)
+    if fmt in ("json", "mermaid", "html"):
+        text = show.plan_text(result, fmt)
         if output is None:
             click.echo(text, nl=False)
         else:
@@ -184,6 +212,7 @@ def bundle(metadata: Any, env: str | None, check: bool, force: bool) -> None:
     from kedro_dab import api
 
     result = api.bundle(_project_path(metadata), env, check=check, force=force)
+    _warn(result.plan.warnings)
     files = result.files
     if check:
         if files.changed:
@@ -219,8 +248,11 @@ def validate(metadata: Any, env: str | None, no_cli: bool) -> None:
     from kedro_dab.errors import BundleError
 
     report = api.validate(_project_path(metadata), env, run_cli=not no_cli)
+    _warn(report.warnings)
     for check in report.checks:
         click.echo(f"checked  {check}")
+    for check in report.skipped:
+        click.echo(f"skipped  {check}")
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     click.echo("Bundle is valid.")
@@ -532,3 +564,115 @@ def destroy(
         return click.confirm(f"Delete {what} from target '{name}'?")
 
     api.destroy(root, name, engine=engine, profile=profile, echo=click.echo, confirm=confirm)
+
+
+@dab.command(name="diff")
+@click.option(
+    "--base",
+    default="HEAD",
+    show_default=True,
+    help="Git revision to compare with (a pull request's base: origin/main).",
+)
+@_env_option
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal; markdown (with a Mermaid diagram) for a pull request.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Path | None) -> None:
+    """What a change does to the jobs: tasks added, removed or renamed, nodes that moved
+    between tasks and why, settings that changed."""
+    from kedro_dab import api
+    from kedro_dab.diff import diff_markdown, diff_text
+
+    result = api.diff(_project_path(metadata), base, env)
+    text = diff_markdown(result) if fmt == "markdown" else diff_text(result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from kedro_dab.bundle.write import atomic_write
+
+        atomic_write(output, text)
+        click.echo(f"wrote    {output}")
+
+
+@dab.command(name="summary")
+@_target_option
+@_profile_option
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def summary_command(
+    metadata: Any, target: str | None, profile: str | None, fmt: str, output: Path | None
+) -> None:
+    """What is deployed to a target: each job's URL, wheel, deploy time, last run and drift."""
+    import json
+
+    from kedro_dab import api
+    from kedro_dab.deploy.summary import summary_lines
+
+    result = api.summary(_project_path(metadata), target, profile=profile)
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    else:
+        text = "".join(f"{line}\n" for line in summary_lines(result))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from kedro_dab.bundle.write import atomic_write
+
+        atomic_write(output, text)
+        click.echo(f"wrote    {output}")
+
+
+@dab.command(name="open")
+@click.argument("job", required=False)
+@_target_option
+@_profile_option
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def open_command(metadata: Any, job: str | None, target: str | None, profile: str | None) -> None:
+    """Print a deployed job's URL, and open it in a browser when run in a terminal."""
+    from kedro_dab import api
+
+    _, url = api.job_url(_project_path(metadata), job, target, profile=profile)
+    click.echo(url)
+    if sys.stdout.isatty():
+        import webbrowser
+
+        try:
+            webbrowser.get()
+        except webbrowser.Error:
+            return
+        webbrowser.open(url)

@@ -16,32 +16,58 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n"
 
 
+def plan_text(plan: Plan, fmt: str) -> str:
+    """The plan in a machine or picture format: `json`, `mermaid` or `html`."""
+    if fmt == "json":
+        return plan_json(plan)
+    if fmt == "mermaid":
+        return plan_mermaid(plan)
+    from kedro_dab.html import plan_html
+
+    return plan_html(plan)
+
+
 def plan_mermaid(plan: Plan) -> str:
-    """A Mermaid flowchart: one box per task (its nodes listed), arrows for dependencies
-    labelled with the datasets that pass between the tasks."""
+    """A Mermaid flowchart: one box per task (its nodes listed), an arrow for every dataset
+    that passes between two tasks (labelled with the datasets, whether or not the tasks are
+    neighbours), a dotted arrow for an order-only dependency, and merged tasks marked."""
+    from kedro_dab.html import dataset_flows, merge_reasons
+
     lines = ["flowchart TD"]
+    merged_ids: list[str] = []
     for j, job in enumerate(plan.jobs):
         ids = {task.key: f"j{j}t{i}" for i, task in enumerate(job.tasks)}
         lines.append(f'  subgraph job{j}["job: {_escape(job.name)}"]')
         for task in job.tasks:
-            shown = "<br/>".join(_escape(n) for n in task.nodes[:8])
+            merged = merge_reasons(task)
+            shown = "<br/>".join(_escape(n) + (" ⊕" if n in merged else "") for n in task.nodes[:8])
             more = f"<br/>… {len(task.nodes) - 8} more" if len(task.nodes) > 8 else ""
-            lines.append(f'    {ids[task.key]}["<b>{_escape(task.key)}</b><br/>{shown}{more}"]')
+            why = ""
+            if merged:
+                merged_ids.append(ids[task.key])
+                causes = sorted(set(merged.values()))
+                why = f"<br/><i>⊕ merged: {_escape(_cut('; '.join(causes), 120))}</i>"
+            lines.append(
+                f'    {ids[task.key]}["<b>{_escape(task.key)}</b><br/>{shown}{more}{why}"]'
+            )
         lines.append("  end")
-        labels: dict[tuple[str, str], list[str]] = {}
-        for crossing in job.crossings:
-            for consumer in crossing.consumers:
-                labels.setdefault((crossing.producer, consumer), []).append(crossing.dataset)
+        flows = dataset_flows(job)
         for task in job.tasks:
             for dep in task.depends_on:
-                data = labels.get((dep, task.key), [])
-                label = (
-                    f"|{_escape(', '.join(data[:3]))}{' …' if len(data) > 3 else ''}|"
-                    if data
-                    else ""
-                )
-                lines.append(f"  {ids[dep]} -->{label} {ids[task.key]}")
+                if (dep, task.key) not in flows:
+                    lines.append(f"  {ids[dep]} -.-> {ids[task.key]}")
+        for (producer, consumer), data in flows.items():
+            names = [name for name, _ in data]
+            label = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+            lines.append(f"  {ids[producer]} -->|{_escape(label)}| {ids[consumer]}")
+    if merged_ids:
+        lines.append("  classDef merged fill:#fff4e0,stroke:#d8893b,stroke-width:2px")
+        lines.append(f"  class {','.join(merged_ids)} merged")
     return "\n".join(lines) + "\n"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _escape(text: str) -> str:

@@ -95,3 +95,41 @@ def test_running_init_again_keeps_an_edited_workflow(project: Path):
     result = run_kedro(project, "dab", "init", "--ci", "github")
     assert result.returncode == 0, result.stderr
     assert path.read_text() == edited
+
+
+def test_every_pull_request_gets_the_diff_as_its_job_summary_without_extra_permission(
+    project: Path,
+):
+    document = load_workflow(project)
+    diff = document["jobs"]["diff"]
+    assert diff["if"] == "github.event_name == 'pull_request'"
+    checkout = next(s for s in diff["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0  # the base branch must be there to plan it
+    run = next(s["run"] for s in diff["steps"] if "kedro dab diff" in s.get("run", ""))
+    assert '--base "origin/${{ github.base_ref }}"' in run
+    assert '>> "$GITHUB_STEP_SUMMARY"' in run
+    assert document["permissions"] == {"contents": "read", "id-token": "write"}
+    assert all("permissions" not in job for job in document["jobs"].values())
+
+
+def test_every_job_pins_kedro_dab_installs_the_project_and_caches_pip(project: Path):
+    from importlib.metadata import version
+
+    document = load_workflow(project)
+    for name, job in document["jobs"].items():
+        installs = [s["run"] for s in job["steps"] if s.get("run", "").startswith("pip install")]
+        assert installs, name
+        argv = shlex.split(installs[0])
+        assert f"kedro-dab=={version('kedro-dab')}" in argv, name
+        assert argv[argv.index("-e") + 1] == ".", name
+        python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-py"))
+        assert python["with"]["cache"] == "pip", name
+
+
+def test_fork_pull_requests_skip_only_the_step_that_needs_a_workspace(project: Path):
+    text = (project / WORKFLOW).read_text()
+    steps = load_workflow(project)["jobs"]["validate"]["steps"]
+    guarded = [s for s in steps if "if" in s]
+    assert [s["run"].split()[0] for s in guarded] == ["databricks"]
+    assert "head.repo.full_name == github.repository" in guarded[0]["if"]
+    assert "forks" in text

@@ -302,8 +302,10 @@ CLI_VERSION = "1.13.0"
 
 
 def github_workflow(bundle_text: str) -> str:
-    """The workflow for this bundle's targets: validate each, deploy the production one."""
+    """The workflow for this bundle's targets: validate each, deploy the production one, and
+    show on each pull request what it does to the jobs; kedro-dab pinned to this version."""
     import sys
+    from importlib.metadata import version
 
     import yaml
 
@@ -316,6 +318,7 @@ def github_workflow(bundle_text: str) -> str:
         ("<<deploy_target>>", str(deploy)),
         ("<<python>>", f"{sys.version_info.major}.{sys.version_info.minor}"),
         ("<<cli_version>>", CLI_VERSION),
+        ("<<kedro_dab_version>>", version("kedro-dab")),
     ):
         text = text.replace(token, value)
     return text

@@ -30,6 +30,10 @@ class ValidationReport:
 
     problems: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Checks that did not run, each with the reason."""
+    warnings: list[str] = field(default_factory=list)
+    """dab.yml entries that had no effect (the plan's warnings)."""
 
     @property
     def ok(self) -> bool:
@@ -48,7 +52,7 @@ def validate_bundle(
     bundle root's wiring, that the files on disk are current, and (with a CLI) the CLI.
     With `task_envs`, also what the tasks of those envs would meet first on Databricks: the
     console script they call, and catalog credentials that only unshipped conf defines."""
-    report = ValidationReport()
+    report = ValidationReport(warnings=list(plan.warnings))
     if task_envs:
         from kedro_dab.project import unshipped_credentials
 
@@ -98,8 +102,15 @@ def validate_bundle(
             stale = ", ".join(status.written + status.removed)
             report.problems.append(f"out of date: {stale}; run `kedro dab bundle`")
 
-    if run_cli and shutil.which("databricks") and report.ok:
-        report.checks.append("databricks bundle validate --strict")
+    cli_check = "databricks bundle validate --strict"
+    if not run_cli:
+        report.skipped.append(f"{cli_check} (--no-cli)")
+    elif not shutil.which("databricks"):
+        report.skipped.append(f"{cli_check} (no databricks CLI on the PATH)")
+    elif not report.ok:
+        report.skipped.append(f"{cli_check} (the checks above found problems)")
+    else:
+        report.checks.append(cli_check)
         report.problems.extend(_cli_validate(root))
     return report
 

@@ -1,0 +1,234 @@
+"""`kedro dab summary` and `kedro dab open`: what is deployed to a target, read back from the
+workspace (kedro-dab's deployment state, the jobs and their runs); nothing is changed.
+
+Drift compares what the last deploy sent for each job (its fingerprint in the deployment
+state) with what the local bundle files would send now, against the same uploaded wheel: a
+change to dab.yml or the bundle that was not deployed shows, a rebuilt wheel does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.deploy.target import Target, load_target
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about, connect
+from kedro_dab.errors import ConfigError
+
+_WHEEL_VERSION = re.compile(r"^[^-]+-(?P<version>[^-]+)-")
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """A job's most recent run."""
+
+    run_id: int
+    state: str
+    """The result (SUCCESS, FAILED, CANCELED, ...) once it ended, else the life cycle state."""
+    start: str | None
+    """ISO 8601, UTC."""
+    duration_seconds: float | None
+    url: str
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One job of the target as the workspace has it."""
+
+    key: str
+    job_id: int | None
+    url: str | None
+    wheel: str | None
+    """The project wheel the last deploy uploaded (file name)."""
+    wheel_version: str | None
+    deployed_at: str | None
+    """When the last deploy wrote the deployment state, ISO 8601, UTC."""
+    last_run: LastRun | None
+    in_sync: bool | None
+    """True when the deployed settings equal the local bundle's; None when unknown."""
+    drift: str
+    """In words: in sync, drifted (and why), not deployed, or why it is unknown."""
+
+
+@dataclass
+class TargetSummary:
+    """Every job of one target."""
+
+    target: str
+    host: str
+    root_path: str
+    jobs: list[JobSummary] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (`kedro dab summary --format json`)."""
+        return asdict(self)
+
+
+def summarize(
+    root: Path, target_name: str | None, *, profile: str | None = None, client: Any = None
+) -> TargetSummary:
+    """Read back what is deployed to the target."""
+    from kedro_dab.deploy.sdk import STATE_FILE, read_state, target_paths
+
+    target = load_target(root, target_name)
+    workspace = Workspace(client or connect(target.host, profile))
+    user = workspace.user_name()
+    paths = target_paths(target, user)
+    state = read_state(workspace, target)
+    ids = {k: int(v) for k, v in (state.get("jobs") or {}).items()}
+    wheel = (state.get("wheel") or {}).get("name")
+    deployed_at = _modified_at(workspace, f"{paths.state}/{STATE_FILE}") if state else None
+    local = _local_fingerprints(root, target, workspace, user, paths, wheel)
+    prints = state.get("fingerprints") or {}
+    out = TargetSummary(target.name, workspace.host, paths.root)
+    for key in sorted(set(target.jobs) | set(ids)):
+        job_id = ids.get(key)
+        if job_id is None:
+            out.jobs.append(
+                JobSummary(key, None, None, None, None, None, None, None, "not deployed")
+            )
+            continue
+        if key not in target.jobs:
+            in_sync, drift = False, "drifted: deployed, but no longer in the local bundle"
+        elif isinstance(local, str):
+            in_sync, drift = None, local
+        elif prints.get(key) == local[key]:
+            in_sync, drift = True, "in sync: the deployed settings equal the local bundle"
+        else:
+            in_sync, drift = False, "drifted: the local bundle differs from what was deployed"
+        out.jobs.append(
+            JobSummary(
+                key=key,
+                job_id=job_id,
+                url=f"{workspace.host}/jobs/{job_id}",
+                wheel=wheel,
+                wheel_version=_version_of(wheel),
+                deployed_at=deployed_at,
+                last_run=_last_run(workspace, job_id),
+                in_sync=in_sync,
+                drift=drift,
+            )
+        )
+    return out
+
+
+def job_url(
+    root: Path,
+    target_name: str | None,
+    key: str | None,
+    *,
+    profile: str | None = None,
+    client: Any = None,
+) -> tuple[str, str]:
+    """(job key, URL) of a deployed job; `key` may be left out when the bundle has one job."""
+    summary = summarize(root, target_name, profile=profile, client=client)
+    deployed = [j for j in summary.jobs if j.url]
+    if key is None:
+        if len(deployed) != 1:
+            names = ", ".join(j.key for j in deployed) or "none"
+            raise ConfigError(f"target '{summary.target}' has jobs {names}; name the one to open")
+        return deployed[0].key, str(deployed[0].url)
+    for job in summary.jobs:
+        if job.key == key:
+            if job.url is None:
+                raise WorkspaceError(
+                    f"job '{key}' is not deployed to target '{summary.target}'; run "
+                    f"`kedro dab deploy -t {summary.target}` first"
+                )
+            return key, job.url
+    known = ", ".join(j.key for j in summary.jobs)
+    raise ConfigError(f"no job '{key}' in target '{summary.target}' (jobs: {known})")
+
+
+def _local_fingerprints(
+    root: Path, target: Target, workspace: Workspace, user: str, paths: Any, wheel: str | None
+) -> dict[str, str] | str:
+    """What a deploy of the local bundle would send for each job, against the deployed wheel,
+    or why that cannot be known."""
+    from kedro_dab.build import Artifact
+    from kedro_dab.deploy.sdk import (
+        desired_settings,
+        fingerprint,
+        job_permissions,
+        references,
+        short_name,
+    )
+
+    if wheel is None:
+        return "unknown: no kedro-dab deployment state for this target"
+    built = sorted((root / "dist").glob("*.whl"))
+    if not built:
+        return "unknown: no wheel in dist/ to compare with; run `kedro dab build`"
+    short = short_name(user)
+    context = references(target, user, short, paths, workspace.host)
+    stand_in = Artifact(built[0], 0, "")
+    remote = f"{paths.artifacts}/.internal/{wheel}"
+    out = {}
+    for key in target.jobs:
+        settings = desired_settings(target, key, root, context, stand_in, remote, short)
+        out[key] = fingerprint(settings, job_permissions(target, key, context))
+    return out
+
+
+def _modified_at(workspace: Workspace, path: str) -> str | None:
+    with about(path):
+        info = workspace.client.workspace.get_status(path)
+    return _iso(getattr(info, "modified_at", None))
+
+
+def _last_run(workspace: Workspace, job_id: int) -> LastRun | None:
+    with about(f"runs of job {job_id}"):
+        run = next(iter(workspace.client.jobs.list_runs(job_id=job_id, limit=1)), None)
+    if run is None:
+        return None
+    state = run.state
+    result = getattr(state.result_state, "value", None) if state else None
+    life = getattr(state.life_cycle_state, "value", None) if state else None
+    duration = run.run_duration
+    if not duration and run.start_time and run.end_time:
+        duration = run.end_time - run.start_time
+    return LastRun(
+        run_id=int(run.run_id or 0),
+        state=str(result or life or "UNKNOWN"),
+        start=_iso(run.start_time),
+        duration_seconds=round(duration / 1000, 1) if duration else None,
+        url=str(run.run_page_url or ""),
+    )
+
+
+def _iso(millis: int | None) -> str | None:
+    if not millis:
+        return None
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _version_of(wheel: str | None) -> str | None:
+    match = _WHEEL_VERSION.match(wheel or "")
+    return match.group("version") if match else None
+
+
+def summary_lines(summary: TargetSummary) -> Sequence[str]:
+    """The summary for people, one fact a line."""
+    lines = [f"target {summary.target}: {summary.host}  {summary.root_path}"]
+    for job in summary.jobs:
+        lines.append(f"job {job.key}  {job.url or '(not deployed)'}")
+        if job.job_id is None:
+            continue
+        lines.append(f"  wheel     {job.wheel or '?'}  (version {job.wheel_version or '?'})")
+        lines.append(f"  deployed  {job.deployed_at or '?'}")
+        run = job.last_run
+        if run is None:
+            lines.append("  last run  none yet")
+        else:
+            took = f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else "?"
+            lines.append(
+                f"  last run  {run.run_id} {run.state}  started {run.start or '?'}  took {took}  "
+                f"{run.url}"
+            )
+        lines.append(f"  drift     {job.drift}")
+    return lines

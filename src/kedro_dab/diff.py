@@ -1,0 +1,370 @@
+"""`kedro dab diff`: what a change does to the jobs, from two plans.
+
+The base revision is exported from git into a temporary folder (`git archive`, so the work
+tree and its uncommitted changes stay untouched) and planned there in a subprocess with the
+same Python and Kedro; the two plans' JSON forms are compared. Tasks are matched by key; a
+removed and an added task that share most of their nodes are one task renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.errors import DabError
+
+
+class DiffError(DabError):
+    """The base revision could not be exported or planned."""
+
+
+@dataclass(frozen=True)
+class NodeMove:
+    """A node that runs in another task than before."""
+
+    node: str
+    before: str
+    after: str
+    why: str
+    """The head plan's reason for the node's place (the rule, and any merge)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One setting of a job or task that differs: `where` is `job` or `task <key>`."""
+
+    where: str
+    name: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class JobDiff:
+    """What changed in one job present in both plans."""
+
+    key: str
+    tasks_added: list[str] = field(default_factory=list)
+    tasks_removed: list[str] = field(default_factory=list)
+    tasks_renamed: dict[str, str] = field(default_factory=dict)
+    """Old key -> new key."""
+    nodes_moved: list[NodeMove] = field(default_factory=list)
+    nodes_added: dict[str, str] = field(default_factory=dict)
+    """Node -> the task it runs in."""
+    nodes_removed: dict[str, str] = field(default_factory=dict)
+    """Node -> the task it ran in."""
+    settings: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """True when anything about the job differs."""
+        return bool(
+            self.tasks_added
+            or self.tasks_removed
+            or self.tasks_renamed
+            or self.nodes_moved
+            or self.nodes_added
+            or self.nodes_removed
+            or self.settings
+        )
+
+
+@dataclass
+class PlanDiff:
+    """The jobs added, removed and changed between two plans."""
+
+    base: str
+    jobs_added: list[str] = field(default_factory=list)
+    jobs_removed: list[str] = field(default_factory=list)
+    jobs: list[JobDiff] = field(default_factory=list)
+    head_plan: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """True when the change does anything to the jobs."""
+        return bool(self.jobs_added or self.jobs_removed or any(j.changed for j in self.jobs))
+
+
+# --- the base plan -------------------------------------------------------------------------------
+
+
+def base_plan(root: Path, ref: str, env: str | None = None) -> dict[str, Any]:
+    """The plan JSON of the project as it is at git revision `ref`."""
+    top, prefix = _git_location(root)
+    commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit is None:
+        raise DiffError(
+            f"--base '{ref}': not a git revision of {top}; name a branch, tag or commit"
+        )
+    with tempfile.TemporaryDirectory(prefix="kedro-dab-base-") as tmp:
+        archive = Path(tmp) / "base.tar"
+        with archive.open("wb") as out:
+            done = subprocess.run(
+                ["git", "archive", "--format=tar", commit],
+                cwd=top,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise DiffError(f"--base '{ref}': git archive failed: {done.stderr.decode().strip()}")
+        tree = Path(tmp) / "tree"
+        with tarfile.open(archive) as tar:
+            try:
+                tar.extractall(tree, filter="data")
+            except TypeError:  # Python without extraction filters (before 3.10.12)
+                tar.extractall(tree)
+        project = tree / prefix
+        output = Path(tmp) / "plan.json"
+        args = [sys.executable, "-m", "kedro", "dab", "plan", "--format", "json", "-o", str(output)]
+        if env:
+            args += ["--env", env]
+        environ = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "NO_COLOR": "1"}
+        done = subprocess.run(
+            args,
+            cwd=project,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0 or not output.exists():
+            errors = [ln for ln in done.stderr.splitlines() if ln.startswith("Error:")]
+            detail = errors[-1].removeprefix("Error:").strip() if errors else _last(done.stderr)
+            raise DiffError(f"--base '{ref}': planning the project at {ref} failed: {detail}")
+        return json.loads(output.read_text(encoding="utf-8"))
+
+
+def _git_location(root: Path) -> tuple[Path, str]:
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None:
+        raise DiffError(f"{root} is not in a git repository; kedro dab diff compares git revisions")
+    prefix = _git(root, "rev-parse", "--show-prefix") or ""
+    return Path(top), prefix
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise DiffError("git is not on the PATH; kedro dab diff needs it") from exc
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _last(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+# --- comparing ------------------------------------------------------------------------------------
+
+_TASK_FIELDS = ("compute", "settings", "requirements", "depends_on")
+
+
+def diff_plans(base: Mapping[str, Any], head: Mapping[str, Any], base_name: str) -> PlanDiff:
+    """Compare two plans in their JSON form (`plan_to_dict`)."""
+    before = {job["key"]: job for job in base.get("jobs", [])}
+    after = {job["key"]: job for job in head.get("jobs", [])}
+    out = PlanDiff(
+        base=base_name,
+        jobs_added=sorted(set(after) - set(before)),
+        jobs_removed=sorted(set(before) - set(after)),
+        head_plan=head,
+    )
+    for key in sorted(set(before) & set(after)):
+        out.jobs.append(_diff_job(before[key], after[key]))
+    return out
+
+
+def _diff_job(old: Mapping[str, Any], new: Mapping[str, Any]) -> JobDiff:
+    out = JobDiff(key=new["key"])
+    old_tasks = {t["key"]: t for t in old["tasks"]}
+    new_tasks = {t["key"]: t for t in new["tasks"]}
+    old_nodes = {n["name"]: t["key"] for t in old["tasks"] for n in t["nodes"]}
+    new_nodes = {n["name"]: t["key"] for t in new["tasks"] for n in t["nodes"]}
+    why = {n["name"]: n["placed_by"] for t in new["tasks"] for n in t["nodes"]}
+
+    removed = sorted(set(old_tasks) - set(new_tasks))
+    added = sorted(set(new_tasks) - set(old_tasks))
+    out.tasks_renamed = _renames(removed, added, old_nodes, new_nodes)
+    out.tasks_removed = [k for k in removed if k not in out.tasks_renamed]
+    out.tasks_added = [k for k in added if k not in out.tasks_renamed.values()]
+
+    same = {**{k: k for k in set(old_tasks) & set(new_tasks)}, **out.tasks_renamed}
+    for node in sorted(set(old_nodes) & set(new_nodes)):
+        if same.get(old_nodes[node]) != new_nodes[node]:
+            out.nodes_moved.append(NodeMove(node, old_nodes[node], new_nodes[node], why[node]))
+    out.nodes_added = {n: new_nodes[n] for n in sorted(set(new_nodes) - set(old_nodes))}
+    out.nodes_removed = {n: old_nodes[n] for n in sorted(set(old_nodes) - set(new_nodes))}
+
+    for name in ("name", "pipelines", "settings"):
+        if old.get(name) != new.get(name):
+            out.settings.append(Change("job", name, old.get(name), new.get(name)))
+    for old_key, new_key in sorted(same.items(), key=lambda kv: kv[1]):
+        for name in _TASK_FIELDS:
+            before = old_tasks[old_key].get(name)
+            after = new_tasks[new_key].get(name)
+            if name == "depends_on":
+                before = sorted(same.get(k, k) for k in before or [])
+                after = sorted(after or [])
+            if before != after:
+                out.settings.append(Change(f"task {new_key}", name, before, after))
+    return out
+
+
+def _renames(
+    removed: Sequence[str],
+    added: Sequence[str],
+    old_nodes: Mapping[str, str],
+    new_nodes: Mapping[str, str],
+) -> dict[str, str]:
+    """Pair a removed task with the added task holding most of its nodes, when they share
+    more than half of the nodes of each."""
+    members_old = {k: {n for n, t in old_nodes.items() if t == k} for k in removed}
+    members_new = {k: {n for n, t in new_nodes.items() if t == k} for k in added}
+    pairs = sorted(
+        (
+            (-len(members_old[o] & members_new[n]), o, n)
+            for o in removed
+            for n in added
+            if members_old[o] & members_new[n]
+        ),
+    )
+    out: dict[str, str] = {}
+    for overlap, old, new in pairs:
+        shared = -overlap
+        if old in out or new in out.values():
+            continue
+        if shared * 2 > len(members_old[old]) and shared * 2 > len(members_new[new]):
+            out[old] = new
+    return out
+
+
+# --- showing --------------------------------------------------------------------------------------
+
+
+def diff_text(diff: PlanDiff) -> str:
+    """The change as plain text, one fact a line."""
+    if not diff.changed:
+        return f"No change to the jobs since {diff.base}.\n"
+    lines = [f"Changes to the jobs since {diff.base}:"]
+    lines += [f"  job added: {k}" for k in diff.jobs_added]
+    lines += [f"  job removed: {k}" for k in diff.jobs_removed]
+    for job in diff.jobs:
+        if not job.changed:
+            continue
+        lines.append(f"job {job.key}:")
+        lines += [f"  task added: {k}" for k in job.tasks_added]
+        lines += [f"  task removed: {k}" for k in job.tasks_removed]
+        lines += [f"  task renamed: {o} -> {n}" for o, n in job.tasks_renamed.items()]
+        lines += [
+            f"  node moved: {m.node}: {m.before} -> {m.after} ({m.why})" for m in job.nodes_moved
+        ]
+        lines += [f"  node added: {n} (in {t})" for n, t in job.nodes_added.items()]
+        lines += [f"  node removed: {n} (was in {t})" for n, t in job.nodes_removed.items()]
+        lines += [
+            f"  {c.where}: {c.name}: {_show(c.before)} -> {_show(c.after)}" for c in job.settings
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def diff_markdown(diff: PlanDiff) -> str:
+    """The change as Markdown for a pull request: lists, then a Mermaid diagram of each changed
+    job's tasks (added, renamed and changed tasks coloured; removed ones listed)."""
+    head = f"### kedro-dab: what this change does to the Databricks jobs (vs `{diff.base}`)\n\n"
+    if not diff.changed:
+        return head + "No change to the jobs.\n"
+    parts = [head]
+    if diff.jobs_added:
+        parts.append("Jobs added: " + ", ".join(f"`{k}`" for k in diff.jobs_added) + "\n\n")
+    if diff.jobs_removed:
+        parts.append("Jobs removed: " + ", ".join(f"`{k}`" for k in diff.jobs_removed) + "\n\n")
+    head_jobs = {job["key"]: job for job in diff.head_plan.get("jobs", [])}
+    for job in diff.jobs:
+        if not job.changed:
+            continue
+        parts.append(f"#### job `{job.key}`\n\n")
+        items = [f"- task added: `{k}`" for k in job.tasks_added]
+        items += [f"- task removed: `{k}`" for k in job.tasks_removed]
+        items += [f"- task renamed: `{o}` → `{n}`" for o, n in job.tasks_renamed.items()]
+        items += [
+            f"- node moved: `{m.node}`: `{m.before}` → `{m.after}` ({_md(m.why)})"
+            for m in job.nodes_moved
+        ]
+        items += [f"- node added: `{n}` in `{t}`" for n, t in job.nodes_added.items()]
+        items += [f"- node removed: `{n}` (was in `{t}`)" for n, t in job.nodes_removed.items()]
+        items += [
+            f"- {c.where}: `{c.name}`: `{_show(c.before)}` → `{_show(c.after)}`"
+            for c in job.settings
+        ]
+        parts.append("\n".join(items) + "\n\n")
+        if job.key in head_jobs:
+            parts.append("```mermaid\n" + _mermaid(head_jobs[job.key], job) + "```\n\n")
+    return "".join(parts)
+
+
+def _mermaid(job: Mapping[str, Any], change: JobDiff) -> str:
+    ids = {task["key"]: f"t{i}" for i, task in enumerate(job["tasks"])}
+    changed = {c.where.removeprefix("task ") for c in change.settings if c.where != "job"}
+    moved_into = {m.after for m in change.nodes_moved} | set(change.nodes_added.values())
+    lines = ["flowchart LR"]
+    for task in job["tasks"]:
+        key = task["key"]
+        note = ""
+        if key in change.tasks_added:
+            note = " (added)"
+        elif key in change.tasks_renamed.values():
+            old = next(o for o, n in change.tasks_renamed.items() if n == key)
+            note = f" (was {old})"
+        lines.append(f'  {ids[key]}["{_quote(key + note)}<br/>{len(task["nodes"])} node(s)"]')
+    flows: dict[tuple[str, str], list[str]] = {}
+    for crossing in job.get("boundary_datasets", []):
+        for consumer in crossing["consumers"]:
+            flows.setdefault((crossing["producer"], consumer), []).append(crossing["dataset"])
+    for task in job["tasks"]:
+        for dep in task["depends_on"]:
+            if (dep, task["key"]) not in flows:
+                lines.append(f"  {ids[dep]} -.-> {ids[task['key']]}")
+    for (producer, consumer), names in flows.items():
+        label = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        lines.append(f"  {ids[producer]} -->|{_quote(label)}| {ids[consumer]}")
+    styles = (
+        ("added", change.tasks_added, "fill:#e6ffec,stroke:#2da44e"),
+        ("renamed", list(change.tasks_renamed.values()), "fill:#ddf4ff,stroke:#0969da"),
+        (
+            "changed",
+            sorted((changed | moved_into) - set(change.tasks_added)),
+            "fill:#fff8c5,stroke:#bf8700",
+        ),
+    )
+    for name, keys, style in styles:
+        shown = [ids[k] for k in keys if k in ids]
+        if shown:
+            lines.append(f"  classDef {name} {style}")
+            lines.append(f"  class {','.join(shown)} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unset"
+    return json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _quote(text: str) -> str:
+    return (
+        text.replace('"', "#quot;").replace("|", "#124;").replace("<", "#lt;").replace(">", "#gt;")
+    )

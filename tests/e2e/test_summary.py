@@ -1,0 +1,120 @@
+"""`kedro dab summary` and `kedro dab open`: what is deployed, read back from the fake
+workspace after a real deploy and run of the example."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.deploy_helpers import (
+    JOB,
+    copy_example,
+    dab,
+    error_lines,
+    local_wheel,
+    module_workspace,
+    only_job,
+    output,
+)
+from tests.fake_workspace import FakeWorkspace
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Deployed:
+    project: Path
+    ws: FakeWorkspace
+    started: float
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    base = tmp_path_factory.mktemp("summary")
+    project = copy_example(base)
+    with module_workspace(base) as ws:
+        started = time.time()
+        for args in (("deploy", "--engine", "sdk"), ("run",)):
+            result = dab(project, ws, *args)
+            assert result.returncode == 0, output(result)
+        yield Deployed(project, ws, started)
+
+
+def summary_json(deployed: Deployed) -> dict:
+    """The JSON summary, through --output: Kedro logs a line on stdout before any plugin
+    loads."""
+    target = deployed.project / "summary.json"
+    result = dab(deployed.project, deployed.ws, "summary", "--format", "json", "-o", str(target))
+    assert result.returncode == 0, output(result)
+    return json.loads(target.read_text(encoding="utf-8"))
+
+
+def test_summary_json_names_each_job_its_url_wheel_deploy_time_and_last_run(
+    deployed: Deployed,
+) -> None:
+    ws = deployed.ws
+    job = only_job(ws)
+    (run,) = ws.runs.values()
+    document = summary_json(deployed)
+    assert document["target"] == "dev"
+    (entry,) = document["jobs"]
+    assert entry["key"] == JOB
+    assert entry["job_id"] == job["job_id"]
+    assert entry["url"] == f"{ws.host}/jobs/{job['job_id']}"
+    wheel = local_wheel(deployed.project)
+    assert entry["wheel"] == wheel.name
+    assert wheel.name.startswith(f"spaceflights-{entry['wheel_version']}-")
+    deployed_at = datetime.strptime(entry["deployed_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert deployed_at.replace(tzinfo=timezone.utc).timestamp() >= int(deployed.started) - 1
+    last = entry["last_run"]
+    assert last["run_id"] == run.run_id
+    assert last["state"] == "SUCCESS"
+    assert last["url"] == run.run_page_url(ws.host, ws.workspace_id)
+    assert last["duration_seconds"] == pytest.approx((run.end_time - run.start_time) / 1000, 0.1)
+    assert entry["in_sync"] is True
+
+
+def test_summary_text_shows_the_same_facts_for_people(deployed: Deployed) -> None:
+    result = dab(deployed.project, deployed.ws, "summary")
+    assert result.returncode == 0, output(result)
+    job = only_job(deployed.ws)
+    assert f"job {JOB}  {deployed.ws.host}/jobs/{job['job_id']}" in result.stdout
+    assert "  last run  " in result.stdout and " SUCCESS " in result.stdout
+    assert "  drift     in sync" in result.stdout
+
+
+def test_open_prints_the_job_url(deployed: Deployed) -> None:
+    result = dab(deployed.project, deployed.ws, "open")
+    assert result.returncode == 0, output(result)
+    job = only_job(deployed.ws)
+    assert result.stdout.splitlines()[-1] == f"{deployed.ws.host}/jobs/{job['job_id']}"
+
+
+def test_open_of_an_unknown_job_is_refused_naming_the_jobs(deployed: Deployed) -> None:
+    result = dab(deployed.project, deployed.ws, "open", "nosuch")
+    assert result.returncode == 2, output(result)
+    assert error_lines(result) == [f"Error: no job 'nosuch' in target 'dev' (jobs: {JOB})"]
+
+
+def test_an_undeployed_change_to_the_bundle_is_drift(deployed: Deployed) -> None:
+    dab_yml = deployed.project / "conf" / "base" / "dab.yml"
+    before = dab_yml.read_text(encoding="utf-8")
+    dab_yml.write_text(
+        before + "  - match: {group: reporting}\n    max_retries: 5\n", encoding="utf-8"
+    )
+    try:
+        assert dab(deployed.project, deployed.ws, "bundle").returncode == 0
+        (entry,) = summary_json(deployed)["jobs"]
+        assert entry["in_sync"] is False
+        assert entry["drift"].startswith("drifted")
+    finally:
+        dab_yml.write_text(before, encoding="utf-8")
+        assert dab(deployed.project, deployed.ws, "bundle").returncode == 0
+    (entry,) = summary_json(deployed)["jobs"]
+    assert entry["in_sync"] is True
