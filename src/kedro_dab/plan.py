@@ -25,6 +25,7 @@ from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.grouping import Crossing, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
+from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
 
 PLAN_SCHEMA = "kedro-dab/plan"
 PLAN_VERSION = 1
@@ -89,6 +90,8 @@ class Plan:
     """Per bundle target: a compute profile for every task, or running from source."""
     dependencies: tuple[str, ...] = ()
     """The project's runtime dependencies, installed for tasks that run from source."""
+    endpoints: tuple[Endpoint, ...] = ()
+    """Serving endpoints (`serving:` in dab.yml), checked against the project."""
 
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
@@ -162,6 +165,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         },
         targets=dict(sorted(config.targets.items())),
         dependencies=project.dependencies,
+        endpoints=build_endpoints(project, config.serving, where),
     )
     check_plan(plan, project)
     return plan
@@ -438,4 +442,5 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             }
             for job in plan.jobs
         ],
+        **({"endpoints": [endpoint_to_dict(e) for e in plan.endpoints]} if plan.endpoints else {}),
     }
