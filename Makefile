@@ -30,6 +30,8 @@ example: install
 	cd examples/spaceflights && ../../$(BIN)/kedro dab bundle
 	cd examples/spaceflights && ../../$(BIN)/kedro dab validate
 	cd examples/spaceflights && ../../$(BIN)/kedro dab run --local --env base
+	cd examples/spaceflights && ../../$(BIN)/python ../serve_once.py price-shuttle \
+		requests/price-shuttle.json requests/price-shuttle-full-price.json -- --env base
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
