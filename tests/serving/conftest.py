@@ -122,6 +122,10 @@ serving:
     description: Score rows with the catalog's weights.
     inputs: [rows]
     params: [score.offset, score.scale]
+  score-fresh:
+    pipeline: score
+    inputs: [rows]
+    preload: []
 """
 
 TOKEN = "test-token-0123"

@@ -139,3 +139,12 @@ def test_serve_without_the_extra_says_what_to_install(tmp_path, tmp_path_factory
     )
     line = refusal_line(result)
     assert line == "Error: serving needs FastAPI and uvicorn: pip install 'kedro-dab[serve]'"
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_serving_an_unknown_endpoint_is_refused_in_one_line(tmp_path, tmp_path_factory):
+    project = serving_project(tmp_path, tmp_path_factory)
+    line = refusal_line(run_kedro(project, "dab", "serve", "scorre"))
+    assert line == (
+        "Error: no serving endpoint 'scorre' in dab.yml; endpoints: score, score-fresh, trivial"
+    )

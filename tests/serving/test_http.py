@@ -4,6 +4,7 @@ a real `kedro new` project; answers checked against a plain `kedro run` of the s
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,6 +60,26 @@ def test_every_model_serving_request_shape_gives_the_same_answer(server: Server,
     assert response.json() == expected
 
 
+def test_preloaded_data_is_read_once_and_catalog_inputs_on_each_request(
+    server: Server, served_project: Path
+):
+    weights = served_project / "data" / "01_raw" / "weights.json"
+    before = {
+        name: server.invoke(name, {"inputs": ROWS}).json() for name in ("score", "score-fresh")
+    }
+    original = weights.read_text()
+    try:
+        weights.write_text(json.dumps({"width": 100.0}))
+        after = {
+            name: server.invoke(name, {"inputs": ROWS}).json() for name in ("score", "score-fresh")
+        }
+    finally:
+        weights.write_text(original)
+    assert before["score"] == before["score-fresh"]
+    assert after["score"] == before["score"]
+    assert after["score-fresh"] == {"outputs": {"scores": [{"score": 300.0}, {"score": -100.0}]}}
+
+
 def test_concurrent_requests_never_see_each_others_data(server: Server):
     def body(i: int) -> dict[str, object]:
         rows = [{"width": i, "height": 2 * i, "depth": i % 3}]
@@ -66,13 +87,18 @@ def test_concurrent_requests_never_see_each_others_data(server: Server):
 
     expected = {i: server.invoke("score", body(i)).json() for i in range(8)}
 
-    def call(i: int) -> tuple[int, object]:
+    def client_loop(worker: int) -> list[tuple[int, object]]:
         with httpx.Client(base_url=server.url, headers=server.client.headers) as client:
-            answer = client.post("/serving-endpoints/score/invocations", json=body(i % 8))
-            return i % 8, answer.json()
+            out = []
+            for n in range(8):
+                i = (worker + n) % 8
+                answer = client.post("/serving-endpoints/score/invocations", json=body(i))
+                out.append((i, answer.json()))
+            return out
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(call, range(64)))
+        results = [pair for chunk in pool.map(client_loop, range(8)) for pair in chunk]
+    assert len(results) == 64
     assert all(answer == expected[i] for i, answer in results)
     assert len({str(v) for v in expected.values()}) == 8
 
@@ -108,7 +134,7 @@ BAD_REQUESTS = [
     ("records_not_rows", "score", {"dataframe_records": [1, 2]}, 422, "'dataframe_records' must be a list of row objects"),
     ("split_row_too_short", "score", {"dataframe_split": {"columns": ["a", "b"], "data": [[1]]}}, 422, "'dataframe_split.data[0]' must be a list of 2 values"),
     ("two_shapes", "score", {"inputs": ROWS, "dataframe_records": ROWS}, 422, "send one of"),
-    ("unknown_endpoint", "nope", {"params": {}}, 404, "no endpoint 'nope'; endpoints: score, trivial"),
+    ("unknown_endpoint", "nope", {"params": {}}, 404, "no endpoint 'nope'; endpoints: score, score-fresh, trivial"),
 ]  # fmt: skip
 
 
@@ -166,7 +192,7 @@ def test_invocations_need_the_bearer_token_when_one_is_set(server: Server):
 def test_ready_lists_the_endpoints(server: Server):
     assert server.client.get("/ready").json() == {
         "status": "ready",
-        "endpoints": ["score", "trivial"],
+        "endpoints": ["score", "score-fresh", "trivial"],
     }
 
 

@@ -11,9 +11,11 @@ goes to the server's log only).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from kedro_dab.serve.endpoints import Endpoint
@@ -130,7 +132,13 @@ def create_app(
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        service.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Kedro serving endpoints",
         description="Kedro pipelines served by kedro-dab; request shapes as in Databricks "
         "Model Serving.",

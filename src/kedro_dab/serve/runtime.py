@@ -232,9 +232,18 @@ class Service:
             "project_path": str(self.project_path),
             "env": self.env,
             "kedro_version": self._kedro_version,
-            "pipeline_names": [endpoint.pipeline],
+            "tags": None,
+            "from_nodes": None,
+            "to_nodes": None,
+            "node_names": None,
+            "from_inputs": None,
+            "to_outputs": None,
+            "load_versions": None,
             "runtime_params": dict(given),
+            "pipeline_names": [endpoint.pipeline],
+            "namespaces": None,
             "runner": "kedro_dab.serve",
+            "only_missing_outputs": False,
         }
         hook = self._hooks.hook
         hook.before_pipeline_run(run_params=run_params, pipeline=compiled.pipeline, catalog=catalog)
