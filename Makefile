@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make example   init, plan, bundle, validate and a local run of examples/spaceflights (no workspace)
+#   make example   init, plan, bundle, validate, a local run and one served request of
+#                  examples/spaceflights (no workspace)
 #   make test      lint + the whole test suite under Kedro 1.x, then the project tests under 0.19
 PYTHON ?= python3
 VENV ?= .venv
