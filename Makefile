@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make example   init, plan, bundle, validate and a local run of examples/spaceflights (no workspace)
+#   make example   init, plan, bundle, validate, a local run and one served request of
+#                  examples/spaceflights (no workspace)
 #   make test      lint + the whole test suite under Kedro 1.x, then the project tests under 0.19
 PYTHON ?= python3
 VENV ?= .venv
@@ -30,6 +31,8 @@ example: install
 	cd examples/spaceflights && ../../$(BIN)/kedro dab bundle
 	cd examples/spaceflights && ../../$(BIN)/kedro dab validate
 	cd examples/spaceflights && ../../$(BIN)/kedro dab run --local --env base
+	cd examples/spaceflights && ../../$(BIN)/python ../serve_once.py price-shuttle \
+		requests/price-shuttle.json requests/price-shuttle-full-price.json -- --env base
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

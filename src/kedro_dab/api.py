@@ -471,3 +471,50 @@ def job_url(
     from kedro_dab.deploy.summary import job_url as find_url
 
     return find_url(Path(project_path).resolve(), target, job, profile=profile, client=client)
+
+
+def serving_app(
+    project_path: Path | str = ".",
+    endpoints: Sequence[str] = (),
+    env: str | None = None,
+    *,
+    token: str | None = None,
+    max_body_bytes: int | None = None,
+) -> Any:
+    """The ASGI app `kedro dab serve` runs: the plan's serving endpoints (`endpoints` picks
+    some by name; default all), with the project's catalog built and `preload` datasets loaded
+    once. `token`, when given, is required as a bearer token on every invocation."""
+    from kedro_dab.serve.app import DEFAULT_MAX_BODY_BYTES, create_app, require_extra
+    from kedro_dab.serve.runtime import load_service, require_kedro_1
+
+    require_extra()
+    require_kedro_1()
+    root = Path(project_path).resolve()
+    plan = make_plan(root, env)
+    service = load_service(root, plan.env, plan.endpoints, endpoints)
+    return create_app(service, token=token, max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES)
+
+
+SERVE_TOKEN_VARIABLE = "KEDRO_DAB_SERVE_TOKEN"
+
+
+def serve(
+    project_path: Path | str = ".",
+    endpoints: Sequence[str] = (),
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    env: str | None = None,
+    token: str | None = None,
+    access_log: bool = True,
+) -> None:
+    """`kedro dab serve`: answer the serving endpoints over HTTP until interrupted. Binds
+    127.0.0.1 unless `host` says otherwise; the bearer token defaults to the
+    `KEDRO_DAB_SERVE_TOKEN` environment variable (none: no token needed)."""
+    import os
+
+    from kedro_dab.serve.app import run_server
+
+    chosen = token if token is not None else os.environ.get(SERVE_TOKEN_VARIABLE) or None
+    app = serving_app(project_path, endpoints, env, token=chosen)
+    run_server(app, host, port, access_log=access_log)

@@ -419,6 +419,35 @@ class TargetSettings(_Strict):
     """Where persisted boundary datasets go on this target (overrides `boundaries_root`)."""
 
 
+ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
+
+
+class ServingEndpoint(_Strict):
+    """One serving endpoint: a registered pipeline answering HTTP requests. The request feeds
+    `inputs` and may set `params`; `preload` datasets are loaded once at start-up."""
+
+    pipeline: str = Field(min_length=1)
+    """The registered pipeline the endpoint runs."""
+    description: str | None = None
+    inputs: tuple[str, ...] = ()
+    """Free inputs of the pipeline that each request feeds."""
+    outputs: tuple[str, ...] | None = None
+    """Datasets returned; default: the pipeline's free outputs."""
+    params: tuple[str, ...] = ()
+    """Parameter keys (dots for nested keys) a request may set; defaults and types come from
+    the project's parameters."""
+    preload: tuple[str, ...] | None = None
+    """Catalog datasets loaded once at start-up; default: every other free input."""
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> ServingEndpoint:
+        for key in ("inputs", "outputs", "params", "preload"):
+            values = getattr(self, key) or ()
+            if len(set(values)) != len(values):
+                raise ValueError(f"'{key}' lists a name twice")
+        return self
+
+
 class DabConfig(_Strict):
     """All of `dab.yml`."""
 
@@ -440,6 +469,8 @@ class DabConfig(_Strict):
     tasks: tuple[TaskSettings, ...] = ()
     targets: dict[str, TargetSettings] = Field(default_factory=dict)
     """Per bundle target: one compute profile for all tasks, or running from source."""
+    serving: dict[str, ServingEndpoint] = Field(default_factory=dict)
+    """Named HTTP endpoints (`kedro dab serve`, Databricks Apps)."""
 
     @model_validator(mode="after")
     def _boundaries_alias(self) -> DabConfig:
@@ -528,6 +559,13 @@ def _check_references(config: DabConfig, where: str) -> None:
                 f"{where}: compute.{name}: a profile name may hold only letters, digits, "
                 "'_' and '-' (it becomes a cluster or environment key)"
             )
+    for key in config.serving:
+        if not re.match(ENDPOINT_NAME_PATTERN, key):
+            raise ConfigError(
+                f"{where}: serving.{key}: an endpoint name may hold only lower-case letters, "
+                "digits, '_' and '-', must start with a letter and be at most 30 characters "
+                "(it becomes a URL path and a Databricks app name)"
+            )
     for key in config.jobs:
         if not RESOURCE_KEY_PATTERN.match(key):
             raise ConfigError(
@@ -608,6 +646,7 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "tasks[]": TaskSettings,
     "tasks[].match": Selector,
     "targets.*": TargetSettings,
+    "serving.*": ServingEndpoint,
 }
 _RULE_MODELS: dict[str, type[BaseModel]] = {
     "tag": TagRule,
@@ -627,7 +666,7 @@ def _valid_keys(parent: Sequence[object], kinds: dict[int, str]) -> list[str]:
     for i, part in enumerate(parent):
         if isinstance(part, int):
             shape += "[]"
-        elif i == 1 and parent[0] in ("jobs", "compute", "targets"):
+        elif i == 1 and parent[0] in ("jobs", "compute", "targets", "serving"):
             shape += ".*"
         else:
             shape += f".{part}" if shape else str(part)

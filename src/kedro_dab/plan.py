@@ -29,6 +29,7 @@ from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.grouping import Crossing, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
+from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
 
 PLAN_SCHEMA = "kedro-dab/plan"
 PLAN_VERSION = 1
@@ -118,6 +119,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     """dab.yml entries that had no effect: a grouping rule that placed no node, a tag prefix
     no node carries, a tasks entry that matched no task."""
+    endpoints: tuple[Endpoint, ...] = ()
+    """Serving endpoints (`serving:` in dab.yml), checked against the project."""
 
     def boundary_store(self, job: Job, target: str | None = None) -> str:
         """`<root>/<job>`: the folder of a job's runs' boundary data, on `target` when given
@@ -228,6 +231,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
         boundaries_root=config.boundaries_root,
         boundaries_retention_days=config.boundaries_retention_days,
         warnings=tuple(_unused_entries(project, config, jobs_config, jobs, where)),
+        endpoints=build_endpoints(project, config.serving, where),
     )
     check_plan(plan, project)
     return plan
@@ -628,6 +632,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             }
             for job in plan.jobs
         ],
+        **({"endpoints": [endpoint_to_dict(e) for e in plan.endpoints]} if plan.endpoints else {}),
     }
 
 

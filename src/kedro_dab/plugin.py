@@ -676,3 +676,33 @@ def open_command(metadata: Any, job: str | None, target: str | None, profile: st
         except webbrowser.Error:
             return
         webbrowser.open(url)
+
+
+@dab.command()
+@click.argument("endpoints", nargs=-1)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@_env_option
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, help="Log each request."
+)
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def serve(
+    metadata: Any,
+    endpoints: tuple[str, ...],
+    host: str,
+    port: int,
+    env: str | None,
+    access_log: bool,
+) -> None:
+    """Serve the `serving:` endpoints of dab.yml over HTTP (all, or the ENDPOINTs named).
+
+    POST /serving-endpoints/<name>/invocations takes Databricks Model Serving's request shapes;
+    set KEDRO_DAB_SERVE_TOKEN to require it as a bearer token."""
+    from kedro_dab import api
+
+    api.serve(
+        _project_path(metadata), endpoints, host=host, port=port, env=env, access_log=access_log
+    )

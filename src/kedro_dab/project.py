@@ -76,6 +76,8 @@ class ProjectModel:
     """Pipeline name -> lines of `src/<package>/pipelines/<name>/requirements.txt`."""
     dependencies: tuple[str, ...] = ()
     """`[project].dependencies`: what running from source needs instead of the wheel."""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """The env's parameters, read only when `dab.yml` declares serving endpoints."""
 
     @functools.cached_property
     def pipeline_sets(self) -> dict[str, frozenset[str]]:
@@ -103,6 +105,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     persisted = persisted_families(persisted_datasets(catalog, catalog_names), catalog_names)
     dab_raw = _load(loader, "dab", env, path)
     dab_files = tuple(compat.config_files(loader, "dab", env))
+    parameters = _load(loader, "parameters", env, path) if dab_raw.get("serving") else {}
 
     return ProjectModel(
         path=path,
@@ -121,6 +124,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         dab_files=dab_files,
         requirements=pipeline_requirements(path / "src" / metadata.package_name, order),
         dependencies=tuple((pyproject.get("project") or {}).get("dependencies") or ()),
+        parameters=parameters,
     )
 
 

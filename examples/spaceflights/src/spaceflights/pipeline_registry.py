@@ -12,5 +12,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    # The batch job trains and reports; `inference` answers requests (`kedro dab serve`).
+    pipelines["__default__"] = sum(p for name, p in pipelines.items() if name != "inference")
     return pipelines

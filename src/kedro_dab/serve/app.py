@@ -1,0 +1,302 @@
+"""The HTTP app for a `Service`, on FastAPI (the `kedro-dab[serve]` extra).
+
+Routes: `POST /serving-endpoints/<name>/invocations` (Databricks Model Serving's request
+shapes), `GET /health` (the process answers), `GET /ready` (the endpoints are loaded), and
+OpenAPI at `/docs` and `/openapi.json`. Errors are JSON objects `{"error_code", "message"}` as
+Databricks writes them: 400 for a body that is not JSON, 401 without the bearer token when one
+is set, 404 for an unknown endpoint, 413 for a body over the limit, 422 for a missing or
+unknown input or parameter or a wrong type, 500 naming the node that failed (the traceback
+goes to the server's log only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kedro_dab.serve.endpoints import Endpoint
+from kedro_dab.serve.runtime import (
+    NodeFailed,
+    RequestError,
+    ServeError,
+    Service,
+    parse_body,
+    to_jsonable,
+)
+
+logger = logging.getLogger("kedro_dab.serve")
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Databricks Model Serving's own payload limit (16 MB)."""
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
+INSTALL_HINT = "serving needs FastAPI and uvicorn: pip install 'kedro-dab[serve]'"
+
+
+def require_extra() -> None:
+    """Refuse in one line when the `serve` extra is not installed."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ServeError(INSTALL_HINT) from None
+
+
+def invocations_path(name: str) -> str:
+    """The URL path of an endpoint, as Databricks Model Serving names it."""
+    return f"/serving-endpoints/{name}/invocations"
+
+
+def _error(status: int, code: str, message: str) -> Any:
+    from starlette.responses import Response
+
+    body = json.dumps({"error_code": code, "message": message})
+    return Response(body, status_code=status, media_type="application/json")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Guard:
+    """ASGI middleware: the bearer token (when set) and the body-size limit."""
+
+    def __init__(self, app: Any, token: str | None, max_body_bytes: int) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if self.expected is not None and scope["path"] not in OPEN_PATHS:
+            given = headers.get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                response = _error(
+                    401, "UNAUTHENTICATED", "send the server's token as 'Authorization: Bearer …'"
+                )
+                await response(scope, receive, send)
+                return
+        limit = self.max_body_bytes
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _TooLarge
+            return message
+
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
+        response = _error(
+            413,
+            "REQUEST_LIMIT_EXCEEDED",
+            f"the request body is over the limit of {self.max_body_bytes} bytes",
+        )
+        await response(scope, receive, send)
+
+
+def create_app(
+    service: Service,
+    *,
+    token: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Any:
+    """The ASGI app answering `service`'s endpoints. `token`, when given, is required as
+    `Authorization: Bearer <token>` on every invocation."""
+    require_extra()
+    from fastapi import FastAPI, Request
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import Response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Kedro serving endpoints",
+        description="Kedro pipelines served by kedro-dab; request shapes as in Databricks "
+        "Model Serving.",
+        version="1",
+    )
+    endpoints = service.endpoints
+
+    @app.get("/health", summary="The server answers")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", summary="Every endpoint is loaded and answers requests")
+    async def ready() -> dict[str, Any]:
+        return {"status": "ready", "endpoints": sorted(endpoints)}
+
+    def route(endpoint: Endpoint) -> Any:
+        name = endpoint.name
+
+        async def invoke(request: Request) -> Any:
+            raw = await request.body()
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return _error(400, "BAD_REQUEST", "the request body is not valid JSON")
+            try:
+                inputs, params = parse_body(endpoint, body)
+                result = await run_in_threadpool(service.invoke, name, inputs, params)
+            except RequestError as exc:
+                return _error(422, "INVALID_PARAMETER_VALUE", exc.message)
+            except NodeFailed as exc:
+                logger.error(
+                    "endpoint '%s': node '%s' failed",
+                    exc.endpoint,
+                    exc.node,
+                    exc_info=(type(exc.error), exc.error, exc.error.__traceback__),
+                )
+                return _error(
+                    500,
+                    "INTERNAL_ERROR",
+                    f"node '{exc.node}' failed ({type(exc.error).__name__}); "
+                    "the traceback is in the server log",
+                )
+            except Exception:
+                logger.exception("endpoint '%s' failed outside its nodes", name)
+                return _error(
+                    500, "INTERNAL_ERROR", "the request failed; the traceback is in the server log"
+                )
+            try:
+                text = json.dumps({"outputs": result}, allow_nan=False)
+            except (TypeError, ValueError):
+                text = json.dumps({"outputs": to_jsonable(result)}, allow_nan=False)
+            return Response(text, media_type="application/json")
+
+        invoke.__name__ = f"invoke_{name.replace('-', '_')}"
+        invoke.__annotations__ = {"request": Request, "return": Any}
+        return invoke
+
+    for endpoint in endpoints.values():
+        app.add_api_route(
+            invocations_path(endpoint.name),
+            route(endpoint),
+            methods=["POST"],
+            summary=f"Endpoint '{endpoint.name}': pipeline '{endpoint.pipeline}'",
+            description=_describe(endpoint),
+            tags=[endpoint.name],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": request_schema(endpoint)}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "The endpoint's outputs by dataset name",
+                        "content": {"application/json": {"schema": response_schema(endpoint)}},
+                    }
+                },
+            },
+        )
+
+    @app.post("/serving-endpoints/{name}/invocations", include_in_schema=False)
+    async def unknown(name: str) -> Any:
+        return _error(
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            f"no endpoint '{name}'; endpoints: {', '.join(sorted(endpoints))}",
+        )
+
+    return Guard(app, token, max_body_bytes)
+
+
+def _describe(endpoint: Endpoint) -> str:
+    inputs = ", ".join(endpoint.inputs) or "none"
+    params = ", ".join(f"{p.key} ({p.type}, default {p.default!r})" for p in endpoint.params)
+    return (
+        f"{endpoint.description}\n\nInputs: {inputs}. Parameters: {params or 'none'}. "
+        f"Outputs: {', '.join(endpoint.outputs)}."
+    )
+
+
+def request_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The JSON Schema of an endpoint's request body."""
+    params = {
+        p.key: ({} if p.type == "any" else {"type": p.type}) | {"default": p.default}
+        for p in endpoint.params
+    }
+    properties: dict[str, Any] = {
+        "params": {"type": "object", "properties": params, "additionalProperties": False}
+    }
+    if len(endpoint.inputs) == 1:
+        (single,) = endpoint.inputs
+        properties["dataframe_records"] = {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": f"Rows of '{single}'.",
+        }
+        properties["dataframe_split"] = {
+            "type": "object",
+            "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "data": {"type": "array", "items": {"type": "array"}},
+                "index": {"type": "array"},
+            },
+            "required": ["columns", "data"],
+            "description": f"'{single}' as columns and rows.",
+        }
+        properties["inputs"] = {"description": f"The value of '{single}'."}
+    elif endpoint.inputs:
+        properties["inputs"] = {
+            "type": "object",
+            "properties": {name: {} for name in endpoint.inputs},
+            "required": list(endpoint.inputs),
+            "additionalProperties": False,
+        }
+    return {
+        "title": f"{endpoint.name} request",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def response_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The JSON Schema of an endpoint's answer."""
+    return {
+        "type": "object",
+        "properties": {
+            "outputs": {
+                "type": "object",
+                "properties": {name: {} for name in endpoint.outputs},
+                "required": list(endpoint.outputs),
+            }
+        },
+        "required": ["outputs"],
+    }
+
+
+def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
+    """Serve `app` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
