@@ -13,7 +13,7 @@ from kedro_dab.project import ProjectModel
 from tests.unit.test_grouping_properties import closure, data_edges, projects
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(projects())
 def test_persist_keeps_the_rules_partition_and_persists_exactly_the_memory_crossings(
     case: tuple[ProjectModel, dict],
