@@ -83,18 +83,16 @@ def store(project: Path) -> Path:
 
 
 def test_a_grouping_refused_today_runs_with_persist_and_equals_kedro_run(project_factory):
-    project = make(project_factory)
-    refused = (project / "conf" / "base" / "dab.yml").read_text().replace("persist", "refuse", 1)
-    (project / "conf" / "base" / "dab.yml").write_text(refused)
-    result = run_kedro(project, "dab", "plan")
-    assert result.returncode == 2
-    assert "in-memory datasets would cross task boundaries" in result.stderr
+    project = make(project_factory, PERSIST.replace("persist", "refuse", 1))
+    refused = run_kedro(project, "dab", "plan")
+    assert refused.returncode == 2
+    assert "in-memory datasets would cross task boundaries" in refused.stderr
 
+    (project / "conf" / "base" / "dab.yml").write_text(PERSIST)
     run_kedro(project, "run", "--pipeline", "chain", check=True)
     expected = (project / "data" / "report_7.txt").read_bytes()
     (project / "data" / "report_7.txt").unlink()
 
-    (project / "conf" / "base" / "dab.yml").write_text(PERSIST)
     result = run_kedro(project, "dab", "run", "--local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All 4 tasks succeeded" in result.stdout
