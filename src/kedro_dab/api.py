@@ -517,4 +517,13 @@ def serve(
 
     chosen = token if token is not None else os.environ.get(SERVE_TOKEN_VARIABLE) or None
     app = serving_app(project_path, endpoints, env, token=chosen)
+    if chosen is None and host not in ("127.0.0.1", "localhost", "::1"):
+        import logging
+
+        logging.getLogger("kedro_dab.serve").warning(
+            "Serving on %s without a token: anyone who reaches this address can call the "
+            "endpoints; set %s to require one",
+            host,
+            SERVE_TOKEN_VARIABLE,
+        )
     run_server(app, host, port, access_log=access_log)
