@@ -5,7 +5,7 @@ settings and ACL, with a given user, so tests can compare them with the Databric
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ def engine_view(
     environ: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
     user: str = USER,
+    local_artifact: Callable[[str], str] = _no_local_wheels,
 ) -> dict[str, Any]:
     """`{"target": name, "jobs": {key: settings, with "permissions" as the CLI shows them},
     "variables": {name: resolved value}}`."""
@@ -44,7 +45,7 @@ def engine_view(
     context = references(loaded, user, short, paths, HOST)
     jobs: dict[str, Any] = {}
     for key in sorted(loaded.jobs):
-        settings = bundle_settings(loaded, key, root, context, short, _no_local_wheels)
+        settings = bundle_settings(loaded, key, root, context, short, local_artifact)
         acl = job_permissions(loaded, key, context)
         if acl:
             settings["permissions"] = acl

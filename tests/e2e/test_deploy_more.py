@@ -24,12 +24,15 @@ def test_artifacts_can_go_to_a_unity_catalog_volume(fake_workspace: FakeWorkspac
     ws = fake_workspace
     ws.add_volume("main", "default", "artifacts")
     project = copy_example(tmp_path)
-    set_target(project, "dev", artifact_path="/Volumes/main/default/artifacts/spaceflights")
+    # In development mode the CLI requires the user in the path, so each user has a copy.
+    volume = "/Volumes/main/default/artifacts/${workspace.current_user.short_name}/spaceflights"
+    set_target(project, "dev", artifact_path=volume)
     result = dab(project, ws, "deploy", "--engine", "sdk")
     assert result.returncode == 0, output(result)
     wheels = [p for p in ws.volume_files if p.endswith(".whl")]
     assert len(wheels) == 1
-    assert wheels[0].startswith("/Volumes/main/default/artifacts/spaceflights/.internal/")
+    short = ws.user_name.split("@")[0].replace(".", "_")
+    assert wheels[0].startswith(f"/Volumes/main/default/artifacts/{short}/spaceflights/.internal/")
     job = only_job(ws)
     environments = job["settings"].get("environments", [])
     used = {d for e in environments for d in e["spec"]["dependencies"] if d.endswith(".whl")}

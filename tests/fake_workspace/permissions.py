@@ -45,8 +45,6 @@ def checked_acl(
         owners = [("user_name", creator)]
     if len(owners) != 1:
         raise invalid("The job must have exactly one owner.")
-    if owners[0][0] == "group_name":
-        raise invalid("Groups cannot be owners of a job.")
     return [{kind: name, "permission_level": level} for (kind, name), level in levels.items()]
 
 

@@ -157,6 +157,16 @@ def test_bundle_var_environment_variables_override_the_default(tmp_path: Path) -
     assert one_job(root, environ={"BUNDLE_VAR_env": "prod"})["description"] == "prod"
 
 
+def test_a_ci_deploy_with_bundle_var_kedro_env_runs_the_examples_tasks_with_that_env() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "spaceflights"
+    view = engine_view(
+        example, "dev", environ={"BUNDLE_VAR_kedro_env": "prod"}, local_artifact=lambda v: v
+    )
+    for task in view["jobs"]["spaceflights"]["tasks"]:
+        parameters = task["python_wheel_task"]["parameters"]
+        assert parameters[parameters.index("--env") + 1] == "prod"
+
+
 def test_var_overrides_win_over_bundle_var_environment_variables(tmp_path: Path) -> None:
     root = env_bundle(tmp_path, {"env": {"default": "databricks"}}, description="${var.env}")
     settings = one_job(root, environ={"BUNDLE_VAR_env": "prod"}, variables={"env": "qa"})

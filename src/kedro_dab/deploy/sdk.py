@@ -446,11 +446,18 @@ def _presets(target: Target, context: Mapping[str, Any], short: str) -> dict[str
             )
         for name in ("root_path", "file_path", "artifact_path", "state_path"):
             path = str(context[f"workspace.{name}"])
-            if user not in path and short not in path:
+            if user in path or short in path:
+                continue
+            if name == "artifact_path" and path.startswith("/Volumes"):
                 raise ConfigError(
-                    f"workspace.{name} must start with '~/' or contain the current username to "
-                    "ensure uniqueness when using 'mode: development'"
+                    f"workspace.{name} should contain the current username or "
+                    "${workspace.current_user.short_name} to ensure uniqueness when using "
+                    "'mode: development'"
                 )
+            raise ConfigError(
+                f"workspace.{name} must start with '~/' or contain the current username to "
+                "ensure uniqueness when using 'mode: development'"
+            )
         presets["name_prefix"] = prefix or f"[dev {short}] "
         tags = dict(presets.get("tags") or {})
         tags.setdefault("dev", short)

@@ -288,8 +288,9 @@ def load_target(
     _check_keys(data, SUPPORTED_TOP_LEVEL, "top-level ")
     includes = _includes(root, data)
     job_files = _job_files(root / DATABRICKS_YML, data, {})
+    sources = {DATABRICKS_YML: data}
     for rel in includes:
-        included = _read_yaml(root / rel, root)
+        included = sources[rel] = _read_yaml(root / rel, root)
         _check_keys(included, SUPPORTED_TOP_LEVEL, "top-level ", rel)
         job_files = _job_files(root / rel, included, job_files)
         included.pop("include", None)
@@ -305,7 +306,7 @@ def load_target(
     if not isinstance(chosen, Mapping):
         raise ConfigError(f"{DATABRICKS_YML}: targets.{name} must be a mapping")
     _check_keys(chosen, _TARGET_KEYS, f"targets.{name}.")
-    _job_files_in_target(root, data, includes, name, job_files)
+    _job_files_in_target(root, sources, name, job_files)
 
     merged = {k: v for k, v in data.items() if k != "targets"}
     for key in _MERGED_TARGET_FIELDS:
@@ -456,11 +457,10 @@ def _job_files(path: Path, data: Mapping[str, Any], known: dict[str, Path]) -> d
 
 
 def _job_files_in_target(
-    root: Path, data: Mapping[str, Any], includes: list[str], name: str, job_files: dict[str, Path]
+    root: Path, sources: Mapping[str, Mapping[str, Any]], name: str, job_files: dict[str, Path]
 ) -> None:
     """Jobs defined only inside the target: attributed to the file whose target defines them."""
-    for rel in [DATABRICKS_YML, *includes]:
-        source = data if rel == DATABRICKS_YML else _read_yaml(root / rel, root)
+    for rel, source in sources.items():
         per_target = ((source.get("targets") or {}).get(name) or {}).get("resources") or {}
         for key in per_target.get("jobs") or {}:
             job_files.setdefault(key, root / rel)
