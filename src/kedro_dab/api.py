@@ -47,6 +47,7 @@ __all__ = [
     "job_url",
     "make_plan",
     "read",
+    "repair_run",
     "resolve_env",
     "run",
     "simulate",
@@ -373,14 +374,46 @@ def cancel_run(
     *,
     profile: str | None = None,
     client: Any = None,
-) -> None:
-    """Cancel a run started by `run`."""
+    wait: bool = False,
+) -> RunStatus | None:
+    """Cancel a run started by `run`; with `wait`, follow it until it has ended (so that no
+    task is left running) and return its final state."""
     from kedro_dab.deploy import runs
     from kedro_dab.deploy.target import load_target
     from kedro_dab.deploy.workspace import Workspace, connect
 
     loaded = load_target(Path(project_path).resolve(), target)
-    runs.cancel(Workspace(client or connect(loaded.host, profile)), run_id)
+    workspace = Workspace(client or connect(loaded.host, profile))
+    runs.cancel(workspace, run_id)
+    if not wait:
+        return None
+    return runs.follow(workspace, run_id, lambda status: None)
+
+
+def repair_run(
+    project_path: Path | str = ".",
+    job: str | None = None,
+    target: str | None = None,
+    *,
+    run_id: int | None = None,
+    profile: str | None = None,
+    on_change: Callable[[RunStatus], None] = lambda status: None,
+    on_start: Callable[[int, str], None] = lambda run_id, url: None,
+    client: Any = None,
+) -> RunStatus:
+    """`kedro dab run --repair [RUN_ID]`: run the failed, cancelled and skipped tasks of the
+    job's latest unsuccessful run (or of `run_id`) again inside that run (Jobs API
+    `runs/repair`), and follow it until it ends."""
+    from kedro_dab.deploy import runs
+    from kedro_dab.deploy.engines import job_id_for
+
+    root = Path(project_path).resolve()
+    workspace, key, job_id = job_id_for(root, target, job, profile=profile, client=client)
+    if run_id is None:
+        run_id = runs.latest_unsuccessful_run(workspace, job_id, key)
+    runs.repair(workspace, run_id)
+    on_start(run_id, runs.status(workspace, run_id).url)
+    return runs.follow(workspace, run_id, on_change)
 
 
 def destroy(

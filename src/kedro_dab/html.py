@@ -13,7 +13,9 @@ from html import escape
 
 from kedro_dab.plan import Job, Plan, Task
 
-BOX_WIDTH = 300
+MIN_BOX_WIDTH = 240
+MAX_BOX_WIDTH = 460
+CHAR_WIDTH = 7
 LAYER_GAP = 150
 ROW_GAP = 28
 LINE = 17
@@ -31,6 +33,7 @@ class _Box:
     y: int
     height: int
     layer: int
+    width: int
 
 
 def merge_reasons(task: Task) -> dict[str, str]:
@@ -82,7 +85,7 @@ def plan_html(plan: Plan) -> str:
 
 def _job_section(plan: Plan, job: Job) -> str:
     boxes = _layout(job)
-    width = max((b.x + BOX_WIDTH for b in boxes.values()), default=0) + MARGIN
+    width = max((b.x + b.width for b in boxes.values()), default=0) + MARGIN
     bottom = max((b.y + b.height for b in boxes.values()), default=0)
     flows = dataset_flows(job)
     pairs = {(d, t.key) for t in job.tasks for d in t.depends_on} | set(flows)
@@ -102,11 +105,13 @@ def _job_section(plan: Plan, job: Job) -> str:
         'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#555"/></marker></defs>',
     ]
-    for pair in sorted(pairs):
-        producer, consumer = pair
-        parts.append(_edge(boxes[producer], boxes[consumer], flows.get(pair, []), lanes.get(pair)))
-    for box in boxes.values():
-        parts.append(_box(plan, box))
+    edges = [
+        _edge(boxes[pair[0]], boxes[pair[1]], flows.get(pair, []), lanes.get(pair))
+        for pair in sorted(pairs)
+    ]
+    parts += [arrow for arrow, _ in edges]
+    parts += [_box(plan, box) for box in boxes.values()]
+    parts += [label for _, label in edges]  # above the boxes, never hidden by them
     parts.append("</svg>")
     return (
         f'<section class="job" id="job-{escape(job.key)}">\n'
@@ -120,6 +125,8 @@ def _job_section(plan: Plan, job: Job) -> str:
 
 
 def _layout(job: Job) -> dict[str, _Box]:
+    longest = max((len(n) for t in job.tasks for n in (t.key, *t.nodes)), default=10)
+    width = max(MIN_BOX_WIDTH, min(MAX_BOX_WIDTH, CHAR_WIDTH * longest + 40))
     layer_of = layers(job)
     next_y: dict[int, int] = {}
     boxes = {}
@@ -128,7 +135,7 @@ def _layout(job: Job) -> dict[str, _Box]:
         shown = min(len(task.nodes), MAX_NODES_SHOWN) + (len(task.nodes) > MAX_NODES_SHOWN)
         height = HEADER + LINE * shown + 10
         y = next_y.get(layer, MARGIN)
-        boxes[task.key] = _Box(task, MARGIN + layer * (BOX_WIDTH + LAYER_GAP), y, height, layer)
+        boxes[task.key] = _Box(task, MARGIN + layer * (width + LAYER_GAP), y, height, layer, width)
         next_y[layer] = y + height + ROW_GAP
     return boxes
 
@@ -138,22 +145,23 @@ def _box(plan: Plan, box: _Box) -> str:
     merged = merge_reasons(task)
     kind = getattr(plan.compute.get(task.compute), "type", "")
     css = "task merged" if merged else "task"
+    fits = (box.width - 30) // CHAR_WIDTH + 2
     lines = [
         f'<g class="{css}" data-task="{escape(task.key)}">',
         f"<title>{escape(task.key)}: {len(task.nodes)} node(s), compute {escape(task.compute)}"
         f"{' (merged: ' + escape('; '.join(sorted(set(merged.values())))) + ')' if merged else ''}"
         "</title>",
-        f'<rect x="{box.x}" y="{box.y}" width="{BOX_WIDTH}" height="{box.height}" rx="8"/>',
-        f'<text class="key" x="{box.x + 10}" y="{box.y + 19}">{escape(_cut(task.key, 34))}'
+        f'<rect x="{box.x}" y="{box.y}" width="{box.width}" height="{box.height}" rx="8"/>',
+        f'<text class="key" x="{box.x + 10}" y="{box.y + 19}">{escape(_cut(task.key, fits))}'
         f"{' ⊕' if merged else ''}</text>",
         f'<text class="compute" x="{box.x + 10}" y="{box.y + 36}">'
-        f"{escape(_cut(f'{task.compute} ({kind})' if kind else task.compute, 44))}</text>",
+        f"{escape(_cut(f'{task.compute} ({kind})' if kind else task.compute, fits))}</text>",
     ]
     for index, name in enumerate(task.nodes[:MAX_NODES_SHOWN]):
         mark = " ⊕" if name in merged else ""
         lines.append(
             f'<text class="node" data-node="{escape(name)}" x="{box.x + 16}" '
-            f'y="{box.y + HEADER + 8 + index * LINE}">{escape(_cut(name, 40))}{mark}</text>'
+            f'y="{box.y + HEADER + 8 + index * LINE}">{escape(_cut(name, fits - 2))}{mark}</text>'
         )
     if len(task.nodes) > MAX_NODES_SHOWN:
         lines.append(
@@ -167,8 +175,9 @@ def _box(plan: Plan, box: _Box) -> str:
 
 def _edge(
     source: _Box, target: _Box, data: list[tuple[str, str]], lane: float | None = None
-) -> str:
-    x1, y1 = source.x + BOX_WIDTH, source.y + min(source.height / 2, 40)
+) -> tuple[str, str]:
+    """The arrow, and its label (drawn later, on top)."""
+    x1, y1 = source.x + source.width, source.y + min(source.height / 2, 40)
     x2, y2 = target.x, target.y + min(target.height / 2, 40)
     bend = max((x2 - x1) / 2, 40)
     path = (
@@ -188,16 +197,19 @@ def _edge(
     names = [name for name, _ in data]
     label = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
     title = ", ".join(f"{n} ({k})" for n, k in data) or "runs after (no dataset)"
+    ends = f'data-from="{escape(source.task.key)}" data-to="{escape(target.task.key)}"'
+    room = (LAYER_GAP - 10) // 6 if lane is None else 60
     text = (
-        f'<text class="label" x="{label_x:.0f}" y="{label_y:.0f}">{escape(_cut(label, 36))}</text>'
+        f'<text class="label" {ends} x="{label_x:.0f}" y="{label_y:.0f}">'
+        f"<title>{escape(title)}</title>{escape(_cut(label, room))}</text>"
         if label
         else ""
     )
-    return (
-        f'<g class="{css}" data-from="{escape(source.task.key)}" '
-        f'data-to="{escape(target.task.key)}"><title>{escape(title)}</title>'
-        f'<path d="{path}" marker-end="url(#arrow)"/>{text}</g>'
+    arrow = (
+        f'<g class="{css}" {ends}><title>{escape(title)}</title>'
+        f'<path d="{path}" marker-end="url(#arrow)"/></g>'
     )
+    return arrow, text
 
 
 def _task_table(plan: Plan, job: Job) -> str:
@@ -277,7 +289,8 @@ svg.graph text{font:12px system-ui,sans-serif}
 .flow path{fill:none;stroke:#555;stroke-width:1.5}
 .flow.order path{stroke-dasharray:4 4;stroke:#999}
 .flow.memory path{stroke:#c0392b;stroke-dasharray:2 3}
-.flow .label{fill:#1d4e89;font-size:11px;text-anchor:middle}
+text.label{fill:#1d4e89;font-size:11px;text-anchor:middle;paint-order:stroke;stroke:#fff;
+stroke-width:4px;stroke-linejoin:round}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;
 vertical-align:top;text-align:left}ul{margin:0;padding-left:18px}.why{color:#777;font-size:12px}
 td.memory{color:#c0392b}.legend span{display:inline-block;vertical-align:middle;margin:0 4px 0 12px}

@@ -381,6 +381,17 @@ def deploy(
 @click.option("--cluster-id", default=None, help="With --connect: the cluster to use.")
 @click.option("--serverless", is_flag=True, help="With --connect: use serverless compute.")
 @click.option(
+    "--repair",
+    "repair",
+    is_flag=False,
+    flag_value="latest",
+    default=None,
+    metavar="[RUN_ID]",
+    help="Run the failed and skipped tasks of the job's latest failed run (or of RUN_ID) "
+    "again, inside that run, and follow it. With --local: rerun what did not succeed in the "
+    "local run RUN_ID (or --run-id) of a job with boundaries: persist.",
+)
+@click.option(
     "--jobs",
     "-j",
     "workers",
@@ -392,11 +403,6 @@ def deploy(
     "--run-id",
     default=None,
     help="With --local, for a job with boundaries: persist: the run's id (new by default).",
-)
-@click.option(
-    "--repair",
-    is_flag=True,
-    help="With --local --run-id: rerun the tasks of that run that did not succeed.",
 )
 @_verbose_option
 @click.pass_obj
@@ -412,16 +418,15 @@ def run_job(
     connect: bool,
     cluster_id: str | None,
     serverless: bool,
+    repair: str | None,
     workers: int | None,
     run_id: str | None = None,
-    repair: bool = False,
 ) -> None:
     """Run a job on Databricks and follow it; with --local, simulate it here task by task,
-    exactly as Databricks would call each task."""
-    if (run_id or repair) and not (local or connect):
-        raise click.UsageError("--run-id and --repair go with --local")
-    if repair and not run_id:
-        raise click.UsageError("--repair needs --run-id: the run to repair")
+    exactly as Databricks would call each task; with --repair, rerun a failed run's failed
+    and skipped tasks."""
+    if run_id and not (local or connect):
+        raise click.UsageError("--run-id goes with --local")
     if connect:
         from kedro_dab.connect import ENV_VAR, ConnectSettings, check_environment
 
@@ -430,9 +435,13 @@ def run_job(
         os.environ[ENV_VAR] = settings.to_env()
         local = True
     if local:
-        _run_locally(_project_path(metadata), job, env, params, workers, run_id, repair)
+        if repair is not None:
+            run_id = run_id if repair == "latest" else repair
+            if not run_id:
+                raise click.UsageError("--local --repair needs the local run's id: --repair RUN_ID")
+        _run_locally(_project_path(metadata), job, env, params, workers, run_id, repair is not None)
     else:
-        _run_remotely(_project_path(metadata), job, target, profile, params)
+        _run_remotely(_project_path(metadata), job, target, profile, params, repair)
 
 
 def _run_locally(
@@ -489,7 +498,12 @@ def _run_locally(
 
 
 def _run_remotely(
-    root: Path, job: str | None, target: str | None, profile: str | None, params: str | None
+    root: Path,
+    job: str | None,
+    target: str | None,
+    profile: str | None,
+    params: str | None,
+    repair: str | None = None,
 ) -> None:
     from rich.console import Console
 
@@ -506,37 +520,66 @@ def _run_remotely(
     def on_change(status: Any) -> None:
         progress = holder.get("progress")
         if progress is None:
-            progress = show.TaskProgress(console, sorted(status.tasks), f"run {status.run_id}")
+            keys = [t.key for t in status.task_runs]
+            progress = show.TaskProgress(console, keys, f"run {status.run_id}")
             holder["progress"] = progress.__enter__()
-        for key, state in status.tasks.items():
-            if progress.states.get(key, ("", ""))[0] != state:
-                progress.update(key, state)
+        for task in status.task_runs:
+            if progress.states.get(task.key, ("", ""))[0] != task.state:
+                ended = task.state not in ("pending", "running")
+                progress.update(task.key, task.state, task.seconds if ended else None, task.url)
+
+    def close_progress() -> None:
+        if holder.get("progress") is not None:
+            holder.pop("progress").__exit__(None, None, None)
 
     try:
-        final = api.run(
-            root,
-            job,
-            target,
-            profile=profile,
-            params=params,
-            on_change=on_change,
-            on_start=on_start,
-        )
+        if repair is not None:
+            final = api.repair_run(
+                root,
+                job,
+                target,
+                run_id=None if repair == "latest" else _run_id(repair),
+                profile=profile,
+                on_change=on_change,
+                on_start=on_start,
+            )
+        else:
+            final = api.run(
+                root,
+                job,
+                target,
+                profile=profile,
+                params=params,
+                on_change=on_change,
+                on_start=on_start,
+            )
     except KeyboardInterrupt:
+        close_progress()
         if started and click.confirm(
             f"Cancel run {started['run_id']} on Databricks?", default=True
         ):
-            api.cancel_run(root, started["run_id"], target, profile=profile)
+            ended = api.cancel_run(root, started["run_id"], target, profile=profile, wait=True)
+            for line in show.run_lines(ended):
+                console.print(line, markup=False)
             console.print(f"cancelled run {started['run_id']}")
         sys.exit(130)
     finally:
-        if holder.get("progress") is not None:
-            holder["progress"].__exit__(None, None, None)
-    if holder.get("progress") is not None and not console.is_terminal:
-        console.print(holder["progress"].summary())
+        close_progress()
+    for line in show.run_lines(final):
+        console.print(line, markup=False)
     console.print(f"run {final.run_id} ended: {final.result}  {final.url}")
     if not final.ok:
         sys.exit(1)
+
+
+def _run_id(text: str) -> int:
+    from kedro_dab.errors import ConfigError
+
+    if not text.isdigit():
+        raise ConfigError(
+            f"--repair {text}: expected a run id (digits), or no value for the latest"
+        )
+    return int(text)
 
 
 @dab.command()

@@ -179,15 +179,20 @@ class TaskProgress:
             self.live.update(self._table())
             self.live.__exit__(*exc)
 
-    def update(self, key: str, state: str, seconds: float | None = None) -> None:
+    def update(
+        self, key: str, state: str, seconds: float | None = None, url: str | None = None
+    ) -> None:
         """Record a task's new state (and its wall time once it ended)."""
+        if key not in self.states:
+            self.keys.append(key)
         timing = f"{seconds:.1f}s" if seconds is not None else ""
         self.states[key] = (state, timing)
         if self.live is not None:
             self.live.update(self._table())
         else:
             suffix = f" ({timing})" if timing else ""
-            self.console.print(f"{key}: {state}{suffix}", highlight=False)
+            where = f"  {url}" if url and state != "pending" else ""
+            self.console.print(f"{key}: {state}{suffix}{where}", highlight=False)
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -204,3 +209,31 @@ class TaskProgress:
     def summary(self) -> Any:
         """The final table."""
         return self._table()
+
+
+def run_lines(status: Any) -> list[str]:
+    """The final view of a run on Databricks: every task in dependency order with its state,
+    start (UTC), duration and page, then a total."""
+    from datetime import datetime, timezone
+
+    def clock(millis: int | None) -> str:
+        if not millis:
+            return "-"
+        return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).strftime("%H:%M:%S")
+
+    rows = [("task", "state", "start", "time", "url")]
+    for task in status.task_runs:
+        took = f"{task.seconds:.1f}s" if task.seconds is not None else "-"
+        rows.append((task.key, task.state, clock(task.start_ms), took, task.url or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+    counts: dict[str, int] = {}
+    for task in status.task_runs:
+        counts[task.state] = counts.get(task.state, 0) + 1
+    tally = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    took = f" in {status.seconds:.1f}s" if status.seconds is not None else ""
+    lines.append(f"total: {len(status.task_runs)} tasks ({tally}){took}")
+    return lines

@@ -333,11 +333,84 @@ class JobRun:
     end_time: int = 0
     cancel_requested: bool = False
     ticks: int = 0
+    repair_history: list[dict[str, Any]] = field(default_factory=list)
+    """As ``runs/get?include_history=true`` shows it: the ORIGINAL item, then each REPAIR."""
 
     @property
     def terminal(self) -> bool:
         """Whether the run is over."""
         return self.life_cycle_state in TERMINAL_STATES
+
+    def repair(self, body: Mapping[str, Any], next_id: Callable[[], int]) -> int:
+        """``runs/repair``, as strictly as Databricks: only a run that ended unsuccessfully,
+        task keys of this run, and the latest repair's id once the run has been repaired.
+        The chosen tasks run again (with new task run ids) inside the same run; returns the
+        repair id."""
+        if not self.terminal:
+            raise invalid(
+                f"Run {self.run_id} is in state {self.life_cycle_state} and cannot be "
+                "repaired until it has finished."
+            )
+        if self.result_state in SUCCESS_RESULTS:
+            raise invalid(f"Run {self.run_id} succeeded; only unsuccessful runs can be repaired.")
+        latest = self.repair_history[-1]["id"] if len(self.repair_history) > 1 else None
+        given = body.get("latest_repair_id")
+        if latest is not None and given != latest:
+            raise invalid(
+                f"latest_repair_id must be {latest}, the latest repair of run {self.run_id}"
+                f"{'' if given is None else f', not {given}'}."
+            )
+        if latest is None and given is not None:
+            raise invalid(f"Run {self.run_id} has no repair {given}.")
+        wanted = body.get("rerun_tasks") or []
+        every_failed = bool(body.get("rerun_all_failed_tasks"))
+        if bool(wanted) == every_failed:
+            raise invalid("Exactly one of rerun_tasks and rerun_all_failed_tasks must be given.")
+        unknown = [key for key in wanted if key not in self.tasks]
+        if unknown:
+            raise invalid(f"Task keys {', '.join(unknown)} are not in run {self.run_id}.")
+        if every_failed:
+            wanted = [
+                key
+                for key, task in self.tasks.items()
+                if (task.result_state or "") not in SUCCESS_RESULTS
+            ]
+        chosen = set(wanted)
+        if body.get("rerun_dependent_tasks"):
+            grew = True
+            while grew:
+                more = {k for k, t in self.tasks.items() if chosen.intersection(t.depends_on)}
+                grew = not more <= chosen
+                chosen |= more
+        if not self.repair_history:
+            self.repair_history.append(self._history_item("ORIGINAL", next_id(), self.tasks))
+        for key in chosen:
+            task = self.tasks[key]
+            task.run_id = next_id()
+            task.life_cycle_state = "BLOCKED" if chosen.intersection(task.depends_on) else "PENDING"
+            task.result_state = None
+            task.state_message = ""
+            task.start_time = task.end_time = 0
+        repair_id = next_id()
+        self.repair_history.append(
+            self._history_item("REPAIR", repair_id, {k: self.tasks[k] for k in sorted(chosen)})
+        )
+        self.life_cycle_state = "PENDING"
+        self.result_state = None
+        self.state_message = ""
+        self.end_time = 0
+        self.cancel_requested = False
+        return repair_id
+
+    def _history_item(self, kind: str, item_id: int, tasks: Mapping[str, TaskRun]) -> dict:
+        return {
+            "id": item_id,
+            "type": kind,
+            "start_time": self.start_time if kind == "ORIGINAL" else now_ms(),
+            "end_time": self.end_time if kind == "ORIGINAL" else 0,
+            "state": _state(self.life_cycle_state, self.result_state, self.state_message, False),
+            "task_run_ids": [t.run_id for t in tasks.values()],
+        }
 
     def skip(self, result: str, message: str) -> None:
         """Ends the run before it starts (e.g. too many concurrent runs)."""
@@ -469,7 +542,13 @@ class JobRun:
         return body
 
     def to_api(
-        self, host: str, workspace_id: str, page: int | None, *, with_tasks: bool = True
+        self,
+        host: str,
+        workspace_id: str,
+        page: int | None,
+        *,
+        with_tasks: bool = True,
+        with_history: bool = False,
     ) -> tuple[dict[str, Any], bool]:
         """A Run object (tasks paged by 100 when ``page`` is given); and whether more follow."""
         body: dict[str, Any] = {
@@ -515,4 +594,6 @@ class JobRun:
             body["tasks"] = [self.task_to_api(t, host, workspace_id) for t in tasks]
         if with_tasks and clusters:
             body["job_clusters"] = copy.deepcopy(clusters)
+        if with_history and self.repair_history:
+            body["repair_history"] = copy.deepcopy(self.repair_history)
         return body, more

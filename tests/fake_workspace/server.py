@@ -579,6 +579,7 @@ class FakeWorkspace:
             ("GET", jobs + r"/runs/get$", self._runs_get),
             ("GET", jobs + r"/runs/list$", self._runs_list),
             ("POST", jobs + r"/runs/cancel$", self._runs_cancel),
+            ("POST", jobs + r"/runs/repair$", self._runs_repair),
             (
                 "PUT",
                 r"^/api/2\.0/permissions/jobs/(?P<job_id>\d+)$",
@@ -978,7 +979,12 @@ class FakeWorkspace:
         token = request.query_str("page_token", required=False)
         page = _decode_token(f"run{run.run_id}", token) if token else 0
         paged = request.api_version != "2.1"
-        body, more = run.to_api(self.host, self.workspace_id, page if paged else None)
+        body, more = run.to_api(
+            self.host,
+            self.workspace_id,
+            page if paged else None,
+            with_history=request.query_bool("include_history", False),
+        )
         if more:
             body["next_page_token"] = _encode_token(f"run{run.run_id}", page + 1)
         if self.run_step_seconds is None and not token:
@@ -1019,6 +1025,16 @@ class FakeWorkspace:
         if body["has_more"]:
             body["next_page_token"] = _encode_token("runs", offset + limit)
         return Response(body=body)
+
+    def _runs_repair(self, request: Request) -> Response:
+        body = request.json_body(method_schema(sdk_jobs.JobsAPI.repair_run))
+        run = self._run(body["run_id"])
+        self._check_job_access(run.job_id, "CAN_MANAGE_RUN")
+        self._catch_up(run)
+        repair_id = run.repair(body, lambda: next(self._run_ids))
+        run.created = time.monotonic()
+        run.ticks = 0
+        return Response(body={"repair_id": repair_id})
 
     def _runs_cancel(self, request: Request) -> Response:
         body = request.json_body(method_schema(sdk_jobs.JobsAPI.cancel_run))

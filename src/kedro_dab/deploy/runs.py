@@ -1,14 +1,15 @@
-"""Start a job run and follow it task by task until it ends."""
+"""Start a job run, follow it task by task until it ends, cancel it, or repair it (run its
+failed and skipped tasks again inside the same run, Jobs API `runs/repair`)."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_dab.deploy.workspace import Workspace, about
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about
 
 POLL_SECONDS = float(os.environ.get("KEDRO_DAB_POLL_SECONDS", "5"))
 
@@ -26,6 +27,19 @@ _RESULT_TO_STATE = {
 }
 
 
+@dataclass(frozen=True)
+class TaskRunInfo:
+    """One task of a run: its state, when it started, how long it took, its page."""
+
+    key: str
+    state: str
+    start_ms: int | None
+    seconds: float | None
+    """Wall time once it ended, or so far while it runs."""
+    url: str
+    depends_on: tuple[str, ...] = ()
+
+
 @dataclass
 class RunStatus:
     """A run's overall state and each task's state (pending, running, done, failed, ...)."""
@@ -35,6 +49,12 @@ class RunStatus:
     finished: bool
     result: str | None
     tasks: dict[str, str]
+    task_runs: list[TaskRunInfo] = field(default_factory=list)
+    """Every task, in dependency order."""
+    start_ms: int | None = None
+    seconds: float | None = None
+    """The run's wall time (so far, while it runs)."""
+    latest_repair_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -52,12 +72,63 @@ def start(workspace: Workspace, job_id: int, job_parameters: dict[str, str] | No
 def status(workspace: Workspace, run_id: int) -> RunStatus:
     """The run's state now."""
     with about(f"run {run_id}"):
-        run = workspace.client.jobs.get_run(run_id)
+        run = workspace.client.jobs.get_run(run_id, include_history=True)
     life = _value(run.state.life_cycle_state) if run.state else None
     finished = life in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
-    tasks = {task.task_key: _task_state(task) for task in (run.tasks or [])}
+    infos = _in_dependency_order([_task_info(task) for task in (run.tasks or [])])
     result = _value(run.state.result_state) if run.state else None
-    return RunStatus(int(run_id), str(run.run_page_url or ""), finished, result, tasks)
+    repairs = [
+        int(item.id)
+        for item in (run.repair_history or [])
+        if _value(item.type) == "REPAIR" and item.id is not None
+    ]
+    return RunStatus(
+        int(run_id),
+        str(run.run_page_url or ""),
+        finished,
+        result,
+        {info.key: info.state for info in infos},
+        infos,
+        start_ms=run.start_time or None,
+        seconds=_seconds(run.start_time, run.end_time),
+        latest_repair_id=repairs[-1] if repairs else None,
+    )
+
+
+def _task_info(task: Any) -> TaskRunInfo:
+    return TaskRunInfo(
+        key=str(task.task_key),
+        state=_task_state(task),
+        start_ms=task.start_time or None,
+        seconds=_seconds(task.start_time, task.end_time),
+        url=str(task.run_page_url or ""),
+        depends_on=tuple(str(d.task_key) for d in (task.depends_on or [])),
+    )
+
+
+def _seconds(start: int | None, end: int | None) -> float | None:
+    if not start:
+        return None
+    stop = end or int(time.time() * 1000)
+    return max(stop - start, 0) / 1000
+
+
+def _in_dependency_order(infos: list[TaskRunInfo]) -> list[TaskRunInfo]:
+    """Tasks after the tasks they depend on; otherwise in the order the run lists them."""
+    from graphlib import TopologicalSorter
+
+    by_key = {info.key: info for info in infos}
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for info in infos:
+        sorter.add(info.key, *(d for d in info.depends_on if d in by_key))
+    sorter.prepare()
+    position = {info.key: i for i, info in enumerate(infos)}
+    out: list[TaskRunInfo] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        out.extend(by_key[k] for k in ready)
+        sorter.done(*ready)
+    return out
 
 
 def _task_state(task: Any) -> str:
@@ -101,3 +172,39 @@ def cancel(workspace: Workspace, run_id: int) -> None:
     """Ask Databricks to cancel the run."""
     with about(f"run {run_id} (cancel)"):
         workspace.client.jobs.cancel_run(run_id)
+
+
+UNSUCCESSFUL_TASK_STATES = ("failed", "skipped", "cancelled")
+
+
+def latest_unsuccessful_run(workspace: Workspace, job_id: int, job_key: str) -> int:
+    """The most recent run of the job that ended without success."""
+    with about(f"runs of job '{job_key}' ({job_id})"):
+        for run in workspace.client.jobs.list_runs(job_id=job_id, completed_only=True, limit=25):
+            result = _value(run.state.result_state) if run.state else None
+            if result != "SUCCESS":
+                return int(run.run_id)
+    raise WorkspaceError(
+        f"job '{job_key}' has no failed run to repair; `kedro dab run` starts a new one"
+    )
+
+
+def repair(workspace: Workspace, run_id: int) -> tuple[int, list[str]]:
+    """Run the failed, cancelled and skipped tasks of a finished, unsuccessful run again,
+    inside that run; (repair id, the tasks run again)."""
+    current = status(workspace, run_id)
+    if not current.finished:
+        raise WorkspaceError(
+            f"run {run_id} is still going; repair it once it has ended "
+            f"(or `kedro dab run` follows a new one)"
+        )
+    if current.ok:
+        raise WorkspaceError(f"run {run_id} succeeded; there is nothing to repair")
+    rerun = [t.key for t in current.task_runs if t.state in UNSUCCESSFUL_TASK_STATES]
+    if not rerun:
+        raise WorkspaceError(f"run {run_id} has no failed or skipped task to run again")
+    with about(f"run {run_id} (repair)"):
+        waiter = workspace.client.jobs.repair_run(
+            run_id, rerun_tasks=rerun, latest_repair_id=current.latest_repair_id
+        )
+    return int(waiter.response.repair_id), rerun

@@ -1,0 +1,141 @@
+"""`kedro dab run` on Databricks: the final view of every task, `--repair` of a failed run,
+and a cancel that leaves no task running; the example deployed to the fake workspace."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.deploy_helpers import (
+    TASKS,
+    copy_example,
+    dab,
+    error_lines,
+    module_workspace,
+    only_job,
+    output,
+    workspace_env,
+)
+from tests.fake_workspace import FakeWorkspace
+from tests.support.kedro_projects import kedro_environ, kedro_executable
+
+pytestmark = pytest.mark.e2e
+
+ROW = re.compile(r"^(?P<key>\S+)\s+(?P<state>\S+)\s+(?P<start>\S+)\s+(?P<time>\S+)\s+(?P<url>\S+)$")
+
+
+@dataclass
+class Deployed:
+    project: Path
+    ws: FakeWorkspace
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    base = tmp_path_factory.mktemp("runs")
+    project = copy_example(base)
+    with module_workspace(base) as ws:
+        result = dab(project, ws, "deploy", "--engine", "sdk")
+        assert result.returncode == 0, output(result)
+        yield Deployed(project, ws)
+
+
+def final_view(stdout: str) -> tuple[list[dict[str, str]], str]:
+    """The rows of the final table and its total line."""
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if re.match(r"^task\s+state\s+start", line))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("total: "):
+            return rows, line
+        match = ROW.match(line)
+        assert match, line
+        rows.append(match.groupdict())
+    raise AssertionError(f"no total line in:\n{stdout}")
+
+
+def test_the_final_view_lists_every_task_in_dependency_order_with_start_time_and_url(
+    deployed: Deployed,
+) -> None:
+    ws = deployed.ws
+    result = dab(deployed.project, ws, "run")
+    assert result.returncode == 0, output(result)
+    rows, total = final_view(result.stdout)
+    assert {r["key"] for r in rows} == TASKS
+    order = [r["key"] for r in rows]
+    for task in only_job(ws)["settings"]["tasks"]:
+        for dep in task.get("depends_on", []):
+            assert order.index(dep["task_key"]) < order.index(task["task_key"]), order
+    run = max(ws.runs.values(), key=lambda r: r.run_id)
+    for row in rows:
+        task = run.tasks[row["key"]]
+        assert row["state"] == "done"
+        assert row["url"] == run.run_page_url(ws.host, ws.workspace_id, task.run_id)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", row["start"])
+        assert re.fullmatch(r"\d+\.\ds", row["time"])
+    assert total.startswith(f"total: {len(TASKS)} tasks ({len(TASKS)} done) in ")
+
+
+def test_repair_reruns_the_failed_and_skipped_tasks_of_the_latest_failed_run(
+    deployed: Deployed,
+) -> None:
+    ws = deployed.ws
+    ws.fail_task("candidate_modelling_pipeline", "Injected: diverged.")
+    try:
+        failed = dab(deployed.project, ws, "run")
+    finally:
+        ws.failing_tasks.clear()
+    assert failed.returncode == 1, output(failed)
+    run = max(ws.runs.values(), key=lambda r: r.run_id)
+    unsuccessful = sorted(
+        k for k, t in run.tasks.items() if t.result_state not in ("SUCCESS", None)
+    )
+    assert unsuccessful == ["candidate_modelling_pipeline", "reporting"]
+    starts = len(ws.requests("POST", r"/jobs/run-now$"))
+
+    repaired = dab(deployed.project, ws, "run", "--repair")
+
+    assert repaired.returncode == 0, output(repaired)
+    (request,) = ws.requests("POST", r"/jobs/runs/repair$")
+    assert request.json["run_id"] == run.run_id
+    assert sorted(request.json["rerun_tasks"]) == unsuccessful
+    assert len(ws.requests("POST", r"/jobs/run-now$")) == starts
+    assert f"run {run.run_id} ended: SUCCESS" in repaired.stdout
+    rows, _ = final_view(repaired.stdout)
+    assert {r["key"]: r["state"] for r in rows} == dict.fromkeys(TASKS, "done")
+
+    again = dab(deployed.project, ws, "run", "--repair", str(run.run_id))
+    assert again.returncode == 2, output(again)
+    assert error_lines(again) == [f"Error: run {run.run_id} succeeded; there is nothing to repair"]
+
+
+def test_after_a_cancel_no_task_is_left_running(deployed: Deployed) -> None:
+    ws = deployed.ws
+    env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
+    process = subprocess.Popen(
+        [str(kedro_executable()), "dab", "run"],
+        cwd=deployed.project,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    for line in process.stdout:
+        if line.startswith("run "):
+            break
+    os.kill(process.pid, signal.SIGINT)
+    out, _ = process.communicate("y\n", timeout=120)
+    assert process.returncode == 130, out
+    rows, _ = final_view(out)
+    assert {r["key"] for r in rows} == TASKS
+    assert not [r for r in rows if r["state"] in ("running", "pending")], out
+    assert "cancelled run" in out
