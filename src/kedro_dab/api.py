@@ -45,6 +45,7 @@ __all__ = [
     "diff",
     "init",
     "job_url",
+    "local_plan",
     "make_plan",
     "read",
     "repair_run",
@@ -92,6 +93,18 @@ def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
     envs = task_envs(data, env)
     chosen = env or default_env(data, envs)
     return build_plan(read_project(project_path, chosen))
+
+
+def local_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
+    """The plan a local command (`run --local`, `serve`) runs: built with exactly `env`, the
+    env the local process uses, which need not be one a bundle target deploys (default: the
+    default target's)."""
+    from kedro_dab.plan import build_plan
+    from kedro_dab.project import read_project
+
+    if env is None:
+        return make_plan(project_path, None)
+    return build_plan(read_project(project_path, env))
 
 
 def target_plans(
@@ -249,7 +262,7 @@ def simulate(
 
     root = Path(project_path).resolve()
     if plan is None:
-        plan = make_plan(root, env)
+        plan = local_plan(root, env)
     return run_locally(
         root,
         plan,
@@ -523,7 +536,7 @@ def serving_app(
     require_extra()
     require_kedro_1()
     root = Path(project_path).resolve()
-    plan = make_plan(root, env)
+    plan = local_plan(root, env)
     service = load_service(root, plan.env, plan.endpoints, endpoints)
     return create_app(service, token=token, max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES)
 

@@ -458,7 +458,7 @@ def _run_locally(
     from kedro_dab import api, show
     from kedro_dab.simulate import pick_job
 
-    plan = api.make_plan(root, env)
+    plan = api.local_plan(root, env)
     chosen = pick_job(plan, job)
     console = Console(highlight=False, soft_wrap=True)
     keys = [t.key for t in chosen.tasks] + ([chosen.cleanup_task] if chosen.cleanup_task else [])
