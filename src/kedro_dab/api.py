@@ -88,7 +88,7 @@ def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
     return build_plan(read_project(project_path, chosen))
 
 
-def target_plans(
+def _target_plans(
     root: Path, env: str | None = None, target: str | None = None, override: str | None = None
 ) -> tuple[Plan, dict[str, str], dict[str, str]]:
     """Plan every target (or `target`) with the env its tasks run with; the rendered files must
@@ -144,7 +144,7 @@ def bundle(
     from kedro_dab.bundle.write import write_owned
 
     root = Path(project_path).resolve()
-    plan, rendered, _ = target_plans(root, env)
+    plan, rendered, _ = _target_plans(root, env)
     bundle_targets(root, plan)
     report = write_owned(root, rendered, check=check, force=force)
     return BundleResult(plan, report, rendered)
@@ -158,7 +158,7 @@ def _bundle_for(
     from kedro_dab.bundle.layout import check_env_shipped
     from kedro_dab.bundle.write import write_owned
 
-    plan, rendered, envs = target_plans(root, env, target, override)
+    plan, rendered, envs = _target_plans(root, env, target, override)
     bundle_targets(root, plan)
     check_env_shipped(root / plan.conf_dir, envs[target], plan.conf_dir, target)
     report = write_owned(root, rendered, check=check)
@@ -213,7 +213,7 @@ def validate(
     from kedro_dab.bundle.validate import validate_bundle
 
     root = Path(project_path).resolve()
-    plan, rendered, envs = target_plans(root, env)
+    plan, rendered, envs = _target_plans(root, env)
     return validate_bundle(root, plan, rendered, run_cli=run_cli, task_envs=list(envs.values()))
 
 
