@@ -76,15 +76,14 @@ def read(project_path: Path | str = ".", env: str | None = None) -> ProjectModel
 
 
 def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
-    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe,
-    with the env the tasks run with (`env` must be one that a target's tasks run with)."""
+    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe, for
+    `env` (default: the env the default target's tasks run with; never `local`)."""
     from kedro_dab.bundle.layout import default_env, read_databricks_yml, task_envs
     from kedro_dab.plan import build_plan
     from kedro_dab.project import read_project
 
-    data = read_databricks_yml(Path(project_path))
-    envs = task_envs(data, env)
-    chosen = env or default_env(data, envs)
+    data = read_databricks_yml(Path(project_path)) if env is None else None
+    chosen = default_env(data, task_envs(data, env))
     return build_plan(read_project(project_path, chosen))
 
 
