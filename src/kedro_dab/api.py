@@ -83,15 +83,14 @@ def read(project_path: Path | str = ".", env: str | None = None) -> ProjectModel
 
 
 def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
-    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe,
-    with the env the tasks run with (`env` must be one that a target's tasks run with)."""
+    """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe, for
+    `env` (default: the env the default target's tasks run with; never `local`)."""
     from kedro_dab.bundle.layout import default_env, read_databricks_yml, task_envs
     from kedro_dab.plan import build_plan
     from kedro_dab.project import read_project
 
-    data = read_databricks_yml(Path(project_path))
-    envs = task_envs(data, env)
-    chosen = env or default_env(data, envs)
+    data = read_databricks_yml(Path(project_path)) if env is None else None
+    chosen = default_env(data, task_envs(data, env))
     return build_plan(read_project(project_path, chosen))
 
 
@@ -107,7 +106,7 @@ def local_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
     return build_plan(read_project(project_path, env))
 
 
-def target_plans(
+def _target_plans(
     root: Path, env: str | None = None, target: str | None = None, override: str | None = None
 ) -> tuple[Plan, dict[str, str], dict[str, str]]:
     """Plan every target (or `target`) with the env its tasks run with; the rendered files must
@@ -163,7 +162,7 @@ def bundle(
     from kedro_dab.bundle.write import write_owned
 
     root = Path(project_path).resolve()
-    plan, rendered, _ = target_plans(root, env)
+    plan, rendered, _ = _target_plans(root, env)
     bundle_targets(root, plan)
     report = write_owned(root, rendered, check=check, force=force)
     return BundleResult(plan, report, rendered)
@@ -177,7 +176,7 @@ def _bundle_for(
     from kedro_dab.bundle.layout import check_env_shipped
     from kedro_dab.bundle.write import write_owned
 
-    plan, rendered, envs = target_plans(root, env, target, override)
+    plan, rendered, envs = _target_plans(root, env, target, override)
     bundle_targets(root, plan)
     check_env_shipped(root / plan.conf_dir, envs[target], plan.conf_dir, target)
     report = write_owned(root, rendered, check=check)
@@ -237,7 +236,7 @@ def validate(
     from kedro_dab.bundle.validate import validate_bundle
 
     root = Path(project_path).resolve()
-    plan, rendered, envs = target_plans(root, env)
+    plan, rendered, envs = _target_plans(root, env)
     return validate_bundle(root, plan, rendered, run_cli=run_cli, task_envs=list(envs.values()))
 
 

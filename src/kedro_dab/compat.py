@@ -93,12 +93,24 @@ def node_facts(
 
 def strip_transcoding(dataset: str) -> str:
     """The dataset Kedro links nodes by: `df@spark` and `df@pandas` are both `df`."""
-    try:
-        from kedro.pipeline.transcoding import _strip_transcoding
-    except ImportError:  # pragma: no cover - Kedro 0.19
-        from kedro.pipeline._transcode import _strip_transcoding  # type: ignore[no-redef]
+    return str(_transcoding_stripper()(dataset))
 
-    return str(_strip_transcoding(dataset))
+
+@functools.lru_cache(maxsize=1)
+def _transcoding_stripper() -> Any:
+    """Kedro's own `_strip_transcoding`, wherever this Kedro release keeps it."""
+    import importlib
+
+    for module in (
+        "kedro.pipeline.transcoding",
+        "kedro.pipeline._transcode",
+        "kedro.pipeline.pipeline",
+    ):
+        try:
+            return importlib.import_module(module)._strip_transcoding
+        except (ImportError, AttributeError):
+            continue
+    raise ProjectError("this Kedro release has no _strip_transcoding; please report this")
 
 
 def run_options(package_name: str) -> frozenset[str]:

@@ -20,8 +20,18 @@ def test_host_is_written_into_every_target(project_factory: ProjectFactory):
     }
 
 
+ONE_NODE = """\
+from kedro.pipeline import Pipeline, node, pipeline
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline([node(len, "rows", "count", name="count_rows")])
+"""
+
+
 def test_env_names_the_tasks_env_and_gets_a_shipped_folder(project_factory: ProjectFactory):
-    project = project_factory()
+    # a job needs nodes: a project whose pipelines are empty is refused by `plan`
+    project = project_factory(pipelines={"flow": ONE_NODE})
     result = run_kedro(project, "dab", "init", "--env", "staging")
     assert result.returncode == 0, result.stdout + result.stderr
     variables = yaml.safe_load((project / "databricks.yml").read_text())["variables"]

@@ -42,6 +42,20 @@ runpy.run_path(runner, init_globals={"spark": object(), "dbutils": DBUtils()}, r
 """
 
 
+# What "Run File as Workflow" does: a notebook wrapper executes the file's code in a notebook
+# kernel, whose own argv (`ipykernel_launcher.py -f <kernel.json>`) is still in sys.argv.
+NOTEBOOK_WRAPPER = EXTENSION.replace(
+    "sys.argv = [runner]",
+    "sys.argv = ['/databricks/python/lib/ipykernel_launcher.py', '-f', '/tmp/kernel-1.json']",
+).replace(
+    'runpy.run_path(runner, init_globals={"spark": object(), "dbutils": DBUtils()}, '
+    'run_name="__main__")',
+    "code = compile(open(runner).read(), runner, 'exec')\n"
+    "exec(code, {'__name__': '__main__', '__file__': runner, 'spark': object(), "
+    "'dbutils': DBUtils()})",
+)
+
+
 def copy_example(dest: Path) -> Path:
     shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".kedro-dab", "dist"))
     for path in (dest / "data").rglob("*"):
@@ -52,12 +66,14 @@ def copy_example(dest: Path) -> Path:
     return dest
 
 
-def run_like_the_extension(project: Path, *widgets: str) -> subprocess.CompletedProcess[str]:
+def run_like_the_extension(
+    project: Path, *widgets: str, harness: str = EXTENSION
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
             "-c",
-            EXTENSION,
+            harness,
             str(project / "run_on_databricks.py"),
             str(project),
             *widgets,
@@ -75,6 +91,15 @@ def test_runner_runs_the_pipeline_the_way_the_extension_calls_it(tmp_path: Path)
     result = run_like_the_extension(project, "env=base")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((project / REPORT).read_text())["group_by"] == "shuttle_type"
+
+
+def test_runner_ignores_the_kernels_argv_under_the_notebook_wrapper(tmp_path: Path):
+    project = copy_example(tmp_path / "sf")
+    result = run_like_the_extension(
+        project, "env=base", "pipeline=data_processing", harness=NOTEBOOK_WRAPPER
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "data/03_primary/model_input_table.json").exists()
 
 
 def test_runner_takes_nodes_and_params_from_widgets(tmp_path: Path):

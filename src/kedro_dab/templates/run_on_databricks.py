@@ -6,8 +6,11 @@ extension syncs the project to the workspace and runs this file there, from its 
 with `spark` and `dbutils` defined. Locally: `python run_on_databricks.py`.
 
 What runs comes from, in order of precedence: command-line arguments (the same ones the
-project's `kedro run` takes, which is how `kedro dab bundle --source` jobs call this file),
-notebook widgets named pipeline, nodes, env and params, then the constants below.
+project's `kedro run` takes, which is how the tasks of a `from_source: true` target in
+conf/base/dab.yml call this file), notebook widgets named pipeline, nodes, env and params,
+then the constants below. Command-line arguments count only when this file is the script
+being run: under "Run File as Workflow" the extension's notebook wrapper leaves the kernel's
+own argv (`-f <kernel.json>`), which is not meant for Kedro.
 """
 
 from __future__ import annotations
@@ -31,9 +34,18 @@ def project_root() -> Path:
     raise RuntimeError(f"no Kedro project (pyproject.toml and conf/) above {start}")
 
 
+def own_arguments() -> list[str]:
+    """The command-line arguments, when this file is the script being run (a task, or
+    `python run_on_databricks.py ...`); none when another program's argv is in sys.argv."""
+    here = globals().get("__file__")
+    if not here or not sys.argv or Path(sys.argv[0]).name != Path(here).name:
+        return []
+    return [arg for arg in sys.argv[1:] if arg]
+
+
 def arguments(run_options: set[str]) -> list[str]:
     """`kedro run` arguments: the command line if given, else widgets, else the constants."""
-    given = [arg for arg in sys.argv[1:] if arg]
+    given = own_arguments()
     if given:
         return given
     values = {"pipeline": PIPELINE, "nodes": NODES, "env": ENV, "params": PARAMS}
