@@ -512,7 +512,10 @@ CASES: list[Case] = [
     case("empty-registry", registry("return {}"), "plan", "pipeline_registry.py", "'__default__'"),
     case(
         "registry-without-default",
-        registry("from kedro.framework.project import find_pipelines\n    return find_pipelines()"),
+        registry(
+            "from kedro.framework.project import find_pipelines\n"
+            "    return {k: v for k, v in find_pipelines().items() if k != '__default__'}"
+        ),
         "plan",
         "pipeline_registry.py",
         "register '__default__'",
