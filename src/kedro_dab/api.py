@@ -210,16 +210,22 @@ def init(
     """`kedro dab init`: create or complete databricks.yml, conf/base/dab.yml, the env folder
     and .gitignore entries. Offline; never overwrites a user's file unless `force`."""
     from kedro_dab import compat
+    from kedro_dab.bundle.layout import DEFAULT_ENV
     from kedro_dab.bundle.scaffold import init_project
+    from kedro_dab.errors import ConfigError
 
     root = Path(project_path).resolve()
     metadata = compat.bootstrap(root)
+    try:
+        chosen = resolve_env(root, env)
+    except ConfigError:  # a broken databricks.yml: init names it, or --force replaces it
+        chosen = env or DEFAULT_ENV
     return init_project(
         root,
         project_name=metadata.project_name,
         package_name=metadata.package_name,
         conf_dir=compat.conf_source_dir(root).relative_to(root).as_posix(),
-        env=resolve_env(root, env),
+        env=chosen,
         host=host,
         force=force,
         ci=ci,

@@ -115,7 +115,12 @@ def dab() -> None:
 @dab.command()
 @_env_option
 @click.option("--host", default=None, help="Workspace URL to write into the targets.")
-@click.option("--force", is_flag=True, help="Overwrite databricks.yml and conf/base/dab.yml.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace databricks.yml and conf/base/dab.yml with the templates, keeping each old "
+    "file as <name>.bak and the bundle's name.",
+)
 @click.option(
     "--ci",
     type=click.Choice(["github"]),

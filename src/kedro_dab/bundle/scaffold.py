@@ -204,8 +204,10 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
     staged: list[tuple[Path, Path]] = []
     made: list[Path] = []
     done: list[tuple[Path, Path | None]] = []
+    current = root
     try:
         for path, text in writes.items():
+            current = path
             missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
             for folder in reversed(missing):
                 folder.mkdir()
@@ -216,6 +218,7 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
                 out.write(text)
             os.chmod(temp, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
         for temp, path in staged:
+            current = path
             kept = _keep(path)
             done.append((path, kept))
             os.replace(temp, path)
@@ -233,7 +236,8 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise BundleError(
-            f"{os_error_line(exc, root)} (nothing was written: kedro dab init changes all of "
+            f"{os_error_line(exc, root, shown=_rel(current, root))} (nothing was written: "
+            "kedro dab init changes all of "
             "its files or none)"
         ) from exc
     for _, kept in done:
