@@ -3,26 +3,28 @@ names the place (file and key, line, node or option) and the fix, exit code 2, n
 and not a byte of the project changed.
 
 The corpus is one table. Each case copies one shared, initialised and bundled project, edits
-it, runs the real `kedro dab` CLI in a subprocess and hashes the whole tree before and after.
-The cases run a few at a time, once per session, when the first of them is asked for.
+it, runs `kedro dab ...` through Kedro's real CLI entry point in a process of its own (forked
+from a launcher that imported Kedro once) and hashes the whole tree before and after. The
+selected cases run a few at a time, once per session, when the first of them is asked for.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.project.conftest import dab, plan_json, refusal_line, shared_project
-from tests.support.kedro_projects import ProjectFactory, run_kedro
+from tests.support.kedro_projects import ProjectFactory, kedro_environ, run_kedro
 
 pytestmark = pytest.mark.project
 
@@ -826,18 +828,77 @@ def package_of(project: Path) -> str:
     return next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").is_file())
 
 
-def run_case(bad: Case, base: Path, workdir: Path) -> Outcome:
+def prepare(bad: Case, base: Path, workdir: Path) -> Path:
+    """A copy of the base project with the case's edits made."""
     project = workdir / bad.id / base.name
     shutil.copytree(base, project, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     pkg = package_of(project)
     for edit in bad.edits:
         edit(project, pkg)
-    conf = project / "conf"
-    before = tree_hash(project)
-    result = dab(project, *bad.args)
-    after = tree_hash(project)
-    escaped = [p for p in bad.outside if (conf / p).exists()]
-    return Outcome(result, before, after, escaped)
+    return project
+
+
+LAUNCHER = """
+import json, os, sys
+
+jobs, workers = json.loads(sys.argv[1]), int(sys.argv[2])
+from kedro.framework.cli import main
+
+running = {}
+for index, (folder, args, out, err, exit_file) in enumerate(jobs):
+    while len(running) >= workers:
+        pid, status = os.wait()
+        running.pop(pid)
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(folder)
+        for fd, path in ((1, out), (2, err)):
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(handle, fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        sys.argv = ["kedro", "dab", *args]
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with open(exit_file, "w") as handle:
+            handle.write(str(code))
+        os._exit(code)
+    running[pid] = index
+while running:
+    pid, status = os.wait()
+    running.pop(pid)
+"""
+
+
+def run_all(projects: dict[str, Path], chosen: Sequence[Case], workdir: Path) -> dict[str, str]:
+    """Run every case's `kedro dab` command: the real Kedro CLI entry point in a process of
+    its own, forked from one launcher that imported Kedro once (a fresh interpreter per case
+    would spend most of the corpus's time importing Kedro). Returns each case's exit file."""
+    jobs = []
+    for bad in chosen:
+        base = workdir / bad.id
+        files = [str(base / name) for name in ("out", "err", "exit")]
+        jobs.append([str(projects[bad.id]), list(bad.args), *files])
+    launcher = workdir / "launcher.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    subprocess.run(
+        [sys.executable, str(launcher), json.dumps(jobs), str(WORKERS)],
+        cwd=workdir,
+        env=kedro_environ(),
+        stdin=subprocess.DEVNULL,
+        check=True,
+        timeout=1800,
+    )
+    return {bad.id: (workdir / bad.id / "exit").read_text() for bad in chosen}
 
 
 @pytest.fixture(scope="module")
@@ -867,14 +928,27 @@ def outcomes(
     }
     chosen = [c for c in CASES if c.id in selected]
     workdir = tmp_path_factory.mktemp("bad-input")
+    projects = {bad.id: prepare(bad, base_project, workdir) for bad in chosen}
+    before = {bad.id: tree_hash(projects[bad.id]) for bad in chosen}
     try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            done = list(pool.map(lambda c: run_case(c, base_project, workdir), chosen))
+        codes = run_all(projects, chosen, workdir)
+        out: dict[str, Outcome] = {}
+        for bad in chosen:
+            files = workdir / bad.id
+            result = subprocess.CompletedProcess(
+                ["kedro", "dab", *bad.args],
+                int(codes[bad.id]),
+                (files / "out").read_text(encoding="utf-8", errors="replace"),
+                (files / "err").read_text(encoding="utf-8", errors="replace"),
+            )
+            conf = projects[bad.id] / "conf"
+            escaped = [p for p in bad.outside if (conf / p).exists()]
+            out[bad.id] = Outcome(result, before[bad.id], tree_hash(projects[bad.id]), escaped)
+        return out
     finally:
         for path in workdir.rglob("*"):
             if path.is_dir() and not path.is_symlink():
                 os.chmod(path, path.stat().st_mode | stat.S_IWUSR)
-    return {c.id: o for c, o in zip(chosen, done, strict=True)}
 
 
 def test_the_corpus_holds_at_least_80_distinct_cases() -> None:
