@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from kedro_dab.grouping import Crossing
 from kedro_dab.plan import Job, Plan, Task
 
 MIN_BOX_WIDTH = 240
@@ -47,13 +48,24 @@ def merge_reasons(task: Task) -> dict[str, str]:
 
 def dataset_flows(job: Job) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """(producer task, consumer task) -> [(dataset, kind)] for every dataset between tasks;
-    kind is `catalog` or `memory`."""
+    kind is `catalog`, `persisted` (an in-memory dataset saved per run at the boundary) or
+    `memory` (lost)."""
     flows: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for crossing in job.crossings:
-        kind = "memory" if crossing.in_memory else "catalog"
+        kind = dataset_kind(crossing)
         for consumer in crossing.consumers:
             flows.setdefault((crossing.producer, consumer), []).append((crossing.dataset, kind))
     return flows
+
+
+def dataset_kind(crossing: Crossing) -> str:
+    """How a dataset between tasks is kept: `catalog`, `persisted` or `memory` (lost)."""
+    if crossing.persisted:
+        return "persisted"
+    return "memory" if crossing.in_memory else "catalog"
+
+
+KEPT_IN = {"catalog": "catalog", "persisted": "persisted per run", "memory": "in memory (lost!)"}
 
 
 def layers(job: Job) -> dict[str, int]:
@@ -193,7 +205,12 @@ def _edge(
         )
         label_x, label_y = (x1 + x2) / 2, lane - 5
     kinds = {kind for _, kind in data}
-    css = "flow memory" if "memory" in kinds else ("flow" if data else "flow order")
+    if "memory" in kinds:
+        css = "flow memory"
+    elif "persisted" in kinds:
+        css = "flow persisted"
+    else:
+        css = "flow" if data else "flow order"
     names = [name for name, _ in data]
     label = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
     title = ", ".join(f"{n} ({k})" for n, k in data) or "runs after (no dataset)"
@@ -243,8 +260,7 @@ def _dataset_table(job: Job) -> str:
     rows = "".join(
         f"<tr><td><code>{escape(c.dataset)}</code></td><td>{escape(c.producer)}</td>"
         f"<td>{escape(', '.join(c.consumers))}</td>"
-        f'<td class="{"memory" if c.in_memory else "catalog"}">'
-        f"{'in memory (lost!)' if c.in_memory else 'catalog'}</td></tr>"
+        f'<td class="{dataset_kind(c)}">{KEPT_IN[dataset_kind(c)]}</td></tr>'
         for c in job.crossings
     )
     return (
@@ -273,6 +289,7 @@ _LEGEND = (
     '<p class="legend"><span class="sw task"></span> task (its nodes listed) '
     '<span class="sw merged"></span> task holding merged nodes ⊕ '
     '<span class="ln"></span> dataset through the catalog '
+    '<span class="ln persisted"></span> in-memory dataset persisted per run '
     '<span class="ln memory"></span> in-memory dataset '
     '<span class="ln order"></span> runs after, no dataset</p>'
 )
@@ -289,13 +306,16 @@ svg.graph text{font:12px system-ui,sans-serif}
 .flow path{fill:none;stroke:#555;stroke-width:1.5}
 .flow.order path{stroke-dasharray:4 4;stroke:#999}
 .flow.memory path{stroke:#c0392b;stroke-dasharray:2 3}
+.flow.persisted path{stroke:#2e8b57;stroke-dasharray:6 2}
 text.label{fill:#1d4e89;font-size:11px;text-anchor:middle;paint-order:stroke;stroke:#fff;
 stroke-width:4px;stroke-linejoin:round}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;
 vertical-align:top;text-align:left}ul{margin:0;padding-left:18px}.why{color:#777;font-size:12px}
-td.memory{color:#c0392b}.legend span{display:inline-block;vertical-align:middle;margin:0 4px 0 12px}
+td.memory{color:#c0392b}td.persisted{color:#2e8b57}
+.legend span{display:inline-block;vertical-align:middle;margin:0 4px 0 12px}
 .sw{width:18px;height:12px;border:1.5px solid #3b6fd8;background:#eef4ff;border-radius:3px}
 .sw.merged{border-color:#d8893b;background:#fff4e0}
 .ln{width:28px;border-top:2px solid #555}.ln.memory{border-top:2px dotted #c0392b}
+.ln.persisted{border-top:2px dashed #2e8b57}
 .ln.order{border-top:2px dashed #999}
 """

@@ -57,7 +57,7 @@ def plan_mermaid(plan: Plan) -> str:
                 if (dep, task.key) not in flows:
                     lines.append(f"  {ids[dep]} -.-> {ids[task.key]}")
         for (producer, consumer), data in flows.items():
-            names = [name for name, _ in data]
+            names = [name + (" (persisted)" if kind == "persisted" else "") for name, kind in data]
             label = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
             lines.append(f"  {ids[producer]} -->|{_escape(label)}| {ids[consumer]}")
     if merged_ids:

@@ -155,3 +155,27 @@ def test_plan_page_loads_offline_without_errors_and_shows_every_task_and_node(
     assert merged == ["ingest"]
     assert "in-memory dataset 'rows'" in page.locator("ul.merges").inner_text()
     page.close()
+
+
+def test_persisted_boundary_datasets_are_marked_in_the_page_and_the_diagram(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    persisting = shared_project(
+        tmp_path_factory,
+        {"data": PIPELINE},
+        CATALOG,
+        "boundaries: persist\nboundaries_root: /Volumes/main/default/kedro\n",
+    )
+    out = tmp_path / "plan.html"
+    dab(persisting, "plan", "--format", "html", "-o", str(out), check=True)
+    mermaid = dab(persisting, "plan", "--format", "mermaid", check=True).stdout
+
+    # `rows` is in no catalog, so with persist it crosses from `ingest` to `clean` persisted
+    cells = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td>([^<]+)</td><td>([^<]+)</td>"
+        r'<td class="(\w+)">',
+        out.read_text(encoding="utf-8"),
+    )
+    assert ("rows", "ingest", "clean", "persisted") in cells
+    assert all(kind != "memory" for *_, kind in cells)
+    assert re.search(r"-->\|rows \(persisted\)\|", mermaid)
