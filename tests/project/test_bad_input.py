@@ -665,7 +665,13 @@ CASES: list[Case] = [
         "kedro dab init",
     ),
     case("dby-missing", remove(DBY), "bundle", DBY, "kedro dab init"),
-    case("env-option-without-folder", (), "bundle --env nosuch", "conf/nosuch", "--env"),
+    case(
+        "env-option-no-target-runs",
+        (),
+        "bundle --env nosuch",
+        "--env nosuch",
+        "set variables.kedro_env",
+    ),
     case(
         "deploy-sdk-targets-list",
         replace(DBY, "targets:\n  dev:", "targets:\n  - dev\nold_targets:\n  dev:"),

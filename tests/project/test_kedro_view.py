@@ -77,6 +77,7 @@ def test_a_transcoded_dataset_makes_its_reader_wait_for_its_writer(
             "consumers": ["use"],
             "in_memory": False,
             "written_as": "table@pickle",
+            "persisted": False,
         }
     ]
 

@@ -171,9 +171,13 @@ def task_envs(
         chosen = {name: declared.get(name, default) for name in names}
     else:
         chosen = {"*": default}
-    for name, value in [("--env", env), ("--var", override), *chosen.items()]:
+    for name, value in [("--env", env), ("--var", override), *declared.items()]:
         if value == "local":
-            where = name if name.startswith("--") else DATABRICKS_YML
+            where = name
+            if name == "*":
+                where = f"{DATABRICKS_YML}: variables.{ENV_VARIABLE}.default"
+            elif not name.startswith("--"):
+                where = f"{DATABRICKS_YML}: targets.{name}.variables.{ENV_VARIABLE}"
             raise ConfigError(
                 f"{where}: Kedro env 'local' is never shipped to Databricks (it holds local "
                 "settings and credentials), so tasks cannot run with it; use another env, "
