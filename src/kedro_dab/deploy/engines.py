@@ -51,6 +51,7 @@ def deploy_with_cli(
 ) -> DeployReport:
     """`databricks bundle validate --strict`, then `databricks bundle deploy` (unless dry run)."""
     executable = cli.require_cli()
+    _stage_app_wheel(root, echo)
     cli.run_cli(
         executable,
         cli.bundle_args(
@@ -72,6 +73,20 @@ def deploy_with_cli(
             echo,
         )
     return DeployReport(target, "cli", dry_run)
+
+
+def _stage_app_wheel(root: Path, echo: Callable[[str], None]) -> None:
+    """Bundles with Databricks Apps carry the project wheel in each app's source folder: the
+    app's container cannot read the bundle's artifact path."""
+    from kedro_dab.build import build_wheel
+    from kedro_dab.bundle.apps import app_folders, stage_wheel
+
+    if not app_folders(root):
+        return
+    echo("building the project wheel for the app(s)")
+    wheel = build_wheel(root)
+    for path in stage_wheel(root, wheel.path):
+        echo(f"staged {path.relative_to(root).as_posix()}")
 
 
 def deploy_with_sdk(
