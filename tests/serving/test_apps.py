@@ -58,7 +58,9 @@ def test_the_apps_source_ships_the_conf_the_jobs_ship_and_nothing_else():
 
 
 @pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
-def test_a_kedro_new_project_opting_in_gets_one_valid_app_per_endpoint(tmp_path, tmp_path_factory):
+def test_a_kedro_new_project_opting_in_gets_one_valid_app_per_endpoint_with_unique_names(
+    tmp_path, tmp_path_factory
+):
     require_schema()
     project = serving_project(tmp_path, tmp_path_factory)
     run_kedro(project, "dab", "init", check=True)
@@ -79,6 +81,18 @@ def test_a_kedro_new_project_opting_in_gets_one_valid_app_per_endpoint(tmp_path,
     assert _yaml(project / OWNED / "apps" / "score" / "app.yaml") == {
         "command": ["python", "-m", "kedro_dab.serve.apps", "score"]
     }
+    # Two endpoints that would be one app name: an error naming both, nothing written.
+    before = sorted(p.relative_to(project) for p in (project / OWNED).rglob("*"))
+    dab.write_text(
+        text + "  score_fresh:\n    pipeline: score\n    inputs: [rows]\n    app: true\n"
+    )
+    clash = run_kedro(project, "dab", "bundle")
+    assert clash.returncode == 2, clash.stdout + clash.stderr
+    [error] = [line for line in clash.stderr.splitlines() if line.startswith("Error:")]
+    assert "serving.score-fresh" in error and "serving.score_fresh" in error
+    assert "Traceback" not in clash.stderr
+    assert sorted(p.relative_to(project) for p in (project / OWNED).rglob("*")) == before
+
     # Opting out again removes the app and its folder.
     dab.write_text(text.replace("    app: true\n", ""))
     run_kedro(project, "dab", "bundle", check=True)
