@@ -227,7 +227,7 @@ def test_the_cli_engine_deploys_the_app_with_its_source_folder_and_the_wheel_in_
     ]
 
 
-def test_the_sdk_engine_refuses_a_bundle_with_an_app_in_one_line_recommending_the_cli(
+def test_the_sdk_engine_refuses_to_deploy_or_destroy_a_bundle_with_an_app_recommending_the_cli(
     tmp_path: Path, cli: StandIn, fake_workspace: FakeWorkspace
 ) -> None:
     example = copy_example(tmp_path, app=True)
@@ -236,10 +236,16 @@ def test_the_sdk_engine_refuses_a_bundle_with_an_app_in_one_line_recommending_th
 
     assert result.returncode == 2, output(result)
     [line] = error_lines(result)
-    assert "resources.apps" in line
+    assert "resources.apps.price-shuttle" in line
     assert "--engine cli" in line
     assert "Traceback" not in result.stderr
     assert fake_workspace.jobs == {}
+
+    destroyed = dab(example, fake_workspace, "destroy", "--engine", "sdk", "--auto-approve")
+    assert destroyed.returncode == 2, output(destroyed)
+    [line] = error_lines(destroyed)
+    assert "resources.apps.price-shuttle" in line
+    assert "--engine cli" in line
 
 
 def test_a_missing_cli_exits_2_naming_the_minimum_version(project: Path, cli: StandIn) -> None:
