@@ -153,3 +153,13 @@ def test_the_examples_app_command_serves_the_endpoint_on_the_apps_port(tmp_path)
         check=True,
     )
     assert answer.json() == {"outputs": {"price_quotes": json.loads(oracle.stdout)}}
+
+
+def test_the_sdk_engine_reads_the_jobs_of_a_bundle_with_an_app_and_knows_the_app(tmp_path):
+    from kedro_dab.deploy.target import load_target
+    from tests.e2e.deploy_helpers import copy_example
+
+    target = load_target(copy_example(tmp_path, app=True), "dev")
+
+    assert sorted(target.jobs) == ["spaceflights"]
+    assert target.apps == ["price-shuttle"]
