@@ -112,6 +112,7 @@ def _target_plans(
     """Plan every target (or `target`) with the env its tasks run with; the rendered files must
     be the same for all, since the targets share them. Returns the plan to show, the rendered
     files and target -> env."""
+    from kedro_dab.bundle.apps import render_apps
     from kedro_dab.bundle.layout import default_env, read_databricks_yml, target_names, task_envs
     from kedro_dab.bundle.render import render_plan
     from kedro_dab.errors import BundleError
@@ -128,6 +129,7 @@ def _target_plans(
     for name in dict.fromkeys([shown, *envs.values(), *every.values()]):
         plans[name] = build_plan(read_project(root, name))
         rendered[name] = render_plan(plans[name], names)
+        rendered[name].update(render_apps(plans[name], root))
     for name, files in rendered.items():
         if files != rendered[shown]:
             users = ", ".join(t for t, e in {**every, **envs}.items() if e == name)
@@ -479,7 +481,11 @@ def build(project_path: Path | str = ".") -> list[Artifact]:
     root = Path(project_path).resolve()
     metadata = compat.bootstrap(root)
     conf_dir = compat.conf_source_dir(root).relative_to(root).as_posix()
-    return [build_wheel(root), build_conf_archive(root, conf_dir, metadata.package_name)]
+    wheel = build_wheel(root)
+    from kedro_dab.bundle.apps import stage_wheel
+
+    stage_wheel(root, wheel.path)
+    return [wheel, build_conf_archive(root, conf_dir, metadata.package_name)]
 
 
 def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = None) -> PlanDiff:

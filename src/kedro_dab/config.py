@@ -438,6 +438,8 @@ class ServingEndpoint(_Strict):
     the project's parameters."""
     preload: tuple[str, ...] | None = None
     """Catalog datasets loaded once at start-up; default: every other free input."""
+    app: bool = False
+    """Also deploy the endpoint as a Databricks App (`resources.apps.<name>` in the bundle)."""
 
     @model_validator(mode="after")
     def _no_repeats(self) -> ServingEndpoint:

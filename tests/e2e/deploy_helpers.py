@@ -30,15 +30,30 @@ TASKS = {
 }
 
 
-def copy_example(dest_parent: Path, name: str = "spaceflights") -> Path:
-    """A fresh copy of the example project, without build output or local state."""
+def copy_example(dest_parent: Path, name: str = "spaceflights", *, app: bool = False) -> Path:
+    """A fresh copy of the example project, without build output or local state. Without
+    `app`, its endpoint is not deployed as a Databricks App (dab.yml and bundle both), as the
+    SDK engine refuses bundles with apps."""
     project = dest_parent / name
     shutil.copytree(
         EXAMPLE,
         project,
         ignore=shutil.ignore_patterns(".kedro-dab", "dist", "__pycache__", ".databricks"),
     )
+    if not app:
+        without_app(project)
     return project
+
+
+def without_app(project: Path) -> None:
+    """Opt the example's endpoint out of the Databricks App, as if it had never opted in."""
+    dab = project / "conf" / "base" / "dab.yml"
+    lines = dab.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.lstrip().startswith("app: true")]
+    assert len(kept) == len(lines) - 1, "the example no longer opts in with `app: true`"
+    dab.write_text("".join(kept), encoding="utf-8")
+    shutil.rmtree(project / "resources" / "kedro-dab" / "apps")
+    (project / "resources" / "kedro-dab" / "serving.apps.yml").unlink()
 
 
 @contextmanager

@@ -57,7 +57,8 @@ target = args[args.index("-t") + 1] if "-t" in args else "dev"
 if action in ("validate", "deploy"):
     root = Path.cwd()
     needed = ["databricks.yml", *(f"resources/kedro-dab/{{job}}.yml" for job in JOBS)]
-    missing = [name for name in needed if not (root / name).is_file()]
+    needed += os.environ.get("STANDIN_NEEDS", "").split()
+    missing = [name for name in needed if not list(root.glob(name))]
     if missing:
         print(f"Error: not a bundle root: {{', '.join(missing)}} missing", file=sys.stderr)
         sys.exit(1)
@@ -207,6 +208,44 @@ def test_engine_auto_deploys_with_the_sdk_when_no_cli_is_on_the_path(
     assert result.returncode == 0, output(result)
     assert cli.calls() == []
     assert only_job(fake_workspace)["settings"]["tags"]["kedro_dab_job"] == JOB
+
+
+def test_the_cli_engine_deploys_the_app_with_its_source_folder_and_the_wheel_in_place(
+    tmp_path: Path, cli: StandIn
+) -> None:
+    example = copy_example(tmp_path, app=True)
+    folder = "resources/kedro-dab/apps/price-shuttle"
+    needs = f"resources/kedro-dab/serving.apps.yml {folder}/app.yaml {folder}/requirements.txt"
+    needs += f" {folder}/conf/base/catalog.yml {folder}/wheel/spaceflights-*.whl"
+
+    result = cli.kedro(example, "dab", "deploy", "--engine", "cli", STANDIN_NEEDS=needs)
+
+    assert result.returncode == 0, output(result)
+    assert cli.bundle_calls() == [
+        ["bundle", "validate", "-t", "dev", "--strict"],
+        ["bundle", "deploy", "-t", "dev"],
+    ]
+
+
+def test_the_sdk_engine_refuses_to_deploy_or_destroy_a_bundle_with_an_app_recommending_the_cli(
+    tmp_path: Path, cli: StandIn, fake_workspace: FakeWorkspace
+) -> None:
+    example = copy_example(tmp_path, app=True)
+
+    result = dab(example, fake_workspace, "deploy", "--engine", "sdk", env=cli.env(on_path=False))
+
+    assert result.returncode == 2, output(result)
+    [line] = error_lines(result)
+    assert "resources.apps.price-shuttle" in line
+    assert "--engine cli" in line
+    assert "Traceback" not in result.stderr
+    assert fake_workspace.jobs == {}
+
+    destroyed = dab(example, fake_workspace, "destroy", "--engine", "sdk", "--auto-approve")
+    assert destroyed.returncode == 2, output(destroyed)
+    [line] = error_lines(destroyed)
+    assert "resources.apps.price-shuttle" in line
+    assert "--engine cli" in line
 
 
 def test_a_missing_cli_exits_2_naming_the_minimum_version(project: Path, cli: StandIn) -> None:

@@ -157,8 +157,12 @@ def test_bundle_var_environment_variables_override_the_default(tmp_path: Path) -
     assert one_job(root, environ={"BUNDLE_VAR_env": "prod"})["description"] == "prod"
 
 
-def test_a_ci_deploy_with_bundle_var_kedro_env_runs_the_examples_tasks_with_that_env() -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "spaceflights"
+def test_a_ci_deploy_with_bundle_var_kedro_env_runs_the_examples_tasks_with_that_env(
+    tmp_path: Path,
+) -> None:
+    from tests.e2e.deploy_helpers import copy_example
+
+    example = copy_example(tmp_path)
     view = engine_view(
         example, "dev", environ={"BUNDLE_VAR_kedro_env": "prod"}, local_artifact=lambda v: v
     )

@@ -151,7 +151,7 @@ def test_a_from_source_target_gives_a_dev_target_running_the_runner_that_validat
     assert bundle_file_errors(project) == []
     import yaml
 
-    (generated,) = (project / "resources/kedro-dab").glob("*.yml")
+    generated = project / "resources/kedro-dab/spaceflights.yml"
     targets = yaml.safe_load(generated.read_text())["targets"]
     dev_task = targets["dev"]["resources"]["jobs"]["spaceflights"]["tasks"][0]
     prod_task = targets["prod"]["resources"]["jobs"]["spaceflights"]["tasks"][0]

@@ -134,10 +134,13 @@ def _generated_files(
     out: dict[str, str] = {}
     if current is None:
         return out
-    for path in sorted(current.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+    for path in sorted(current.rglob("*")):
+        name = path.relative_to(current).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(current).parts):
             continue
-        rel = f"{OWNED_DIR}/{path.name}"
+        if not path.is_file() or _is_staged_wheel(name):
+            continue
+        rel = f"{OWNED_DIR}/{name}"
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -153,8 +156,17 @@ def _generated_files(
                 f"{rel} was edited by hand after kedro-dab wrote it; move the change to "
                 "dab.yml or to a target override in databricks.yml, or pass --force to discard it"
             )
-        out[path.name] = text
+        out[name] = text
     return out
+
+
+_STAGED_WHEEL = re.compile(r"^apps/[^/]+/wheel/[^/]+\.whl$")
+
+
+def _is_staged_wheel(name: str) -> bool:
+    """A project wheel the build put into an app's source folder (`kedro_dab.bundle.apps`):
+    a build artifact, not a generated file."""
+    return bool(_STAGED_WHEEL.match(name))
 
 
 def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
@@ -169,6 +181,12 @@ def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
                     shutil.copy2(path, staging / path.name)
         for name, text in files.items():
             _write_new(staging / name, text)
+        if folder.is_dir():
+            for wheel in folder.glob("apps/*/wheel/*.whl"):
+                kept = staging / wheel.relative_to(folder)
+                if kept.parent.parent.is_dir():
+                    kept.parent.mkdir(exist_ok=True)
+                    shutil.copy2(wheel, kept)
         os.chmod(staging, mode)
         if not folder.is_dir():
             os.rename(staging, folder)
@@ -187,6 +205,7 @@ def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
 
 
 def _write_new(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(text)
         out.flush()

@@ -51,6 +51,7 @@ def deploy_with_cli(
 ) -> DeployReport:
     """`databricks bundle validate --strict`, then `databricks bundle deploy` (unless dry run)."""
     executable = cli.require_cli()
+    _stage_app_wheel(root, echo)
     cli.run_cli(
         executable,
         cli.bundle_args(
@@ -74,6 +75,31 @@ def deploy_with_cli(
     return DeployReport(target, "cli", dry_run)
 
 
+def refuse_apps(target: Any, action: str) -> None:
+    """The SDK engine does not handle Databricks Apps: stop before contacting the workspace."""
+    from kedro_dab.deploy.target import UnsupportedBundle
+
+    if target.apps:
+        raise UnsupportedBundle(
+            f"resources.apps.{target.apps[0]}: the SDK engine does not {action} Databricks "
+            "Apps; use the CLI engine (--engine cli) for this bundle"
+        )
+
+
+def _stage_app_wheel(root: Path, echo: Callable[[str], None]) -> None:
+    """Bundles with Databricks Apps carry the project wheel in each app's source folder: the
+    app's container cannot read the bundle's artifact path."""
+    from kedro_dab.build import build_wheel
+    from kedro_dab.bundle.apps import app_folders, stage_wheel
+
+    if not app_folders(root):
+        return
+    echo("building the project wheel for the app(s)")
+    wheel = build_wheel(root)
+    for path in stage_wheel(root, wheel.path):
+        echo(f"staged {path.relative_to(root).as_posix()}")
+
+
 def deploy_with_sdk(
     root: Path,
     target_name: str | None,
@@ -95,6 +121,7 @@ def deploy_with_sdk(
     from kedro_dab.bundle.layout import shipped_conf_files
 
     target = load_target(root, target_name, parse_vars(variables))
+    refuse_apps(target, "deploy")
     shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
     conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
     workspace = Workspace(client or connect(target.host, profile))
@@ -152,6 +179,7 @@ def destroy_with_sdk(
     """List the target's jobs (by state and by tags) and folders, ask `confirm` with those
     lines, then delete them. Anything already gone counts as deleted."""
     target = load_target(root, target_name)
+    refuse_apps(target, "destroy")
     workspace = Workspace(client or connect(target.host, profile))
     teardown = plan_destroy(workspace, target)
     lines = teardown.lines()

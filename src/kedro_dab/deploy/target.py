@@ -110,6 +110,8 @@ class Target:
     includes: list[str] = field(default_factory=list)
     explicit_root_path: bool = False
     """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
+    apps: list[str] = field(default_factory=list)
+    """Keys of `resources.apps`: the SDK engine neither deploys nor destroys apps."""
     refusals: list[str] = field(default_factory=list)
     """What the SDK engine cannot deploy although reading the jobs is fine (`run` and
     `destroy` of a bundle deployed by the CLI still work); a deploy stops on the first."""
@@ -344,6 +346,8 @@ def load_target(
 
     resources = merged.get("resources") or {}
     for kind in resources:
+        if kind == "apps":
+            continue  # read, so `run` and `summary` work; deploy and destroy refuse them
         if kind != "jobs":
             raise unsupported(f"{DATABRICKS_YML}: resources.{kind} (the SDK engine deploys jobs)")
     jobs: dict[str, dict[str, Any]] = {}
@@ -382,6 +386,7 @@ def load_target(
         includes=includes,
         explicit_root_path=bool((chosen.get("workspace") or {}).get("root_path")),
         refusals=refusals,
+        apps=sorted(resources.get("apps") or {}),
     )
 
 

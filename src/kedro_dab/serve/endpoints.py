@@ -44,6 +44,8 @@ class Endpoint:
     """Loaded once at start-up."""
     catalog_inputs: tuple[str, ...]
     """Other free inputs, loaded from the catalog on each request."""
+    app: bool = False
+    """Deployed as a Databricks App too."""
 
 
 def json_type(value: Any) -> str:
@@ -184,6 +186,7 @@ def _build(project: ProjectModel, name: str, spec: ServingEndpoint, where: str) 
         params=tuple(params),
         preload=tuple(preload),
         catalog_inputs=tuple(d for d in others if d not in preload),
+        app=spec.app,
     )
 
 
@@ -211,4 +214,5 @@ def endpoint_to_dict(endpoint: Endpoint) -> dict[str, Any]:
         "params": [{"key": p.key, "type": p.type, "default": p.default} for p in endpoint.params],
         "preload": list(endpoint.preload),
         "catalog_inputs": list(endpoint.catalog_inputs),
+        **({"app": True} if endpoint.app else {}),
     }

@@ -1,0 +1,165 @@
+"""Serving endpoints deployed as Databricks Apps: the bundle's `apps` resource and the app's
+source folder, checked against the official schema and started the way Databricks Apps start
+them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from kedro_dab.bundle.render import split_generated
+from tests.serving.conftest import KEDRO_1, free_port, serving_project
+from tests.serving.test_example import ORACLE, _records
+from tests.support.bundle_schema import bundle_file_errors, load_bundle, require_schema
+from tests.support.kedro_projects import kedro_environ, run_kedro
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spaceflights"
+OWNED = Path("resources/kedro-dab")
+
+
+def _yaml(path: Path) -> object:
+    recorded, body = split_generated(path.read_text(encoding="utf-8"))
+    assert recorded is not None, f"{path} carries no kedro-dab header"
+    return yaml.safe_load(body)
+
+
+def test_the_examples_bundle_with_its_app_validates_against_the_official_schema():
+    require_schema()
+    assert bundle_file_errors(EXAMPLE) == []
+    app = load_bundle(EXAMPLE)["resources"]["apps"]["price-shuttle"]
+    assert app["name"] == "price-shuttle"
+    source = EXAMPLE / OWNED / app["source_code_path"]
+    assert (source / "app.yaml").is_file()
+    assert (source / "requirements.txt").is_file()
+
+
+def test_the_apps_source_ships_the_conf_the_jobs_ship_and_nothing_else():
+    from kedro_dab.bundle.layout import shipped_conf_files
+
+    source = EXAMPLE / OWNED / "apps" / "price-shuttle" / "conf"
+    copied = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    shipped = [
+        p for p in shipped_conf_files(EXAMPLE / "conf") if p.suffix in (".yml", ".yaml", ".json")
+    ]
+    assert copied == shipped
+    for rel in copied:
+        assert yaml.safe_load((source / rel).read_text()) == yaml.safe_load(
+            (EXAMPLE / "conf" / rel).read_text()
+        )
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_a_kedro_new_project_opting_in_gets_one_valid_app_per_endpoint_with_unique_names(
+    tmp_path, tmp_path_factory
+):
+    require_schema()
+    project = serving_project(tmp_path, tmp_path_factory)
+    run_kedro(project, "dab", "init", check=True)
+    run_kedro(project, "dab", "bundle", check=True)
+    assert not (project / OWNED / "serving.apps.yml").exists()
+
+    dab = project / "conf" / "base" / "dab.yml"
+    text = dab.read_text().replace("    pipeline: score\n", "    pipeline: score\n    app: true\n")
+    dab.write_text(text)
+    run_kedro(project, "dab", "bundle", check=True)
+
+    assert bundle_file_errors(project) == []
+    apps = load_bundle(project)["resources"]["apps"]
+    assert {key: app["name"] for key, app in apps.items()} == {
+        "score": "score",
+        "score-fresh": "score-fresh",
+    }
+    assert _yaml(project / OWNED / "apps" / "score" / "app.yaml") == {
+        "command": ["python", "-m", "kedro_dab.serve.apps", "score"]
+    }
+    # Two endpoints that would be one app name: an error naming both, nothing written.
+    before = sorted(p.relative_to(project) for p in (project / OWNED).rglob("*"))
+    dab.write_text(
+        text + "  score_fresh:\n    pipeline: score\n    inputs: [rows]\n    app: true\n"
+    )
+    clash = run_kedro(project, "dab", "bundle")
+    assert clash.returncode == 2, clash.stdout + clash.stderr
+    [error] = [line for line in clash.stderr.splitlines() if line.startswith("Error:")]
+    assert "serving.score-fresh" in error and "serving.score_fresh" in error
+    assert "Traceback" not in clash.stderr
+    assert sorted(p.relative_to(project) for p in (project / OWNED).rglob("*")) == before
+
+    # Opting out again removes the app and its folder.
+    dab.write_text(text.replace("    app: true\n", ""))
+    run_kedro(project, "dab", "bundle", check=True)
+    assert not (project / OWNED / "apps").exists() or not any((project / OWNED / "apps").iterdir())
+    assert not (project / OWNED / "serving.apps.yml").exists()
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_the_examples_app_command_serves_the_endpoint_on_the_apps_port(tmp_path):
+    project = tmp_path / "spaceflights"
+    ignore = shutil.ignore_patterns(".kedro-dab", "__pycache__", "*.pyc", "*.pickle", "0[2-8]_*")
+    shutil.copytree(EXAMPLE, project, ignore=ignore)
+    run_kedro(project, "run", "--env", "base", check=True)
+    # What Databricks Apps get: the app folder alone, the project installed (here: on the
+    # path), and the trained model where the catalog points.
+    app = tmp_path / "app"
+    shutil.copytree(project / OWNED / "apps" / "price-shuttle", app)
+    shutil.copytree(project / "data", app / "data")
+    command = _yaml(app / "app.yaml")["command"]  # type: ignore[index]
+    assert command[0] == "python"
+    port = free_port()
+    environ = kedro_environ(
+        {"PYTHONPATH": str(project / "src"), "DATABRICKS_APP_PORT": str(port), "KEDRO_ENV": "base"}
+    )
+    log = tmp_path / "app.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, *command[1:], "--host", "127.0.0.1"],
+            cwd=app,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log.read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/ready").status_code == 200:
+                        break
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            body = json.loads((project / "requests" / "price-shuttle.json").read_text())
+            answer = client.post("/serving-endpoints/price-shuttle/invocations", json=body)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert answer.status_code == 200, answer.text
+    discount = body.get("params", {}).get("pricing.discount", 0.0)
+    oracle = subprocess.run(
+        [sys.executable, "-c", ORACLE, json.dumps(_records(body)), str(discount)],
+        cwd=project,
+        env=kedro_environ({"PYTHONPATH": str(project / "src")}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert answer.json() == {"outputs": {"price_quotes": json.loads(oracle.stdout)}}
+
+
+def test_the_sdk_engine_reads_the_jobs_of_a_bundle_with_an_app_and_knows_the_app(tmp_path):
+    from kedro_dab.deploy.target import load_target
+    from tests.e2e.deploy_helpers import copy_example
+
+    target = load_target(copy_example(tmp_path, app=True), "dev")
+
+    assert sorted(target.jobs) == ["spaceflights"]
+    assert target.apps == ["price-shuttle"]
