@@ -38,14 +38,17 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# Two workers, one test file each at a time (module fixtures are built once).
+PYTEST_WORKERS ?= -n 2 --dist loadfile
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 	$(MAKE) test-kedro-019
 
 # The project tests again, in a second environment with the latest Kedro 0.19.
 test-kedro-019:
 	$(MAKE) install VENV=.venv-kedro019 KEDRO="kedro>=0.19.8,<0.20"
-	.venv-kedro019/bin/python -m pytest -m project tests
+	.venv-kedro019/bin/python -m pytest $(PYTEST_WORKERS) -m project tests
 
 # `kedro dab` on a Kedro older than supported (0.19.3) is refused in one line. Not part of
 # `test`: making the environment takes minutes on a cold cache.
