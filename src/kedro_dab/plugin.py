@@ -99,6 +99,26 @@ _env_option = click.option(
     help="Kedro env the Databricks tasks run with. "
     "[default: databricks.yml's kedro_env variable, else 'databricks']",
 )
+_output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Machine output: to stdout, or written whole to `output` (never half a file)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from kedro_dab.bundle.write import atomic_write
+
+    atomic_write(output, text)
+    click.echo(f"wrote    {output}")
+
+
 _verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks of errors.")
 
 
@@ -188,13 +208,7 @@ def plan(metadata: Any, env: str | None, fmt: str, output: Path | None, explain:
     _warn(result.warnings)
     if fmt in ("json", "mermaid", "html"):
         text = show.plan_text(result, fmt)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            from kedro_dab.bundle.write import atomic_write
-
-            atomic_write(output, text)
-            click.echo(f"wrote    {output}")
+        _emit(text, output)
     else:
         from rich.console import Console
 
@@ -631,13 +645,7 @@ def destroy(
     show_default=True,
     help="text for a terminal; markdown (with a Mermaid diagram) for a pull request.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
+@_output_option
 @_verbose_option
 @click.pass_obj
 @_user_errors
@@ -649,13 +657,7 @@ def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Pa
 
     result = api.diff(_project_path(metadata), base, env)
     text = diff_markdown(result) if fmt == "markdown" else diff_text(result)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        from kedro_dab.bundle.write import atomic_write
-
-        atomic_write(output, text)
-        click.echo(f"wrote    {output}")
+    _emit(text, output)
 
 
 @dab.command(name="summary")
@@ -670,13 +672,7 @@ def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Pa
     show_default=True,
     help="text for people, json for tools.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
+@_output_option
 @_verbose_option
 @click.pass_obj
 @_user_errors
@@ -694,13 +690,7 @@ def summary_command(
         text = json.dumps(result.to_dict(), indent=2) + "\n"
     else:
         text = "".join(f"{line}\n" for line in summary_lines(result))
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        from kedro_dab.bundle.write import atomic_write
-
-        atomic_write(output, text)
-        click.echo(f"wrote    {output}")
+    _emit(text, output)
 
 
 @dab.command(name="open")
