@@ -338,7 +338,6 @@ def deploy(
     return engines.deploy_with_sdk(
         root,
         target_name,
-        package=result.plan.package_name,
         conf_dir=result.plan.conf_dir,
         profile=profile,
         variables=variables,

@@ -597,7 +597,6 @@ def test_deploy_to_a_wrong_host_fails_in_seconds_naming_it_before_building(
         engines.deploy_with_sdk(
             example,
             "dev",
-            package="spaceflights",
             conf_dir="conf",
             profile=None,
             variables=(),

@@ -104,7 +104,6 @@ def deploy_with_sdk(
     root: Path,
     target_name: str | None,
     *,
-    package: str,
     conf_dir: str,
     profile: str | None,
     variables: Sequence[str],
