@@ -302,7 +302,7 @@ def deploy(
     Databricks CLI (`engine="cli"`) or in pure Python through databricks-sdk (`"sdk"`);
     `"auto"` picks the CLI when it is on the PATH. Jobs removed from the configuration are
     deleted only when `auto_approve` or `confirm_delete(keys)` says so."""
-    from kedro_dab.bundle.render import ENV_VARIABLE
+    from kedro_dab.bundle.layout import ENV_VARIABLE
     from kedro_dab.bundle.validate import validate_bundle
     from kedro_dab.deploy import engines
     from kedro_dab.deploy.target import default_target
@@ -351,7 +351,7 @@ def deploy(
 
 def _env_override(variables: Sequence[str]) -> str | None:
     """The env a deploy's `--var kedro_env=...` gives the tasks, if any."""
-    from kedro_dab.bundle.render import ENV_VARIABLE
+    from kedro_dab.bundle.layout import ENV_VARIABLE
 
     found = None
     for item in variables:

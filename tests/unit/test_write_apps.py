@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kedro_dab.bundle.render import OWNED_DIR, to_yaml
+from kedro_dab.bundle.layout import OWNED_DIR
+from kedro_dab.bundle.render import to_yaml
 from kedro_dab.bundle.write import write_owned
 from kedro_dab.errors import BundleError
 

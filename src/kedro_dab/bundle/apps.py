@@ -144,7 +144,7 @@ def read_endpoint(folder: Path) -> tuple[str, Endpoint]:
 
 def app_folders(root: Path) -> list[Path]:
     """The app source folders of the written bundle (those holding an `app.yaml`)."""
-    from kedro_dab.bundle.render import OWNED_DIR
+    from kedro_dab.bundle.layout import OWNED_DIR
 
     return sorted(p.parent for p in (root / OWNED_DIR / APPS_DIR).glob("*/app.yaml"))
 

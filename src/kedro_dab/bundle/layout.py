@@ -13,9 +13,14 @@ from typing import Any
 
 import yaml
 
-from kedro_dab.bundle.render import ENV_VARIABLE, OWNED_DIR, OWNED_INCLUDE
 from kedro_dab.config import check_bundle_shape
 from kedro_dab.errors import BundleError, ConfigError, first_line, read_text
+
+OWNED_DIR = "resources/kedro-dab"
+"""The folder kedro-dab owns: its files are regenerated freely and stale ones removed."""
+OWNED_INCLUDE = f"{OWNED_DIR}/*.yml"
+ENV_VARIABLE = "kedro_env"
+"""The bundle variable naming the Kedro env tasks run with; targets may override it."""
 
 DATABRICKS_YML = "databricks.yml"
 DEFAULT_ENV = "databricks"

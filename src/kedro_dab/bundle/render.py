@@ -10,19 +10,15 @@ from typing import Any
 import yaml
 
 from kedro_dab import boundaries
+from kedro_dab.bundle.layout import ENV_VARIABLE
 from kedro_dab.config import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
 from kedro_dab.limits import with_hash
 from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, runtime_requirement
 
-OWNED_DIR = "resources/kedro-dab"
-"""The folder kedro-dab owns: its files are regenerated freely and stale ones removed."""
-OWNED_INCLUDE = f"{OWNED_DIR}/*.yml"
 WHEEL_FROM_OWNED = "../../dist/*.whl"
 """The project wheel, relative to a file in OWNED_DIR (bundle paths are file-relative)."""
 CONF_SOURCE_ON_DATABRICKS = "${workspace.file_path}/"
 """Where bundle file sync puts the project; the conf folder name is appended."""
-ENV_VARIABLE = "kedro_env"
-"""The bundle variable naming the Kedro env tasks run with; targets may override it."""
 
 MARKER = "# kedro-dab: sha256="
 HEADER = (

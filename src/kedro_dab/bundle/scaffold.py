@@ -18,8 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.bundle.layout import DATABRICKS_YML, glob_matches
-from kedro_dab.bundle.render import ENV_VARIABLE, OWNED_DIR, OWNED_INCLUDE
+from kedro_dab.bundle.layout import (
+    DATABRICKS_YML,
+    ENV_VARIABLE,
+    OWNED_DIR,
+    OWNED_INCLUDE,
+    glob_matches,
+)
 from kedro_dab.config import bundle_shape_problem
 from kedro_dab.errors import BundleError, ConfigError, first_line, os_error_line, read_text
 

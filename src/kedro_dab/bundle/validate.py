@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.bundle.layout import (
+    OWNED_DIR,
     check_bundle_root,
     read_databricks_yml,
     sync_excludes,
     target_names,
 )
-from kedro_dab.bundle.render import OWNED_DIR, job_settings
+from kedro_dab.bundle.render import job_settings
 from kedro_dab.bundle.write import write_owned
 from kedro_dab.errors import DabError, first_line
 from kedro_dab.plan import Plan

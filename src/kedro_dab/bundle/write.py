@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kedro_dab.bundle.render import OWNED_DIR, body_hash, split_generated
+from kedro_dab.bundle.layout import OWNED_DIR
+from kedro_dab.bundle.render import body_hash, split_generated
 from kedro_dab.errors import BundleError, os_error_line
 
 NEW_PREFIX = ".kedro-dab.new-"
