@@ -158,3 +158,30 @@ def local_wheel(project: Path) -> Path:
     wheels = sorted((project / "dist").glob("*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
+
+
+def interrupt_run(project: Path, ws: FakeWorkspace, timeout: float) -> tuple[int, str]:
+    """Start `kedro dab run`, send SIGINT once the run is announced, answer the cancel prompt
+    `y`: (exit code, combined output)."""
+    import os
+    import signal
+
+    from tests.support.kedro_projects import kedro_environ, kedro_executable
+
+    env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
+    process = subprocess.Popen(
+        [str(kedro_executable()), "dab", "run"],
+        cwd=project,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    for line in process.stdout:
+        if line.startswith("run "):
+            break
+    os.kill(process.pid, signal.SIGINT)
+    out, _ = process.communicate("y\n", timeout=timeout)
+    return process.returncode, out

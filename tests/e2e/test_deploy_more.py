@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.deploy_helpers import copy_example, dab, only_job, output
+from tests.e2e.deploy_helpers import copy_example, dab, interrupt_run, only_job, output
 from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
@@ -111,33 +111,11 @@ def test_a_production_update_sets_the_permissions_again(fake_workspace: FakeWork
 
 
 def test_ctrl_c_during_a_run_asks_and_cancels_it(fake_workspace: FakeWorkspace, tmp_path):
-    import os
-    import signal
-    import subprocess
-
-    from tests.e2e.deploy_helpers import workspace_env
-    from tests.support.kedro_projects import kedro_environ, kedro_executable
-
     ws = fake_workspace
     project = copy_example(tmp_path)
     assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
-    env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
-    process = subprocess.Popen(
-        [str(kedro_executable()), "dab", "run"],
-        cwd=project,
-        env=env,
-        text=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None and process.stdin is not None
-    for line in process.stdout:
-        if line.startswith("run "):
-            break
-    os.kill(process.pid, signal.SIGINT)
-    out, _ = process.communicate("y\n", timeout=60)
-    assert process.returncode == 130, out
+    returncode, out = interrupt_run(project, ws, timeout=60)
+    assert returncode == 130, out
     assert "Cancel run" in out
     assert ws.requests("POST", r"/jobs/runs/cancel$")
     assert ws.token not in out

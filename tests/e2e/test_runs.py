@@ -3,10 +3,7 @@ and a cancel that leaves no task running; the example deployed to the fake works
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +15,12 @@ from tests.e2e.deploy_helpers import (
     copy_example,
     dab,
     error_lines,
+    interrupt_run,
     module_workspace,
     only_job,
     output,
-    workspace_env,
 )
 from tests.fake_workspace import FakeWorkspace
-from tests.support.kedro_projects import kedro_environ, kedro_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -119,24 +115,8 @@ def test_repair_reruns_the_failed_and_skipped_tasks_of_the_latest_failed_run(
 
 
 def test_after_a_cancel_no_task_is_left_running(deployed: Deployed) -> None:
-    ws = deployed.ws
-    env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
-    process = subprocess.Popen(
-        [str(kedro_executable()), "dab", "run"],
-        cwd=deployed.project,
-        env=env,
-        text=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None and process.stdin is not None
-    for line in process.stdout:
-        if line.startswith("run "):
-            break
-    os.kill(process.pid, signal.SIGINT)
-    out, _ = process.communicate("y\n", timeout=120)
-    assert process.returncode == 130, out
+    returncode, out = interrupt_run(deployed.project, deployed.ws, timeout=120)
+    assert returncode == 130, out
     rows, _ = final_view(out)
     assert {r["key"] for r in rows} == TASKS
     assert not [r for r in rows if r["state"] in ("running", "pending")], out

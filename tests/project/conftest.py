@@ -32,6 +32,28 @@ __all__ = [
 
 OWNED_DIR = Path("resources") / "kedro-dab"
 
+# Two tasks joined by one dataset, `handover`: persisted or in memory as the catalog says.
+HANDOVER_PIPELINE = """\
+from kedro.pipeline import Pipeline, node, pipeline
+
+
+def extract(rows):
+    return rows
+
+
+def summarise(rows):
+    return len(rows)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(extract, "raw_rows", "handover", name="extract_rows", tags=["task.extract"]),
+            node(summarise, "handover", "row_count", name="count_rows", tags=["task.report"]),
+        ]
+    )
+"""
+
 Snapshot = dict[str, tuple[bytes, int] | None]
 
 

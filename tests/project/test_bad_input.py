@@ -23,31 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.project.conftest import dab, plan_json, refusal_line, shared_project
+from tests.project.conftest import HANDOVER_PIPELINE, dab, plan_json, refusal_line, shared_project
 from tests.support.kedro_projects import ProjectFactory, kedro_environ, run_kedro
 
 pytestmark = pytest.mark.project
-
-HANDOVER_PIPELINE = """\
-from kedro.pipeline import Pipeline, node, pipeline
-
-
-def extract(rows):
-    return rows
-
-
-def summarise(rows):
-    return len(rows)
-
-
-def create_pipeline(**kwargs) -> Pipeline:
-    return pipeline(
-        [
-            node(extract, "raw_rows", "handover", name="extract_rows", tags=["task.extract"]),
-            node(summarise, "handover", "row_count", name="count_rows", tags=["task.report"]),
-        ]
-    )
-"""
 
 HANDOVER_CATALOG = """\
 raw_rows:

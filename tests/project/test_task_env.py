@@ -7,30 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.project.conftest import dab, refusal_line, shared_project, snapshot
+from tests.project.conftest import HANDOVER_PIPELINE, dab, refusal_line, shared_project, snapshot
 
 pytestmark = pytest.mark.project
-
-HANDOVER_PIPELINE = """\
-from kedro.pipeline import Pipeline, node, pipeline
-
-
-def extract(rows):
-    return rows
-
-
-def summarise(rows):
-    return len(rows)
-
-
-def create_pipeline(**kwargs) -> Pipeline:
-    return pipeline(
-        [
-            node(extract, "raw_rows", "handover", name="extract_rows", tags=["task.extract"]),
-            node(summarise, "handover", "row_count", name="count_rows", tags=["task.report"]),
-        ]
-    )
-"""
 
 CATALOG = """\
 raw_rows:
