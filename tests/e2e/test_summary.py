@@ -4,6 +4,7 @@ workspace after a real deploy and run of the example."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import yaml
 
 from tests.e2e.deploy_helpers import (
     JOB,
+    bundle_root,
     copy_example,
     dab,
     error_lines,
@@ -122,3 +124,80 @@ def test_an_undeployed_change_to_the_bundle_is_drift(deployed: Deployed) -> None
         assert dab(deployed.project, deployed.ws, "bundle").returncode == 0
     (entry,) = summary_json(deployed)["jobs"]
     assert entry["in_sync"] is True
+
+
+CLI_CASE = Path(__file__).parents[1] / "conformance" / "data" / "migrate" / "basic"
+"""The Databricks CLI's own recording of the state files it keeps in the workspace."""
+
+
+def cli_state(recorded: str, ws: FakeWorkspace, job_id: int) -> bytes:
+    """A state file as the CLI wrote it in its acceptance case, for the example's job."""
+    text = (CLI_CASE / recorded).read_text(encoding="utf-8")
+    text = text.replace("[NUMID]", str(job_id)).replace("[USERNAME]", ws.user_name)
+    # The recording's other placeholders stand for numbers where they are not quoted.
+    text = re.sub(r'(?<!")\[[A-Z_]+\](?!")', "0", text)
+    return text.replace("test_job", JOB).encode()
+
+
+def cli_deployed_job(ws: FakeWorkspace) -> int:
+    """A job as `databricks bundle deploy` of the example would leave it (the parts read here)."""
+    from databricks.sdk.service.compute import Library
+    from databricks.sdk.service.jobs import PythonWheelTask, Task
+
+    wheel = f"{bundle_root(ws)}/artifacts/.internal/spaceflights-0.1-py3-none-any.whl"
+    created = ws.client().jobs.create(
+        name="[dev] spaceflights",
+        tasks=[
+            Task(
+                task_key="t",
+                existing_cluster_id="0101-000000-abcdefgh",
+                python_wheel_task=PythonWheelTask(
+                    package_name="spaceflights", entry_point="spaceflights"
+                ),
+                libraries=[Library(whl=wheel)],
+            )
+        ],
+    )
+    return int(created.job_id or 0)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "name"),
+    [("out.new_state.json", "resources.json"), ("out.original_state.json", "terraform.tfstate")],
+    ids=["direct engine", "terraform engine"],
+)
+def test_a_target_the_databricks_cli_deployed_is_summarised_from_the_cli_state(
+    tmp_path: Path, recorded: str, name: str
+) -> None:
+    project = copy_example(tmp_path)
+    with module_workspace(tmp_path) as ws:
+        job_id = cli_deployed_job(ws)
+        ws.put_workspace_file(f"{bundle_root(ws)}/state/{name}", cli_state(recorded, ws, job_id))
+        (entry,) = summary_json(Deployed(project, ws, time.time()))["jobs"]
+        url = f"{ws.host}/jobs/{job_id}"
+    assert entry["key"] == JOB
+    assert entry["job_id"] == job_id
+    assert entry["url"] == url
+    assert entry["wheel"] == "spaceflights-0.1-py3-none-any.whl"
+    assert entry["wheel_version"] == "0.1"
+    assert entry["deployed_at"] is not None
+    assert entry["last_run"] is None
+    assert entry["in_sync"] is None
+    assert "Databricks CLI" in entry["drift"] and "databricks bundle plan -t dev" in entry["drift"]
+
+
+def test_the_newer_of_the_two_cli_state_files_names_the_jobs(tmp_path: Path) -> None:
+    # After `bundle deployment migrate` both files may exist: the one with the higher serial
+    # (the direct engine's here, serial 6 against 4) is the CLI's current state.
+    project = copy_example(tmp_path)
+    with module_workspace(tmp_path) as ws:
+        old, current = cli_deployed_job(ws), cli_deployed_job(ws)
+        state = f"{bundle_root(ws)}/state"
+        ws.put_workspace_file(
+            f"{state}/terraform.tfstate", cli_state("out.original_state.json", ws, old)
+        )
+        ws.put_workspace_file(
+            f"{state}/resources.json", cli_state("out.new_state.json", ws, current)
+        )
+        (entry,) = summary_json(Deployed(project, ws, time.time()))["jobs"]
+    assert entry["job_id"] == current

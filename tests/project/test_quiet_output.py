@@ -4,13 +4,15 @@ for every dab.yml entry that changed nothing, and a word on each check that was 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.project.conftest import dab, shared_project
 from tests.project.test_commands import CATALOG, PIPELINES
-from tests.support.kedro_projects import ProjectFactory, run_kedro
+from tests.support.kedro_projects import ProjectFactory, kedro_environ, run_kedro
 
 pytestmark = pytest.mark.project
 
@@ -75,6 +77,74 @@ def test_plan_json_on_stdout_parses_while_every_log_line_goes_to_stderr(
     assert document["schema"] == "kedro-dab/plan"
     # Kedro did log while the command ran, only not onto stdout.
     assert "DEBUG" in result.stderr
+
+
+# Kedro's own start-up line included: every record at INFO and up goes to stdout.
+EVERYTHING_TO_STDOUT = """\
+version: 1
+disable_existing_loggers: False
+handlers:
+  console:
+    class: logging.StreamHandler
+    stream: ext://sys.stdout
+  rich:
+    class: kedro.logging.RichHandler
+loggers:
+  kedro:
+    level: INFO
+root:
+  level: INFO
+  handlers: [console, rich]
+"""
+
+
+def _kedro_dab(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "kedro-dab"), *args],
+        cwd=project,
+        env=kedro_environ(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_kedro_starts_by_logging_a_line_onto_stdout_before_any_plugin_runs(
+    project: Path, tmp_path: Path
+) -> None:
+    # Why `kedro-dab` exists: no plugin can move this line, so `kedro dab ... | jq` breaks.
+    logging_yml = tmp_path / "logging.yml"
+    logging_yml.write_text(EVERYTHING_TO_STDOUT, encoding="utf-8")
+    result = run_kedro(
+        project, "dab", "plan", "--format", "json", env={"KEDRO_LOGGING_CONFIG": str(logging_yml)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "as logging configuration" in result.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize("logging", ["Kedro's default", "everything to stdout"])
+def test_kedro_dab_program_prints_only_the_plan_json_on_stdout(
+    project: Path, tmp_path: Path, logging: str
+) -> None:
+    env: dict[str, str] = {}
+    if logging == "everything to stdout":
+        logging_yml = tmp_path / "logging.yml"
+        logging_yml.write_text(EVERYTHING_TO_STDOUT, encoding="utf-8")
+        env["KEDRO_LOGGING_CONFIG"] = str(logging_yml)
+    result = _kedro_dab(project, "plan", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema"] == "kedro-dab/plan"
+    assert "as logging configuration" in result.stderr
+
+
+def test_kedro_dab_program_refuses_bad_input_as_kedro_dab_does(project: Path) -> None:
+    result = _kedro_dab(project, "plan", "--env", "local", env={})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: --env: Kedro env 'local'")
+    assert result.stdout == ""
 
 
 def test_mermaid_on_stdout_is_only_the_diagram(project: Path, tmp_path: Path) -> None:

@@ -4,6 +4,11 @@ workspace (kedro-dab's deployment state, the jobs and their runs); nothing is ch
 Drift compares what the last deploy sent for each job (its fingerprint in the deployment
 state) with what the local bundle files would send now, against the same uploaded wheel: a
 change to dab.yml or the bundle that was not deployed shows, a rebuilt wheel does not.
+
+A target deployed by the Databricks CLI (the `cli` engine) has no kedro-dab deployment state;
+its jobs are read from the state the CLI keeps beside it, as `databricks bundle summary` reads
+it: `resources.json` (the CLI's direct engine) or `terraform.tfstate`. Its drift is unknown
+here: `databricks bundle plan` tells.
 """
 
 from __future__ import annotations
@@ -83,6 +88,17 @@ def summarize(
     wheel = (state.get("wheel") or {}).get("name")
     deployed_at = _modified_at(workspace, f"{paths.state}/{STATE_FILE}") if state else None
     local = _local_fingerprints(root, target, workspace, user, paths, wheel)
+    if not state:
+        ids, cli_state = cli_deployed_jobs(workspace, paths.state)
+        if cli_state is not None:
+            deployed_at = _modified_at(workspace, cli_state)
+            wheel = next(
+                (w for w in map(lambda i: _wheel_of(workspace, i), ids.values()) if w), None
+            )
+            local = (
+                "unknown: deployed with the Databricks CLI; "
+                f"`databricks bundle plan -t {target.name}` shows what a deploy would change"
+            )
     prints = state.get("fingerprints") or {}
     out = TargetSummary(target.name, workspace.host, paths.root)
     for key in sorted(set(target.jobs) | set(ids)):
@@ -172,6 +188,68 @@ def _local_fingerprints(
         settings = desired_settings(target, key, root, context, stand_in, remote, short)
         out[key] = fingerprint(settings, job_permissions(target, key, context))
     return out
+
+
+CLI_STATE_FILES = ("resources.json", "terraform.tfstate")
+"""The Databricks CLI's deployment state files in `workspace.state_path`: its direct engine's,
+then its Terraform engine's."""
+
+
+def cli_deployed_jobs(workspace: Workspace, state_path: str) -> tuple[dict[str, int], str | None]:
+    """The job ids by resource key that the Databricks CLI's deployment state records, and the
+    state file they come from; ({}, None) when the CLI has not deployed the target. Of the two
+    state files, the one with the higher `serial` is the CLI's current one (a tie: direct)."""
+    found: list[tuple[int, int, dict[str, int], str]] = []
+    for rank, name in enumerate(CLI_STATE_FILES):
+        path = f"{state_path}/{name}"
+        data = workspace.read_json(path)
+        if not isinstance(data, dict):
+            continue
+        jobs = _direct_jobs(data) if name == "resources.json" else _terraform_jobs(data)
+        serial = data.get("serial")
+        found.append((serial if isinstance(serial, int) else 0, -rank, jobs, path))
+    if not found:
+        return {}, None
+    _, _, jobs, path = max(found, key=lambda f: (f[0], f[1]))
+    return jobs, path
+
+
+def _direct_jobs(data: dict[str, Any]) -> dict[str, int]:
+    prefix = "resources.jobs."
+    out = {}
+    for name, entry in (data.get("state") or {}).items():
+        if (
+            name.startswith(prefix)
+            and isinstance(entry, dict)
+            and str(entry.get("__id__", "")).isdigit()
+        ):
+            out[name[len(prefix) :]] = int(entry["__id__"])
+    return out
+
+
+def _terraform_jobs(data: dict[str, Any]) -> dict[str, int]:
+    out = {}
+    for resource in data.get("resources") or []:
+        if not isinstance(resource, dict) or resource.get("type") != "databricks_job":
+            continue
+        if resource.get("mode", "managed") != "managed":
+            continue
+        for instance in resource.get("instances") or []:
+            job_id = str((instance.get("attributes") or {}).get("id", ""))
+            if job_id.isdigit():
+                out[str(resource.get("name"))] = int(job_id)
+    return out
+
+
+def _wheel_of(workspace: Workspace, job_id: int) -> str | None:
+    """The file name of the first wheel a deployed job's tasks install."""
+    with about(f"job {job_id}"):
+        job = workspace.client.jobs.get(job_id)
+    for task in (job.settings.tasks if job.settings else None) or []:
+        for library in task.libraries or []:
+            if library.whl:
+                return library.whl.rsplit("/", 1)[-1]
+    return None
 
 
 def _modified_at(workspace: Workspace, path: str) -> str | None:
