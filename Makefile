@@ -14,7 +14,7 @@ ifneq ($(wildcard $(SHARED_SCHEMA)),)
 export KEDRO_DAB_BUNDLE_SCHEMA ?= $(SHARED_SCHEMA)
 endif
 
-.PHONY: install example test test-kedro-019 test-old-kedro lint
+.PHONY: install example test test-kedro-019 test-kedro-oldest test-old-kedro lint
 .DEFAULT_GOAL := test
 
 $(VENV)/.installed: pyproject.toml
@@ -44,14 +44,24 @@ PYTEST_WORKERS ?= -n 2 --dist loadfile
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 	$(MAKE) test-kedro-019
+	$(MAKE) test-kedro-oldest
+	$(MAKE) test-old-kedro
 
 # The project tests again, in a second environment with the latest Kedro 0.19.
 test-kedro-019:
-	$(MAKE) install VENV=.venv-kedro019 KEDRO="kedro>=0.19.8,<0.20"
+	$(MAKE) install VENV=.venv-kedro019 KEDRO="kedro>=0.19.9,<0.20"
 	.venv-kedro019/bin/python -m pytest $(PYTEST_WORKERS) -m project tests
 
-# `kedro dab` on a Kedro older than supported (0.19.3) is refused in one line. Not part of
-# `test`: making the environment takes minutes on a cold cache.
+# The oldest Kedro kedro-dab supports: the project tests that lean most on Kedro's own API
+# (reading projects, the runner, hooks, the catalog, the CLI's exit codes).
+OLDEST_KEDRO_TESTS := tests/project/test_kedro_projects_support.py tests/project/test_kedro_view.py \
+	tests/project/test_task_env.py tests/project/test_build.py tests/project/test_quiet_output.py \
+	tests/simulation tests/persist tests/reading tests/workflows tests/serving
+test-kedro-oldest:
+	$(MAKE) install VENV=.venv-kedro-oldest KEDRO="kedro==0.19.9"
+	.venv-kedro-oldest/bin/python -m pytest $(PYTEST_WORKERS) -m project $(OLDEST_KEDRO_TESTS)
+
+# `kedro dab` on a Kedro older than supported (0.19.3) is refused in one line.
 test-old-kedro: install
 	test -x .venv-oldkedro/bin/python || $(PYTHON) -m venv .venv-oldkedro
 	$(BIN)/uv pip install --python .venv-oldkedro/bin/python --quiet "kedro==0.19.3"

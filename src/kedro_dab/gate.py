@@ -15,10 +15,10 @@ from typing import Any
 
 from kedro_dab.errors import ProjectError
 
-OLDEST_KEDRO = (0, 19, 8)
+OLDEST_KEDRO = (0, 19, 9)
 """The oldest Kedro kedro-dab supports (the `kedro` requirement in pyproject.toml agrees)."""
 NEWEST_MAJOR = 1
-REQUIRED = ">=0.19.8,<2"
+REQUIRED = ">=0.19.9,<2"
 
 
 def _release(version: str) -> tuple[int, ...]:

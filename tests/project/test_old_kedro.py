@@ -46,5 +46,5 @@ def test_an_unsupported_kedro_is_refused_in_one_line_naming_both_versions(
 
     line = refusal_line(result)
     assert f"Kedro {installed}" in line
-    assert ">=0.19.8,<2" in line
+    assert ">=0.19.9,<2" in line
     assert not (project / "databricks.yml").exists()

@@ -20,18 +20,18 @@ project_name = "spaceflights"
 """
 
 
-@pytest.mark.parametrize("version", ["0.19.8", "0.19.14", "1.0.0", "1.7.0", "1.2.0rc1"])
+@pytest.mark.parametrize("version", ["0.19.9", "0.19.14", "1.0.0", "1.7.0", "1.2.0rc1"])
 def test_supported_kedro_versions_pass(version: str) -> None:
     assert kedro_version_problem(version) is None
 
 
-@pytest.mark.parametrize("version", ["0.17.7", "0.18.14", "0.19.3", "0.19.7", "2.0.0", "dev"])
+@pytest.mark.parametrize("version", ["0.17.7", "0.18.14", "0.19.3", "0.19.8", "2.0.0", "dev"])
 def test_unsupported_kedro_versions_name_installed_and_required(version: str) -> None:
     problem = kedro_version_problem(version)
 
     assert problem is not None
     assert f"Kedro {version}" in problem
-    assert ">=0.19.8,<2" in problem
+    assert ">=0.19.9,<2" in problem
 
 
 def test_the_gate_agrees_with_the_kedro_requirement_of_the_package() -> None:
@@ -45,7 +45,7 @@ def test_the_gate_agrees_with_the_kedro_requirement_of_the_package() -> None:
     pyproject = Path(__file__).parents[2] / "pyproject.toml"
     dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
 
-    assert "kedro>=0.19.8,<2" in dependencies
+    assert "kedro>=0.19.9,<2" in dependencies
 
 
 def _project(tmp_path: Path, extra: str) -> Path:
