@@ -1,10 +1,10 @@
 """Serving endpoints on Databricks Model Serving: the bundle resources of every endpoint that
 opts in (`serving.<name>.model_serving`).
 
-- `registered_models.<endpoint>`: the Unity Catalog model
+- `registered_models.<endpoint>-model`: the Unity Catalog model
   `<catalog_name>.<schema_name>.<model_name>` that versions of the endpoint's exported MLflow
   model (`kedro dab export-model`) are registered under;
-- `model_serving_endpoints.<endpoint>`, once `version` names a registered version: a Model
+- `model_serving_endpoints.<endpoint>-serving`, once `version` names a registered version: a Model
   Serving endpoint named like the endpoint, serving that version. Model Serving takes the same
   request shapes as `kedro dab serve`, at the same path.
 
@@ -24,6 +24,10 @@ from kedro_dab.serve.endpoints import Endpoint
 
 MODEL_SERVING_FILE = "serving.model_serving.yml"
 """The resource file, in the owned folder (no job key holds a dot)."""
+MODEL_KEY_SUFFIX = "-model"
+SERVING_KEY_SUFFIX = "-serving"
+"""Resource keys are unique across kinds (an app already takes the endpoint's name): the
+registered model is `<endpoint>-model`, the serving endpoint `<endpoint>-serving`."""
 
 
 def model_name(endpoint: Endpoint) -> str:
@@ -60,12 +64,19 @@ def render_model_serving(plan: Plan) -> dict[str, str]:
                 f"model '{name}'; give one of them another model_serving.model_name"
             )
         seen[name] = endpoint.name
+        jobs = {job.key for job in plan.jobs}
+        for key in (endpoint.name + MODEL_KEY_SUFFIX, endpoint.name + SERVING_KEY_SUFFIX):
+            if key in jobs:
+                raise BundleError(
+                    f"dab.yml: jobs.{key} takes the bundle resource key that "
+                    f"serving.{endpoint.name}.model_serving needs; rename the job or the endpoint"
+                )
     models: dict[str, Any] = {}
     serving: dict[str, Any] = {}
     for endpoint in chosen:
         spec = endpoint.model_serving
         assert spec is not None
-        models[endpoint.name] = {
+        models[endpoint.name + MODEL_KEY_SUFFIX] = {
             "catalog_name": spec.catalog_name,
             "schema_name": spec.schema_name,
             "name": model_name(endpoint),
@@ -73,7 +84,7 @@ def render_model_serving(plan: Plan) -> dict[str, str]:
         }
         if spec.version is None:
             continue
-        serving[endpoint.name] = {
+        serving[endpoint.name + SERVING_KEY_SUFFIX] = {
             "name": endpoint.name,
             "description": endpoint.description,
             "config": {
