@@ -87,10 +87,13 @@ def test_an_unknown_model_serving_key_is_refused_naming_it(project: Path):
 
 
 def test_the_sdk_engine_refuses_the_model_serving_resources_recommending_the_cli(project: Path):
-    from kedro_dab.deploy.target import UnsupportedBundle, load_target
-
     _opt_in(project, MODEL_SERVING)
-    run_kedro(project, "dab", "bundle", check=True)
+    # A workspace that cannot answer: the refusal must come before any call to it.
+    closed = {"DATABRICKS_HOST": "http://127.0.0.1:9", "DATABRICKS_TOKEN": "unused"}
+    result = run_kedro(project, "dab", "deploy", "--engine", "sdk", env=closed)
 
-    with pytest.raises(UnsupportedBundle, match=r"resources\.registered_models .*--engine cli"):
-        load_target(project, None)
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ")
+    assert "resources.registered_models" in line
+    assert "--engine cli" in line

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.serve.endpoints import Endpoint, EndpointParam, endpoint_to_dict
+from kedro_dab.serve.endpoints import Endpoint, EndpointParam, endpoint_to_dict, json_type
 from kedro_dab.serve.runtime import ServeError
 
 INSTALL_HINT = "exporting a model needs MLflow: pip install 'kedro-dab[mlflow]'"
@@ -89,8 +89,6 @@ def param_schema(endpoint: Endpoint) -> Any:
 
 
 def _scalar_type(value: Any) -> str | None:
-    from kedro_dab.serve.endpoints import json_type
-
     return _PARAM_TYPES.get(json_type(value))
 
 
@@ -161,11 +159,18 @@ def export_model(
     with tempfile.TemporaryDirectory(prefix=".kedro-dab-model-", dir=output.parent) as work:
         staging = Path(work)
         service = load_service(project_path, env, [endpoint], [endpoint.name])
-        preload = staging / PRELOAD_ARTIFACT
-        preload.mkdir()
-        for dataset, data in service.preloaded(endpoint.name).items():
-            with (preload / f"{dataset}.pickle").open("wb") as sink:
-                pickle.dump(data, sink, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            preload = staging / PRELOAD_ARTIFACT
+            preload.mkdir()
+            for dataset, data in service.preloaded(endpoint.name).items():
+                with (preload / f"{dataset}.pickle").open("wb") as sink:
+                    pickle.dump(data, sink, protocol=pickle.HIGHEST_PROTOCOL)
+            answered = None
+            if example is not None:
+                fed, given = parse_body(endpoint, example)
+                answered = (fed, given, to_jsonable(service.invoke(endpoint.name, fed, given)))
+        finally:
+            service.close()
         conf = staging / PROJECT_ARTIFACT / conf_dir
         for rel in shipped_conf_files(project_path / conf_dir, project_path):
             (conf / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -173,16 +178,15 @@ def export_model(
         wheel = build_wheel(project_path, staging / "dist").path
 
         inputs_schema = outputs_schema = input_example = None
-        if example is not None:
+        if answered is not None:
             import pandas as pd
 
-            fed, given = parse_body(endpoint, example)
-            answer = to_jsonable(service.invoke(endpoint.name, fed, given))
+            fed, given, answer = answered
             outputs_schema = _schema(answer)
-            if endpoint.inputs:
-                rows = fed[endpoint.inputs[0]]
+            rows = fed[endpoint.inputs[0]] if endpoint.inputs else []
+            if isinstance(rows, list) and rows and isinstance(rows[0], dict):
                 frame = pd.DataFrame(rows)
-                inputs_schema = _schema(rows[0] if rows else {})
+                inputs_schema = _schema(rows[0])
                 input_example = frame if not given else (frame, given)
         signature = ModelSignature(inputs=inputs_schema, outputs=outputs_schema, params=params)
         kedro_dab = runtime_requirement().replace("kedro-dab==", "kedro-dab[mlflow]==", 1)
@@ -242,7 +246,7 @@ def _load_class() -> type:
             )
 
         # `model_input` is left unannotated: MLflow would read a type hint as its schema.
-        def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]
+        def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:
             from mlflow.exceptions import MlflowException
 
             from kedro_dab.serve.runtime import RequestError, to_jsonable
