@@ -172,3 +172,24 @@ def test_a_param_mlflow_cannot_type_is_refused_naming_it(kind: str, default: obj
     )
     with pytest.raises(ServeError, match=r"serving\.quote\.params: parameter 'pricing'"):
         param_schema(endpoint)
+
+
+def test_an_endpoint_with_several_inputs_is_refused_before_anything_is_written(tmp_path: Path):
+    from kedro_dab.serve.endpoints import Endpoint
+    from kedro_dab.serve.mlflow_model import export_model
+    from kedro_dab.serve.runtime import ServeError
+
+    endpoint = Endpoint(
+        name="join",
+        pipeline="join",
+        description="",
+        inputs=("left", "right"),
+        outputs=("joined",),
+        params=(),
+        preload=(),
+        catalog_inputs=(),
+    )
+    output = tmp_path / "model"
+    with pytest.raises(ServeError, match=r"serving\.join: .*inputs left, right"):
+        export_model(tmp_path, "base", endpoint, "join", "conf", (), output)
+    assert list(tmp_path.iterdir()) == []
