@@ -13,6 +13,12 @@ example's `inference` pipeline (the spaceflights example, trained first). For ea
 - anchors where the installed Kedro has them (3-node pipeline only, as neither takes input
   data): `KedroServiceSession.run` in a loop, and `kedro server start`'s `POST /run` under wrk.
 
+- kedro-boot (with `--kedro-boot VENV`, a virtualenv holding `kedro-boot[fastapi]` beside a
+  Kedro it supports): its own server, `kedro boot fastapi`, on the 3-node pipeline under the
+  same wrk runs. Its FastAPI mapping passes request parameters as query strings, which stay
+  strings, so a request sets only the string parameter `trivial.label`; the others come from
+  the catalog. `--only trivial` skips the example (e.g. to measure the anchor alone).
+
 Needs `wrk` on the PATH (`apt-get install wrk`). Nothing here is a test; figures are written
 down in benchmarks/README.md, never asserted.
 """
@@ -59,8 +65,9 @@ def _free_port() -> int:
 # --- projects -----------------------------------------------------------------------------------
 
 
-def make_projects() -> tuple[Path, Path]:
-    """The 3-node project (`kedro new`) and a trained copy of the example."""
+def make_projects(with_example: bool = True) -> tuple[Path, Path]:
+    """The 3-node project (`kedro new`) and a trained copy of the example (unless told not:
+    then its folder is returned unmade)."""
     from tests.serving.conftest import (
         CATALOG,
         DAB_YML,
@@ -87,6 +94,8 @@ def make_projects() -> tuple[Path, Path]:
     (trivial / "data/01_raw").mkdir(parents=True, exist_ok=True)
     (trivial / "data/01_raw/weights.json").write_text(json.dumps(WEIGHTS))
     example = WORK / "spaceflights"
+    if not with_example:
+        return trivial, example
     ignore = shutil.ignore_patterns(".kedro-dab", "__pycache__", "*.pickle", "0[2-8]_*")
     shutil.copytree(ROOT / "examples/spaceflights", example, ignore=ignore)
     subprocess.run(
@@ -311,17 +320,76 @@ def served(
         log.close()
 
 
+KEDRO_BOOT_APP = """\
+from fastapi import FastAPI, Query
+from kedro_boot.app.fastapi.session import KedroFastApi
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Answer(BaseModel):
+    label: str
+    value: float
+
+
+@app.get("/health")
+def health() -> dict:
+    return {"status": "ok"}
+
+
+# kedro-boot maps the function name to the pipeline output and the query parameters to
+# the parameters a request sets.
+@app.post("/answer")
+def answer(run: KedroFastApi, label: str = Query(alias="trivial.label")) -> Answer:
+    return run
+"""
+
+
+def kedro_boot(venv: Path, project: Path, duration: int) -> dict[str, Any]:
+    """`kedro boot fastapi` (kedro-boot's own gunicorn + uvicorn server) from `venv`."""
+    package = project / "src" / "bench_serving"
+    (package / "kedro_boot_app.py").write_text(KEDRO_BOOT_APP)
+    versions = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from importlib.metadata import version as v; "
+            "print(v('kedro-boot'), v('kedro'), v('fastapi'), v('uvicorn'), v('gunicorn'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    command = [str(venv / "bin" / "kedro"), "boot", "fastapi"]
+    command += ["--app", "bench_serving.kedro_boot_app.app", "--pipeline", "trivial"]
+    result = served(command, project, "/answer?trivial.label=bench", {}, duration)
+    names = ("kedro_boot", "kedro", "fastapi", "uvicorn", "gunicorn")
+    result["versions"] = dict(zip(names, versions, strict=True))
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results-serving.json")
+    parser.add_argument(
+        "--kedro-boot",
+        type=Path,
+        default=None,
+        metavar="VENV",
+        help="a virtualenv with kedro-boot[fastapi]: measure `kedro boot fastapi` too",
+    )
+    parser.add_argument(
+        "--only", choices=("trivial",), default=None, help="measure the 3-node pipeline only"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("benchmarks/serving.py needs wrk on the PATH (apt-get install wrk)", file=sys.stderr)
         return 2
     import kedro
 
-    trivial, example = make_projects()
+    trivial, example = make_projects(with_example=args.only != "trivial")
     results: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
@@ -333,7 +401,6 @@ def main() -> int:
     }
     serve = [_kedro(), "dab", "serve", "--no-access-log"]
     trivial_body = json.dumps(TRIVIAL_BODY)
-    example_body = json.dumps(EXAMPLE_BODY)
     results["trivial"] = {
         "floor": child(trivial, CHILD_FLOOR_TRIVIAL, 51, 20000),
         "core": child(
@@ -350,7 +417,19 @@ def main() -> int:
         ),
     }
     save(args.out, results)
-    results["example"] = {
+    if args.only != "trivial":
+        results["example"] = example_results(example, serve, args.duration)
+    save(args.out, results)
+    anchors(results, trivial, args)
+    save(args.out, results)
+    print(table(results))
+    return 0
+
+
+def example_results(example: Path, serve: list[str], duration: int) -> dict[str, Any]:
+    """The example's inference pipeline: floor, core and `kedro dab serve`."""
+    example_body = json.dumps(EXAMPLE_BODY)
+    return {
         "floor": child(example, CHILD_FLOOR_EXAMPLE, 51, 5000),
         "core": child(
             example,
@@ -366,10 +445,13 @@ def main() -> int:
             example,
             "/serving-endpoints/price-shuttle/invocations",
             EXAMPLE_BODY,
-            args.duration,
+            duration,
         ),
     }
-    save(args.out, results)
+
+
+def anchors(results: dict[str, Any], trivial: Path, args: argparse.Namespace) -> None:
+    """Kedro's own anchors and kedro-boot, on the 3-node pipeline."""
     try:
         from kedro.framework.session import KedroServiceSession  # noqa: F401
 
@@ -377,7 +459,7 @@ def main() -> int:
     except ImportError:
         results["trivial"]["kedro_service_session"] = None
     try:
-        import kedro.server
+        import kedro.server  # noqa: F401
 
         run_body = {"pipeline_names": ["trivial"], "params": {"trivial.a": 2}}
         results["trivial"]["kedro_server_run"] = served(
@@ -385,9 +467,8 @@ def main() -> int:
         )
     except ImportError:
         results["trivial"]["kedro_server_run"] = None
-    save(args.out, results)
-    print(table(results))
-    return 0
+    if args.kedro_boot is not None:
+        results["trivial"]["kedro_boot"] = kedro_boot(args.kedro_boot, trivial, args.duration)
 
 
 def save(out: Path, results: dict[str, Any]) -> None:
@@ -408,13 +489,20 @@ def table(results: dict[str, Any]) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in ("trivial", "example"):
+        if name not in results:
+            continue
         part = results[name]
         for label, key in (("node functions (floor)", "floor"), ("Service.invoke", "core")):
             lines.append(f"| {name} | {label} | {_ms(part[key]['median_s'])} | | | | | |")
         if part.get("kedro_service_session"):
             m = part["kedro_service_session"]
             lines.append(f"| {name} | KedroServiceSession.run | {_ms(m['median_s'])} | | | | | |")
-        for label, key in (("kedro dab serve", "serve"), ("kedro server /run", "kedro_server_run")):
+        rows = (
+            ("kedro dab serve", "serve"),
+            ("kedro server /run", "kedro_server_run"),
+            ("kedro boot fastapi", "kedro_boot"),
+        )
+        for label, key in rows:
             m = part.get(key)
             if not m:
                 continue

@@ -43,6 +43,7 @@ __all__ = [
     "deploy",
     "destroy",
     "diff",
+    "export_model",
     "init",
     "job_url",
     "local_plan",
@@ -114,6 +115,7 @@ def _target_plans(
     files and target -> env."""
     from kedro_dab.bundle.apps import render_apps
     from kedro_dab.bundle.layout import default_env, read_databricks_yml, target_names, task_envs
+    from kedro_dab.bundle.model_serving import render_model_serving
     from kedro_dab.bundle.render import render_plan
     from kedro_dab.errors import BundleError
     from kedro_dab.plan import build_plan
@@ -130,6 +132,7 @@ def _target_plans(
         plans[name] = build_plan(read_project(root, name))
         rendered[name] = render_plan(plans[name], names)
         rendered[name].update(render_apps(plans[name], root))
+        rendered[name].update(render_model_serving(plans[name]))
     for name, files in rendered.items():
         if files != rendered[shown]:
             users = ", ".join(t for t, e in {**every, **envs}.items() if e == name)
@@ -583,3 +586,50 @@ def serve(
             SERVE_TOKEN_VARIABLE,
         )
     run_server(app, host, port, access_log=access_log)
+
+
+def export_model(
+    project_path: Path | str,
+    endpoint: str,
+    output: Path | str,
+    env: str | None = None,
+    example: Path | str | None = None,
+) -> Path:
+    """`kedro dab export-model`: write serving endpoint `endpoint` as an MLflow pyfunc model
+    folder at `output` (which must not exist), wrapping the same serving core as
+    `kedro dab serve`. `example`, a JSON request body file in Model Serving's shapes, gives the
+    model its input example and signature columns. Needs the `mlflow` extra and Kedro 1.x."""
+    import json
+
+    from kedro_dab.errors import ConfigError
+    from kedro_dab.serve.mlflow_model import export_model as export
+    from kedro_dab.serve.mlflow_model import require_extra
+    from kedro_dab.serve.runtime import ServeError, require_kedro_1
+
+    require_extra()
+    require_kedro_1()
+    root = Path(project_path).resolve()
+    target = Path(output).resolve()
+    if target.exists():
+        raise ServeError(f"{target} already exists; remove it or choose another --output")
+    body = None
+    if example is not None:
+        try:
+            body = json.loads(Path(example).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{example}: cannot read a JSON request body: {exc}") from None
+    plan = local_plan(root, env)
+    by_name = {e.name: e for e in plan.endpoints}
+    if endpoint not in by_name:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise ServeError(f"no serving endpoint '{endpoint}' in dab.yml; endpoints: {known}")
+    return export(
+        root,
+        plan.env,
+        by_name[endpoint],
+        plan.package_name,
+        plan.conf_dir,
+        plan.dependencies,
+        target,
+        body,
+    )

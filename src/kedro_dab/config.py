@@ -422,6 +422,21 @@ class TargetSettings(_Strict):
 ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
 
 
+class ModelServing(_Strict):
+    """An endpoint on Databricks Model Serving: its exported MLflow model (`kedro dab
+    export-model`) registered in Unity Catalog as `<catalog_name>.<schema_name>.<model_name>`,
+    and, once a `version` of it is registered, a serving endpoint for that version."""
+
+    catalog_name: str = Field(min_length=1)
+    schema_name: str = Field(min_length=1)
+    model_name: str | None = Field(default=None, min_length=1)
+    """Default: the endpoint name with '-' as '_'."""
+    version: int | None = Field(default=None, ge=1)
+    """The registered model version to serve; without one, only the model is declared."""
+    workload_size: Literal["Small", "Medium", "Large"] = "Small"
+    scale_to_zero: bool = True
+
+
 class ServingEndpoint(_Strict):
     """One serving endpoint: a registered pipeline answering HTTP requests. The request feeds
     `inputs` and may set `params`; `preload` datasets are loaded once at start-up."""
@@ -440,6 +455,9 @@ class ServingEndpoint(_Strict):
     """Catalog datasets loaded once at start-up; default: every other free input."""
     app: bool = False
     """Also deploy the endpoint as a Databricks App (`resources.apps.<name>` in the bundle)."""
+    model_serving: ModelServing | None = None
+    """Also declare it for Databricks Model Serving (`resources.registered_models` and
+    `resources.model_serving_endpoints` in the bundle)."""
 
     @model_validator(mode="after")
     def _no_repeats(self) -> ServingEndpoint:
@@ -649,6 +667,7 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "tasks[].match": Selector,
     "targets.*": TargetSettings,
     "serving.*": ServingEndpoint,
+    "serving.*.model_serving": ModelServing,
 }
 _RULE_MODELS: dict[str, type[BaseModel]] = {
     "tag": TagRule,

@@ -744,3 +744,33 @@ def serve(
     api.serve(
         _project_path(metadata), endpoints, host=host, port=port, env=env, access_log=access_log
     )
+
+
+@dab.command("export-model")
+@click.argument("endpoint")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The model folder to write (must not exist).",
+)
+@click.option(
+    "--example",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A JSON request body (Model Serving's shapes): the model's input example and "
+    "signature columns, which Unity Catalog requires.",
+)
+@_env_option
+@_verbose_option
+@click.pass_obj
+@_user_errors
+def export_model(
+    metadata: Any, endpoint: str, output: Path, example: Path | None, env: str | None
+) -> None:
+    """Write serving ENDPOINT as an MLflow pyfunc model folder, for Databricks Model Serving."""
+    from kedro_dab import api
+
+    written = api.export_model(_project_path(metadata), endpoint, output, env=env, example=example)
+    click.echo(f"Wrote MLflow model {written}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kedro_dab.config import ServingEndpoint, suggest
+from kedro_dab.config import ModelServing, ServingEndpoint, suggest
 from kedro_dab.errors import ConfigError
 from kedro_dab.project import ProjectModel
 
@@ -46,6 +46,8 @@ class Endpoint:
     """Other free inputs, loaded from the catalog on each request."""
     app: bool = False
     """Deployed as a Databricks App too."""
+    model_serving: ModelServing | None = None
+    """Declared for Databricks Model Serving too."""
 
 
 def json_type(value: Any) -> str:
@@ -187,6 +189,7 @@ def _build(project: ProjectModel, name: str, spec: ServingEndpoint, where: str) 
         preload=tuple(preload),
         catalog_inputs=tuple(d for d in others if d not in preload),
         app=spec.app,
+        model_serving=spec.model_serving,
     )
 
 
@@ -215,4 +218,7 @@ def endpoint_to_dict(endpoint: Endpoint) -> dict[str, Any]:
         "preload": list(endpoint.preload),
         "catalog_inputs": list(endpoint.catalog_inputs),
         **({"app": True} if endpoint.app else {}),
+        **(
+            {"model_serving": endpoint.model_serving.model_dump()} if endpoint.model_serving else {}
+        ),
     }

@@ -181,6 +181,10 @@ class Service:
         """The endpoints this service answers, by name."""
         return {name: c.endpoint for name, c in self._compiled.items()}
 
+    def preloaded(self, name: str) -> dict[str, Any]:
+        """The data endpoint `name` loaded at start-up, by dataset name (shared, not copied)."""
+        return dict(self._compiled[name].preloaded)
+
     def close(self) -> None:
         """Close the Kedro session opened at start-up."""
         self._session.close()
@@ -337,9 +341,12 @@ def load_service(
     env: str,
     endpoints: Sequence[Endpoint],
     names: Sequence[str] = (),
+    preloaded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Service:
     """Start a Kedro session for `env`, build its catalog once and preload every endpoint's
-    `preload` datasets. `names` picks endpoints (default: all)."""
+    `preload` datasets. `names` picks endpoints (default: all). `preloaded` (endpoint name ->
+    dataset name -> data) gives preload data already in hand (an exported model's), which
+    is then not loaded from the catalog."""
     require_kedro_1()
     by_name = {e.name: e for e in endpoints}
     if not by_name:
@@ -368,7 +375,11 @@ def load_service(
         compiled = {}
         for endpoint in chosen:
             compiled[endpoint.name] = _compile(
-                endpoint, pipelines[endpoint.pipeline], catalog, hooked(hook_manager)
+                endpoint,
+                pipelines[endpoint.pipeline],
+                catalog,
+                hooked(hook_manager),
+                (preloaded or {}).get(endpoint.name, {}),
             )
     except Exception:
         session.close()
@@ -402,14 +413,16 @@ def hooked(hook_manager: Any) -> bool:
     return any(getattr(hook_manager.hook, name).get_hookimpls() for name in REQUEST_HOOKS)
 
 
-def _compile(endpoint: Endpoint, pipeline: Any, catalog: Any, hooks: bool) -> _Compiled:
+def _compile(
+    endpoint: Endpoint, pipeline: Any, catalog: Any, hooks: bool, given: Mapping[str, Any]
+) -> _Compiled:
     from kedro.io import MemoryDataset
 
     shared: dict[str, Any] = {}
     preloaded: dict[str, Any] = {}
     for dataset in endpoint.preload:
         try:
-            data = catalog.load(dataset)
+            data = given[dataset] if dataset in given else catalog.load(dataset)
         except Exception as exc:
             raise ServeError(
                 f"endpoint '{endpoint.name}': cannot preload '{dataset}': {first_line(exc)}; "
