@@ -3,8 +3,9 @@
 `BundleRoot.read` parses `databricks.yml`, resolves its `include` globs as the Databricks CLI
 does (Go's `filepath.Glob`: each `*`, `?` and `[...]` stays within one path segment, so `**` is
 `*`), and parses every included file the user wrote. The files kedro-dab generates into
-`resources/kedro-dab/` are parsed only when a deploy asks for them, from the text just rendered
-when there is one (`with_owned`), never by re-reading what was just written. The user's files
+`resources/kedro-dab/` are parsed only when a target is built from the bundle (deploy, run,
+summary, destroy); a deploy parses the text it just rendered (`with_owned`) instead of reading
+back what it wrote. The user's files
 merge with the CLI's rules (maps merge deeply, lists concatenate) into `data`, the view that
 plan, bundle and validate use (targets, the `kedro_env` variable, sync, artifacts, workspace);
 deploy builds its `Target` from `sources` (`kedro_dab.deploy.target.load_target`).
