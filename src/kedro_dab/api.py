@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kedro_dab.bundle.layout import env_from_databricks_yml
+from kedro_dab.bundle.root import BundleRoot
 from kedro_dab.bundle.scaffold import InitReport
 from kedro_dab.bundle.validate import ValidationReport
 from kedro_dab.bundle.write import WriteReport
@@ -73,7 +73,7 @@ def __getattr__(name: str) -> Any:
 
 def resolve_env(project_path: Path | str, env: str | None = None) -> str:
     """The Kedro env to use: `env` if given, else `databricks.yml`'s default, else `databricks`."""
-    return env or env_from_databricks_yml(Path(project_path))
+    return env or BundleRoot.read(Path(project_path)).default_env
 
 
 def read(project_path: Path | str = ".", env: str | None = None) -> ProjectModel:
@@ -86,11 +86,11 @@ def read(project_path: Path | str = ".", env: str | None = None) -> ProjectModel
 def make_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
     """`kedro dab plan`: group the project's jobs into tasks and prove the grouping safe, for
     `env` (default: the env the default target's tasks run with; never `local`)."""
-    from kedro_dab.bundle.layout import default_env, read_databricks_yml, task_envs
+    from kedro_dab.bundle.layout import default_env, task_envs
     from kedro_dab.plan import build_plan
     from kedro_dab.project import read_project
 
-    data = read_databricks_yml(Path(project_path)) if env is None else None
+    data = BundleRoot.read(Path(project_path)).data if env is None else None
     chosen = default_env(data, task_envs(data, env))
     return build_plan(read_project(project_path, chosen))
 
@@ -107,29 +107,47 @@ def local_plan(project_path: Path | str = ".", env: str | None = None) -> Plan:
     return build_plan(read_project(project_path, env))
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """Every target planned with the env its tasks run with."""
+
+    plan: Plan
+    """The plan to show (and the one whose files are written)."""
+    rendered: dict[str, str]
+    envs: dict[str, str]
+    """Target -> the env its tasks run with."""
+    catalogs: dict[str, Mapping[str, Any]]
+    """Env -> its catalog configuration, as read for the plan."""
+
+
 def _target_plans(
-    root: Path, env: str | None = None, target: str | None = None, override: str | None = None
-) -> tuple[Plan, dict[str, str], dict[str, str]]:
+    bundle: BundleRoot,
+    env: str | None = None,
+    target: str | None = None,
+    override: str | None = None,
+) -> _Planned:
     """Plan every target (or `target`) with the env its tasks run with; the rendered files must
-    be the same for all, since the targets share them. Returns the plan to show, the rendered
-    files and target -> env."""
+    be the same for all, since the targets share them."""
     from kedro_dab.bundle.apps import render_apps
-    from kedro_dab.bundle.layout import default_env, read_databricks_yml, target_names, task_envs
+    from kedro_dab.bundle.layout import default_env, task_envs
     from kedro_dab.bundle.model_serving import render_model_serving
     from kedro_dab.bundle.render import render_plan
     from kedro_dab.errors import BundleError
     from kedro_dab.plan import build_plan
     from kedro_dab.project import read_project
 
-    data = read_databricks_yml(root)
+    root, data = bundle.path, bundle.data
     envs = task_envs(data, env, target, override)
     every = task_envs(data) if data is not None else {}
-    names = target_names(data or {})
+    names = bundle.target_names
     shown = env or override or default_env(data, envs)
     plans: dict[str, Plan] = {}
+    catalogs: dict[str, Mapping[str, Any]] = {}
     rendered: dict[str, dict[str, str]] = {}
     for name in dict.fromkeys([shown, *envs.values(), *every.values()]):
-        plans[name] = build_plan(read_project(root, name))
+        model = read_project(root, name)
+        catalogs[name] = model.catalog
+        plans[name] = build_plan(model)
         rendered[name] = render_plan(plans[name], names)
         rendered[name].update(render_apps(plans[name], root))
         rendered[name].update(render_model_serving(plans[name]))
@@ -142,7 +160,7 @@ def _target_plans(
                 "files; make the envs agree on which datasets are persisted, or give the "
                 "targets one env"
             )
-    return plans[shown], rendered[shown], envs
+    return _Planned(plans[shown], rendered[shown], envs, catalogs)
 
 
 @dataclass(frozen=True)
@@ -166,41 +184,37 @@ def bundle(
     With `check`, write nothing and report whether the files on disk are current."""
     from kedro_dab.bundle.write import write_owned
 
-    root = Path(project_path).resolve()
-    plan, rendered, _ = _target_plans(root, env)
-    bundle_targets(root, plan)
-    report = write_owned(root, rendered, check=check, force=force)
-    return BundleResult(plan, report, rendered)
+    source = BundleRoot.read(Path(project_path).resolve())
+    planned = _target_plans(source, env)
+    _check_wiring(source, planned.plan)
+    report = write_owned(source.path, planned.rendered, check=check, force=force)
+    return BundleResult(planned.plan, report, planned.rendered)
 
 
 def _bundle_for(
-    root: Path, env: str | None, target: str, override: str | None, check: bool
+    bundle: BundleRoot, env: str | None, target: str, override: str | None, check: bool
 ) -> tuple[BundleResult, str]:
     """`bundle` for a deploy of `target`: also planned with the env that target's tasks will
     get; returns the result and that env."""
     from kedro_dab.bundle.layout import check_env_shipped
     from kedro_dab.bundle.write import write_owned
 
-    plan, rendered, envs = _target_plans(root, env, target, override)
-    bundle_targets(root, plan)
-    check_env_shipped(root / plan.conf_dir, envs[target], plan.conf_dir, target)
-    report = write_owned(root, rendered, check=check)
-    return BundleResult(plan, report, rendered), envs[target]
+    planned = _target_plans(bundle, env, target, override)
+    plan, envs = planned.plan, planned.envs
+    _check_wiring(bundle, plan)
+    check_env_shipped(bundle.path / plan.conf_dir, envs[target], plan.conf_dir, target)
+    report = write_owned(bundle.path, planned.rendered, check=check)
+    return BundleResult(plan, report, planned.rendered), envs[target]
 
 
-def bundle_targets(root: Path, plan: Plan) -> list[str]:
-    """Check the bundle root is wired for kedro-dab; the names of its targets."""
-    from kedro_dab.bundle.layout import check_bundle_root, check_target_settings, target_names
-    from kedro_dab.bundle.scaffold import RUNNER
-    from kedro_dab.bundle.validate import boundary_problems
-    from kedro_dab.errors import ConfigError
+def _check_wiring(bundle: BundleRoot, plan: Plan) -> None:
+    """Stop on the first problem `validate` would report about the bundle root's wiring."""
+    from kedro_dab.bundle.validate import wiring_problems
+    from kedro_dab.errors import BundleError
 
-    data = check_bundle_root(root, plan.conf_dir)
-    check_target_settings(root, data, plan.targets, RUNNER)
-    problems = boundary_problems(plan, target_names(data), data)
+    problems = wiring_problems(bundle, plan)
     if problems:
-        raise ConfigError(problems[0])
-    return target_names(data)
+        raise BundleError(problems[0])
 
 
 def init(
@@ -246,9 +260,16 @@ def validate(
     when a CLI is on the PATH."""
     from kedro_dab.bundle.validate import validate_bundle
 
-    root = Path(project_path).resolve()
-    plan, rendered, envs = _target_plans(root, env)
-    return validate_bundle(root, plan, rendered, run_cli=run_cli, task_envs=list(envs.values()))
+    source = BundleRoot.read(Path(project_path).resolve())
+    planned = _target_plans(source, env)
+    return validate_bundle(
+        source,
+        planned.plan,
+        planned.rendered,
+        run_cli=run_cli,
+        task_envs=list(planned.envs.values()),
+        catalogs=planned.catalogs,
+    )
 
 
 def simulate(
@@ -313,9 +334,10 @@ def deploy(
 
     root = Path(project_path).resolve()
     chosen = engines.choose_engine(engine)
-    target_name = target or default_target(root)
+    source = BundleRoot.read(root)
+    target_name = target or default_target(source)
     override = _env_override(variables)
-    result, tasks_env = _bundle_for(root, env, target_name, override, dry_run)
+    result, tasks_env = _bundle_for(source, env, target_name, override, dry_run)
     if env is not None and override is None:
         variables = (*variables, f"{ENV_VARIABLE}={tasks_env}")
     if dry_run and result.files.changed:
@@ -323,7 +345,7 @@ def deploy(
             "the bundle files are out of date; run `kedro dab bundle` before a "
             "dry run (a dry run writes nothing)"
         )
-    report = validate_bundle(root, result.plan, result.rendered, run_cli=False)
+    report = validate_bundle(source, result.plan, result.rendered, run_cli=False)
     if not report.ok:
         raise BundleError("; ".join(report.problems))
     if chosen == "cli":
@@ -339,7 +361,7 @@ def deploy(
         )
     approve = (lambda keys: True) if auto_approve else (confirm_delete or (lambda keys: False))
     return engines.deploy_with_sdk(
-        root,
+        source.with_owned(result.rendered),
         target_name,
         conf_dir=result.plan.conf_dir,
         profile=profile,
@@ -379,10 +401,12 @@ def run(
     its job parameters, and follow it until it ends."""
     from kedro_dab.deploy import runs
     from kedro_dab.deploy.engines import job_id_for, job_parameters
+    from kedro_dab.deploy.target import load_target
 
     root = Path(project_path).resolve()
-    workspace, key, job_id = job_id_for(root, target, job, profile=profile, client=client)
-    values = job_parameters(root, target, key, params)
+    loaded = load_target(root, target)
+    workspace, key, job_id = job_id_for(root, loaded, job, profile=profile, client=client)
+    values = job_parameters(loaded, key, params)
     run_id = runs.start(workspace, job_id, values)
     first = runs.status(workspace, run_id)
     on_start(run_id, first.url)
@@ -428,9 +452,11 @@ def repair_run(
     `runs/repair`), and follow it until it ends."""
     from kedro_dab.deploy import runs
     from kedro_dab.deploy.engines import job_id_for
+    from kedro_dab.deploy.target import load_target
 
     root = Path(project_path).resolve()
-    workspace, key, job_id = job_id_for(root, target, job, profile=profile, client=client)
+    loaded = load_target(root, target)
+    workspace, key, job_id = job_id_for(root, loaded, job, profile=profile, client=client)
     if run_id is None:
         run_id = runs.latest_unsuccessful_run(workspace, job_id, key)
     runs.repair(workspace, run_id)
@@ -454,8 +480,9 @@ def destroy(
     from kedro_dab.deploy import cli, engines
     from kedro_dab.deploy.target import default_target
 
-    root = Path(project_path).resolve()
-    target_name = target or default_target(root)
+    source = BundleRoot.read(Path(project_path).resolve())
+    target_name = target or default_target(source)
+    root = source.path
     if engines.choose_engine(engine) == "cli":
         everything = "everything the databricks CLI deployed"
         if not confirm([everything]):
@@ -470,7 +497,7 @@ def destroy(
         )
         return
     engines.destroy_with_sdk(
-        root, target_name, profile=profile, echo=echo, client=client, confirm=confirm
+        source, target_name, profile=profile, echo=echo, client=client, confirm=confirm
     )
 
 

@@ -78,6 +78,8 @@ class ProjectModel:
     """`[project].dependencies`: what running from source needs instead of the wheel."""
     parameters: Mapping[str, Any] = field(default_factory=dict)
     """The env's parameters, read only when `dab.yml` declares serving endpoints."""
+    catalog: Mapping[str, Any] = field(default_factory=dict)
+    """The env's catalog configuration as read, so later checks need not read it again."""
 
     @functools.cached_property
     def pipeline_sets(self) -> dict[str, frozenset[str]]:
@@ -125,6 +127,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         requirements=pipeline_requirements(path / "src" / metadata.package_name, order),
         dependencies=tuple((pyproject.get("project") or {}).get("dependencies") or ()),
         parameters=parameters,
+        catalog=catalog,
     )
 
 
@@ -305,10 +308,13 @@ def _match_pattern(
     return None
 
 
-def unshipped_credentials(project_path: Path, env: str) -> list[str]:
+def unshipped_credentials(
+    project_path: Path, env: str, catalog: Mapping[str, Any] | None = None
+) -> list[str]:
     """One problem per catalog entry of `env` whose `credentials` key is defined only in conf
     that never ships (`conf/local`, credentials files): on Databricks its tasks would fail
-    with "Unable to find credentials". Each names the dataset, the key and the ways out."""
+    with "Unable to find credentials". Each names the dataset, the key and the ways out.
+    `catalog` is the env's catalog configuration when it was read already."""
     import yaml
 
     from kedro_dab.bundle.layout import shipped_conf_files
@@ -316,7 +322,8 @@ def unshipped_credentials(project_path: Path, env: str) -> list[str]:
     path = Path(project_path).resolve()
     conf_dir = compat.conf_source_dir(path)
     loader = compat.config_loader(path, env)
-    catalog = _load(loader, "catalog", env, path, fast=True)
+    if catalog is None:
+        catalog = _load(loader, "catalog", env, path, fast=True)
     shipped = {conf_dir / rel for rel in shipped_conf_files(conf_dir, path)}
     files = [*compat.config_files(loader, "credentials", env)]
     files += compat.config_layers(compat.config_loader(path, "local"), "credentials", "local")[-1]

@@ -67,6 +67,7 @@ def test_an_env_a_target_sets_must_be_a_shipped_conf_folder(tmp_path: Path):
     import pytest
 
     from kedro_dab.bundle.layout import check_bundle_root
+    from kedro_dab.bundle.root import BundleRoot
     from kedro_dab.errors import BundleError
 
     (tmp_path / "conf" / "databricks").mkdir(parents=True)
@@ -78,10 +79,10 @@ def test_an_env_a_target_sets_must_be_a_shipped_conf_folder(tmp_path: Path):
         "targets:\n  dev: {default: true}\n  prod: {variables: {kedro_env: prod}}\n"
     )
     with pytest.raises(BundleError, match=r"targets\.prod\.variables\.kedro_env: Kedro env 'prod'"):
-        check_bundle_root(tmp_path, "conf")
+        check_bundle_root(BundleRoot.read(tmp_path), "conf")
     (tmp_path / "conf" / "prod").mkdir()
     (tmp_path / "conf" / "prod" / "catalog.yml").write_text("{}\n")
-    check_bundle_root(tmp_path, "conf")
+    check_bundle_root(BundleRoot.read(tmp_path), "conf")
 
 
 # --- the env tasks run with -------------------------------------------------------------------

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kedro_dab.deploy.target import UnsupportedBundle, go_glob, load_target, synced
+from kedro_dab.bundle.root import go_glob
+from kedro_dab.deploy.target import UnsupportedBundle, load_target, synced
 from kedro_dab.errors import ConfigError, DabError
 from tests.conformance.engine import USER, engine_view
 

@@ -1,4 +1,6 @@
-"""Facts about the user's bundle root: `databricks.yml`, and which conf files it ships.
+"""Facts about the user's bundle root (read by `kedro_dab.bundle.root`): the names of what
+kedro-dab writes, the Kedro env each target's tasks use, the checks of `databricks.yml`'s wiring,
+and which conf files the bundle ships.
 
 `conf/local` and credentials never leave the machine; every other conf file, at any depth and
 as `.yml`, `.yaml` or `.json`, is shipped by the bundle's file sync and is the tasks' conf source.
@@ -9,12 +11,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from kedro_dab.errors import BundleError, ConfigError
 
-from kedro_dab.config import check_bundle_shape
-from kedro_dab.errors import BundleError, ConfigError, first_line, read_text
+if TYPE_CHECKING:
+    from kedro_dab.bundle.root import BundleRoot
 
 OWNED_DIR = "resources/kedro-dab"
 """The folder kedro-dab owns: its files are regenerated freely and stale ones removed."""
@@ -111,32 +113,6 @@ class GitIgnored:
         return self._decides(relative, is_dir=False)
 
 
-def read_databricks_yml(root: Path) -> dict[str, Any] | None:
-    """The parsed `databricks.yml`, or None when the project has none."""
-    path = root / DATABRICKS_YML
-    if not path.exists():
-        return None
-    try:
-        data = yaml.safe_load(read_text(path, root))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{DATABRICKS_YML}: invalid YAML{line}: {first_line(exc)}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{DATABRICKS_YML}: expected a mapping at the top level")
-    check_bundle_shape(data)
-    return data
-
-
-def env_from_databricks_yml(root: Path) -> str:
-    """The Kedro env tasks run with by default: the `kedro_env` variable's default."""
-    data = read_databricks_yml(root) or {}
-    variable = (data.get("variables") or {}).get(ENV_VARIABLE)
-    if isinstance(variable, Mapping) and isinstance(variable.get("default"), str):
-        return str(variable["default"])
-    return DEFAULT_ENV
-
-
 def envs_by_target(data: Mapping[str, Any]) -> dict[str, str]:
     """Kedro env per target (plus `*` for the default) as `databricks.yml` sets them."""
     variable = (data.get("variables") or {}).get(ENV_VARIABLE)
@@ -217,15 +193,15 @@ def default_env(data: Mapping[str, Any] | None, envs: Mapping[str, str]) -> str:
     return next(iter(envs.values()))
 
 
-def check_bundle_root(root: Path, conf_dir: str) -> dict[str, Any]:
+def check_bundle_root(bundle: BundleRoot, conf_dir: str) -> Mapping[str, Any]:
     """Raise unless `databricks.yml` exists, includes the files kedro-dab writes, declares the
-    Kedro env variable, and every env it names is shipped. Returns the parsed file."""
-    data = read_databricks_yml(root)
+    Kedro env variable, and every env it names is shipped. Returns the bundle's settings."""
+    data = bundle.data
     if data is None:
         raise BundleError(
-            f"{DATABRICKS_YML} not found in {root}; run `kedro dab init` to create it"
+            f"{DATABRICKS_YML} not found in {bundle.path}; run `kedro dab init` to create it"
         )
-    includes = data.get("include") or []
+    includes = bundle.top.get("include") or []
     probe = f"{OWNED_DIR}/job.yml"
     if not any(isinstance(p, str) and glob_matches(probe, p) for p in includes):
         raise BundleError(
@@ -239,7 +215,7 @@ def check_bundle_root(root: Path, conf_dir: str) -> dict[str, Any]:
             f"pass it to `kedro run --env`; run `kedro dab init` to add it"
         )
     for target, env in envs.items():
-        check_env_shipped(root / conf_dir, env, conf_dir, target)
+        check_env_shipped(bundle.path / conf_dir, env, conf_dir, target)
     return data
 
 
@@ -248,22 +224,23 @@ def target_names(data: Mapping[str, Any]) -> list[str]:
     return [str(name) for name in (data.get("targets") or {})]
 
 
-def check_target_settings(
-    root: Path, data: Mapping[str, Any], targets: Mapping[str, Any], runner: str
-) -> None:
-    """Targets named in dab.yml must exist, and a target running from source needs the runner."""
-    names = target_names(data)
+def target_problems(bundle: BundleRoot, targets: Mapping[str, Any], runner: str) -> list[str]:
+    """The one check of dab.yml's targets, which bundle, validate and deploy share: each must
+    be a target of `databricks.yml`, and a target running from source needs the runner."""
+    names = bundle.target_names
+    problems = []
     for name, settings in targets.items():
         if name not in names:
-            raise ConfigError(
+            problems.append(
                 f"dab.yml: targets.{name}: not a target of {DATABRICKS_YML} "
                 f"(targets: {', '.join(names) or 'none'})"
             )
-        if settings.from_source and not (root / runner).is_file():
-            raise BundleError(
+        elif settings.from_source and not (bundle.path / runner).is_file():
+            problems.append(
                 f"dab.yml: targets.{name}.from_source needs {runner}, which its tasks run from "
                 "the synced source; run `kedro dab init --vscode` to write it"
             )
+    return problems
 
 
 def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*") -> None:

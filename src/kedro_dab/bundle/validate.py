@@ -12,14 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.bundle.layout import (
-    OWNED_DIR,
-    check_bundle_root,
-    read_databricks_yml,
-    sync_excludes,
-    target_names,
-)
+from kedro_dab.bundle.layout import OWNED_DIR, check_bundle_root, sync_excludes, target_problems
 from kedro_dab.bundle.render import job_settings
+from kedro_dab.bundle.root import BundleRoot
 from kedro_dab.bundle.write import write_owned
 from kedro_dab.errors import DabError, first_line
 from kedro_dab.plan import Plan
@@ -43,16 +38,19 @@ class ValidationReport:
 
 
 def validate_bundle(
-    root: Path,
+    bundle: BundleRoot,
     plan: Plan,
     files: Mapping[str, str],
     run_cli: bool = True,
     task_envs: Sequence[str] = (),
+    catalogs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ValidationReport:
     """Check the generated jobs' structure against the `databricks-bundles` models, the
-    bundle root's wiring, that the files on disk are current, and (with a CLI) the CLI.
-    With `task_envs`, also what the tasks of those envs would meet first on Databricks: the
-    console script they call, and catalog credentials that only unshipped conf defines."""
+    bundle root's wiring (as this command read it), that the files on disk are current, and
+    (with a CLI) the CLI. With `task_envs`, also what the tasks of those envs would meet first
+    on Databricks: the console script they call, and catalog credentials that only unshipped
+    conf defines (`catalogs`: env -> the catalog configuration the plan was read with)."""
+    root = bundle.path
     report = ValidationReport(warnings=list(plan.warnings))
     if task_envs:
         from kedro_dab.project import unshipped_credentials
@@ -63,7 +61,8 @@ def validate_bundle(
             report.problems.append(problem)
         report.checks.append("catalog credentials are available where the tasks run")
         for env in dict.fromkeys(task_envs):
-            report.problems.extend(unshipped_credentials(root, env))
+            catalog = (catalogs or {}).get(env)
+            report.problems.extend(unshipped_credentials(root, env, catalog))
     report.checks.append("task graph: partition, acyclic, in-memory data, keys, limits")
 
     report.checks.append("job structure (databricks-bundles models)")
@@ -76,22 +75,16 @@ def validate_bundle(
             if problem:
                 report.problems.append(f"{OWNED_DIR}/{job.key}.yml: {problem}")
 
-    report.checks.append("databricks.yml: include, kedro_env variable, shipped envs, sync")
-    try:
-        check_bundle_root(root, plan.conf_dir)
-    except DabError as exc:
-        report.problems.append(str(exc))
-    data = read_databricks_yml(root) or {}
-    excludes = ((data.get("sync") or {}).get("exclude")) or []
-    for entry in sync_excludes(plan.conf_dir):
+    report.checks.append("databricks.yml: include, kedro_env variable, shipped envs, targets, sync")
+    report.checks.append("boundaries: persist has a root outside the synced files")
+    report.problems.extend(wiring_problems(bundle, plan))
+    excludes = (((bundle.data or {}).get("sync") or {}).get("exclude")) or []
+    for entry in sync_excludes(plan.conf_dir) if bundle.data is not None else []:
         if entry not in excludes:
             report.problems.append(
                 f"databricks.yml: sync.exclude lacks '{entry}', so local settings or credentials "
                 "could be uploaded; add it (or run `kedro dab init`)"
             )
-
-    report.checks.append("boundaries: persist has a root outside the synced files")
-    report.problems.extend(boundary_problems(plan, target_names(data), data))
 
     report.checks.append(f"{OWNED_DIR}/ is current")
     try:
@@ -114,6 +107,26 @@ def validate_bundle(
         report.checks.append(cli_check)
         report.problems.extend(_cli_validate(root))
     return report
+
+
+def wiring_problems(bundle: BundleRoot, plan: Plan) -> list[str]:
+    """What keeps the bundle root from deploying the plan's jobs, one line each, first found
+    first: `databricks.yml` missing or not wired for kedro-dab (include, `kedro_env` variable,
+    shipped envs), dab.yml targets it lacks or cannot run, unusable boundaries roots. `bundle`
+    and `deploy` stop on the first; `validate` reports them all."""
+    from kedro_dab.bundle.scaffold import RUNNER
+
+    try:
+        check_bundle_root(bundle, plan.conf_dir)
+    except DabError as exc:
+        if bundle.data is None:
+            return [str(exc)]
+        problems = [str(exc)]
+    else:
+        problems = []
+    problems += target_problems(bundle, plan.targets, RUNNER)
+    problems += boundary_problems(plan, bundle.target_names, bundle.data)
+    return problems
 
 
 _ENTRY_POINT = (

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kedro_dab.bundle.root import BundleRoot, as_bundle_root
 from kedro_dab.deploy import cli
 from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, plan_destroy, read_state
-from kedro_dab.deploy.target import load_target, synced
+from kedro_dab.deploy.target import Target, load_target, synced
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError
 
@@ -101,7 +102,7 @@ def _stage_app_wheel(root: Path, echo: Callable[[str], None]) -> None:
 
 
 def deploy_with_sdk(
-    root: Path,
+    root: Path | BundleRoot,
     target_name: str | None,
     *,
     conf_dir: str,
@@ -113,13 +114,16 @@ def deploy_with_sdk(
     echo: Callable[[str], None],
     client: Any = None,
 ) -> DeployReport:
-    """Read the target and the conf, check the host and credentials, build the wheel, then
-    deploy through databricks-sdk. Local inputs are checked before the workspace is contacted,
-    and the workspace before the (slow) wheel build."""
+    """Build the target from the bundle root (as the command read it, or read from the folder
+    `root`) and read the conf, check the host and credentials, build the wheel, then deploy
+    through databricks-sdk. Local inputs are checked before the workspace is contacted, and the
+    workspace before the (slow) wheel build."""
     from kedro_dab.build import build_wheel
     from kedro_dab.bundle.layout import shipped_conf_files
 
-    target = load_target(root, target_name, parse_vars(variables))
+    bundle = as_bundle_root(root)
+    root = bundle.path
+    target = load_target(bundle, target_name, parse_vars(variables))
     refuse_apps(target, "deploy")
     shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
     conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
@@ -142,11 +146,10 @@ def deploy_with_sdk(
 
 
 def job_id_for(
-    root: Path, target_name: str | None, key: str | None, *, profile: str | None, client: Any = None
+    root: Path, target: Target, key: str | None, *, profile: str | None, client: Any = None
 ) -> tuple[Workspace, str, int]:
-    """(workspace, job key, job id) of a deployed job: from kedro-dab's deployment state, else
-    from the CLI's `bundle summary`."""
-    target = load_target(root, target_name)
+    """(workspace, job key, job id) of a deployed job of `target` (read from the bundle root
+    `root`): from kedro-dab's deployment state, else from the CLI's `bundle summary`."""
     keys = sorted(target.jobs)
     if key is None:
         if len(keys) != 1:
@@ -167,7 +170,7 @@ def job_id_for(
 
 
 def destroy_with_sdk(
-    root: Path,
+    root: Path | BundleRoot,
     target_name: str | None,
     *,
     profile: str | None,
@@ -201,13 +204,10 @@ def destroy_with_sdk(
     return teardown.jobs
 
 
-def job_parameters(
-    root: Path, target_name: str | None, key: str, params: str | None
-) -> dict[str, str]:
+def job_parameters(target: Target, key: str, params: str | None) -> dict[str, str]:
     """`name=value,...` checked against the parameters the bundle declares for the job."""
     if not params:
         return {}
-    target = load_target(root, target_name)
     declared = [p.get("name") for p in target.jobs[key].get("parameters") or []]
     out = {}
     for item in params.split(","):

@@ -1,8 +1,8 @@
 """Read a bundle for one target the way `databricks bundle deploy` reads it.
 
-The typed bundle root: `databricks.yml` plus its `include` files (matched with Go's
-`filepath.Glob` rules, as the CLI does: `**` is not recursive), merged with the CLI's rules (maps
-merge deeply, lists concatenate), then one target's overrides (`bundle`, `workspace`,
+From the bundle root as the command read it (`kedro_dab.bundle.root`: `databricks.yml` plus its
+`include` files, matched with Go's `filepath.Glob` rules as the CLI does), merged with the CLI's
+rules (maps merge deeply, lists concatenate), then one target's overrides (`bundle`, `workspace`,
 `artifacts`, `resources`, `sync`, `permissions` and `presets` merged; `variables`, `mode` and
 `run_as` replaced), the variables' values from all their sources, and the `${...}` references
 resolved to a fixed point. What the SDK engine cannot honour is an error that recommends the CLI
@@ -12,7 +12,6 @@ engine, never a silent difference.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 import os
 import re
@@ -21,11 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kedro_dab.bundle.layout import DATABRICKS_YML, read_databricks_yml
-from kedro_dab.config import check_bundle_shape
-from kedro_dab.errors import ConfigError, DabError, first_line, read_text
+from kedro_dab.bundle.layout import DATABRICKS_YML
+from kedro_dab.bundle.root import BundleRoot, as_bundle_root, merge
+from kedro_dab.errors import ConfigError, DabError, first_line
 
 USE_CLI = "use the CLI engine (--engine cli) for this bundle"
 CLI_VERSION = "v1.13.0"
@@ -72,7 +69,6 @@ _ARTIFACT_KEYS = {"type", "build", "path", "dynamic_version"}
 _NAME = r"[^\W\d_]+([-_]*[^\W_]+)*"
 """The CLI's name in a reference: letters, then letters or digits, joined by - or _."""
 _REFERENCE = re.compile(r"\$\{(" + _NAME + r"(\." + _NAME + r"(\[[0-9]+\])*)*(\[[0-9]+\])*)\}")
-_GLOB_CHARS = "*?["
 
 
 class UnsupportedBundle(DabError):
@@ -155,48 +151,6 @@ def synced(target: Target, root: Path, candidates: list[str]) -> list[str]:
 # --- merging ---------------------------------------------------------------------------------
 
 
-def merge(base: Any, override: Any, where: str = "") -> Any:
-    """The CLI's merge: null yields the other side, maps merge key by key (the override wins),
-    lists concatenate, and any other value is replaced by the override."""
-    if base is None:
-        return copy.deepcopy(override)
-    if override is None:
-        return copy.deepcopy(base)
-    if isinstance(base, Mapping):
-        if not isinstance(override, Mapping):
-            raise ConfigError(
-                f"{DATABRICKS_YML}: {where or 'the bundle'}: cannot merge a map with "
-                f"{_kind(override)}"
-            )
-        out = {key: copy.deepcopy(value) for key, value in base.items()}
-        for key, value in override.items():
-            out[key] = (
-                merge(out[key], value, f"{where}.{key}".lstrip("."))
-                if key in out
-                else copy.deepcopy(value)
-            )
-        return out
-    if isinstance(base, list):
-        if not isinstance(override, list):
-            raise ConfigError(
-                f"{DATABRICKS_YML}: {where}: cannot merge a sequence with {_kind(override)}"
-            )
-        return copy.deepcopy(base) + copy.deepcopy(override)
-    if isinstance(override, Mapping | list):
-        raise ConfigError(
-            f"{DATABRICKS_YML}: {where}: cannot merge {_kind(base)} with {_kind(override)}"
-        )
-    return copy.deepcopy(override)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a map"
-    if isinstance(value, list):
-        return "a sequence"
-    return "a scalar"
-
-
 def merge_by_key(items: list[Any], key: str, *, sort: bool = False) -> list[Any]:
     """The CLI's merge of list elements sharing `key` (tasks by `task_key`, job clusters by
     `job_cluster_key`, parameters by `name`): later ones merge into the first, in order."""
@@ -213,90 +167,33 @@ def merge_by_key(items: list[Any], key: str, *, sort: bool = False) -> list[Any]
     return [{**seen[k], key: k} for k in keys]
 
 
-# --- include globs ---------------------------------------------------------------------------
-
-
-def go_glob(root: Path, pattern: str) -> list[Path]:
-    """Files matching `pattern` under `root` with Go's `filepath.Glob` rules: each `*`, `?` and
-    `[...]` matches within one path segment (so `**` is `*`), hidden names included; sorted."""
-    parts = [p for p in pattern.replace("\\", "/").split("/") if p not in ("", ".")]
-    current = [root]
-    for part in parts:
-        following: list[Path] = []
-        for folder in current:
-            if not any(c in part for c in _GLOB_CHARS):
-                if (folder / part).exists():
-                    following.append(folder / part)
-                continue
-            if not folder.is_dir():
-                continue
-            translated = part.replace("[^", "[!")
-            following += [
-                folder / name
-                for name in sorted(os.listdir(folder))
-                if fnmatch.fnmatchcase(name, translated)
-            ]
-        current = following
-    return sorted(p for p in current if p.is_file())
-
-
-def _includes(root: Path, data: Mapping[str, Any]) -> list[str]:
-    """The include files, relative to the root, in the CLI's order (first glob first, each
-    glob's matches sorted, a file matched twice loaded once)."""
-    seen = {DATABRICKS_YML, "databricks.yaml", "bundle.yml", "bundle.yaml"}
-    files: list[str] = []
-    for entry in data.get("include") or []:
-        entry = str(entry)
-        if entry.startswith("/"):
-            raise ConfigError(
-                f"{DATABRICKS_YML}: include '{entry}': includes must be relative paths"
-            )
-        matches = go_glob(root, entry)
-        if not matches and not any(c in entry for c in _GLOB_CHARS):
-            raise ConfigError(
-                f"{DATABRICKS_YML}: include '{entry}' does not match any files; fix the path"
-            )
-        found = []
-        for match in matches:
-            rel = match.relative_to(root).as_posix()
-            if rel in seen:
-                continue
-            seen.add(rel)
-            if match.suffix not in (".yml", ".yaml", ".json"):
-                raise ConfigError(
-                    f"{DATABRICKS_YML}: include '{entry}' matches {rel}, which is not a YAML or "
-                    "JSON file; list files to sync under sync.include instead"
-                )
-            found.append(rel)
-        files += sorted(found)
-    return files
-
-
 # --- loading ---------------------------------------------------------------------------------
 
 
 def load_target(
-    root: Path,
+    root: Path | BundleRoot,
     target: str | None,
     overrides: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Target:
     """Merge `databricks.yml`, its includes and one target (default: the target marked
     `default: true`, else the only one; `default` when the bundle has no `targets`).
+    `root` is the bundle root as this command read it (or its folder, read now).
     `environ` (default: the process environment) gives `BUNDLE_VAR_<name>` values."""
-    data = read_databricks_yml(root)
-    if data is None:
+    bundle = as_bundle_root(root)
+    root = bundle.path
+    if bundle.data is None:
         raise ConfigError(f"{DATABRICKS_YML} not found in {root}; run `kedro dab init`")
+    sources = bundle.sources()
+    data: Any = sources[DATABRICKS_YML]
     _check_keys(data, SUPPORTED_TOP_LEVEL, "top-level ")
-    includes = _includes(root, data)
+    includes = list(bundle.includes)
     job_files = _job_files(root / DATABRICKS_YML, data, {})
-    sources = {DATABRICKS_YML: data}
     for rel in includes:
-        included = sources[rel] = _read_yaml(root / rel, root)
+        included = sources[rel]
         _check_keys(included, SUPPORTED_TOP_LEVEL, "top-level ", rel)
         job_files = _job_files(root / rel, included, job_files)
-        included.pop("include", None)
-        data = merge(data, included)
+        data = merge(data, {k: v for k, v in included.items() if k != "include"})
 
     targets = data.get("targets")
     if not targets:
@@ -429,20 +326,6 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(v) for v in value]
     return value
-
-
-def _read_yaml(path: Path, root: Path) -> dict[str, Any]:
-    rel = path.relative_to(root).as_posix()
-    try:
-        text = read_text(path, root)
-        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(f"{rel}: invalid YAML: {first_line(exc)}") from exc
-    loaded = loaded or {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{rel}: expected a mapping at the top level")
-    check_bundle_shape(loaded, rel)
-    return loaded
 
 
 def _job_files(path: Path, data: Mapping[str, Any], known: dict[str, Path]) -> dict[str, Path]:
@@ -703,10 +586,10 @@ def resolve(value: Any, context: Mapping[str, Any], where: str) -> Any:
     return _Resolver(context, where).value(value, ())
 
 
-def default_target(root: Path) -> str:
+def default_target(root: Path | BundleRoot) -> str:
     """The target a command uses without -t: the only one, else the one marked
     `default: true`; `default` when the bundle has no targets."""
-    data = read_databricks_yml(root)
-    if data is None:
-        raise ConfigError(f"{DATABRICKS_YML} not found in {root}; run `kedro dab init`")
-    return _pick_target(data.get("targets") or {DEFAULT_TARGET: {}}, None)
+    bundle = as_bundle_root(root)
+    if bundle.data is None:
+        raise ConfigError(f"{DATABRICKS_YML} not found in {bundle.path}; run `kedro dab init`")
+    return _pick_target(bundle.data.get("targets") or {DEFAULT_TARGET: {}}, None)
