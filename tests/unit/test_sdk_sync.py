@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_dab.deploy.target import Target, sync_files
+from kedro_dab.deploy.target import IgnorePatterns, Target, sync_files
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -135,3 +135,28 @@ def test_dot_databricks_never_syncs(tmp_path: Path) -> None:
     (root / ".databricks" / "bundle" / "dev").mkdir(parents=True)
     (root / ".databricks" / "bundle" / "dev" / "state.json").write_text("{}", encoding="utf-8")
     assert not any(rel.startswith(".databricks/") for rel in sync_files(target(), root))
+
+
+# The go-gitignore module's behaviour (the version Databricks CLI v1.13.0 uses), as its own
+# tests state it: lines, then paths with whether they are ignored.
+GO_GITIGNORE = [
+    (
+        ["abc/def", "a/b/c", "b"],
+        {"abc/def/child": True, "a/b/c/d": True, "abc": False, "bd": False},
+    ),
+    (["/*", "!/foo", "/foo/*", "!/foo/bar"], {"a": True, "foo/baz": True, "foo": False}),
+    (["#", "    # not a comment", "abc/def"], {"abc/abc": False, "abc/def": True}),
+    (["/a/b/c", "d/e/f", "/g"], {"a/b/c/d": True, "d/e/f": True, "g": True}),
+    (["\\#f.txt", "\\!f.txt"], {"#f.txt": True, "!f.txt": True, "a/!f.txt": True, "f.txt": False}),
+    (["Doc/*.html"], {"Doc/git.html": True, "Doc/ppc/ppc.html": False, "t/Doc/p.html": False}),
+    (["**/foo", "bar"], {"foo": True, "baz/foo": True, "bar": True, "baz/bar": True}),
+    (["/*.c"], {"hello.c": True, "foo/hello.c": False}),
+]
+
+
+@pytest.mark.parametrize(("lines", "paths"), GO_GITIGNORE)
+def test_ignore_lines_match_as_the_clis_gitignore_module_matches_them(
+    lines: list[str], paths: dict[str, bool]
+) -> None:
+    patterns = IgnorePatterns(lines)
+    assert {path: patterns.matches(path) for path in paths} == paths
