@@ -147,6 +147,7 @@ def test_a_redeploy_uploads_the_edited_file_and_deletes_the_removed_one(deploys:
         if r.method == "POST" and r.path.endswith("/workspace/delete")
     ]
     assert f"{root}/files/{REMOVED}" in deleted
+    assert f"{root}/files/notebooks" not in deploys.ws.directories  # emptied, so removed
 
 
 def test_the_jobs_run_the_synced_runner_with_the_clis_settings(deploys: SourceDeploys):

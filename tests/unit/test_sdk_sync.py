@@ -160,3 +160,30 @@ def test_ignore_lines_match_as_the_clis_gitignore_module_matches_them(
 ) -> None:
     patterns = IgnorePatterns(lines)
     assert {path: patterns.matches(path) for path in paths} == paths
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("nb.ipynb", '{"cells": []}'),
+        ("nb.py", "# Databricks notebook source\nprint(1)\n"),
+        ("nb.sql", "-- Databricks notebook source\nselect 1\n"),
+    ],
+)
+def test_a_notebook_in_the_synced_files_is_refused(name: str, text: str, tmp_path: Path) -> None:
+    from kedro_dab.deploy.sdk import source_files
+    from kedro_dab.deploy.target import UnsupportedBundle
+
+    root = make(tmp_path, {})
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / name).write_text(text, encoding="utf-8")
+    with pytest.raises(UnsupportedBundle, match=f"notebooks/{name} is a notebook"):
+        source_files(target(), root, "conf")
+
+
+def test_a_python_file_without_the_notebook_header_is_synced(tmp_path: Path) -> None:
+    from kedro_dab.deploy.sdk import source_files
+
+    root = make(tmp_path, {".gitignore": "conf/local/\n"})
+    assert "src/pkg/nodes.py" in source_files(target(), root, "conf")
+    assert "conf/local/credentials.yml" not in source_files(target(), root, "conf")

@@ -14,6 +14,7 @@ the next one ends with one job per resource key and the lock free.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -426,8 +427,31 @@ def source_files(target: Target, root: Path, conf_dir: str) -> dict[str, bytes]:
             continue
         if any(part.startswith(".env") for part in rel.split("/")):
             continue
-        out[rel] = (root / rel).read_bytes()
+        out[rel] = data = (root / rel).read_bytes()
+        if _is_notebook(rel, data):
+            raise UnsupportedBundle(
+                f"{rel} is a notebook, which the CLI's file sync imports as a notebook and the "
+                f"SDK engine does not; add it to sync.exclude, or {USE_CLI}"
+            )
     return out
+
+
+_NOTEBOOK_HEADERS = {
+    ".py": b"# Databricks notebook source",
+    ".r": b"# Databricks notebook source",
+    ".scala": b"// Databricks notebook source",
+    ".sql": b"-- Databricks notebook source",
+}
+
+
+def _is_notebook(rel: str, data: bytes) -> bool:
+    """Whether the CLI's sync would import the file as a notebook: a Jupyter notebook, or a
+    source file whose first line is the Databricks notebook header."""
+    suffix = Path(rel).suffix.lower()
+    if suffix == ".ipynb":
+        return True
+    header = _NOTEBOOK_HEADERS.get(suffix)
+    return header is not None and data.split(b"\n", 1)[0].rstrip(b"\r") == header
 
 
 def metadata(target: Target, root: Path, paths: Paths, jobs: Mapping[str, int]) -> dict[str, Any]:
@@ -1055,6 +1079,24 @@ def _upload_all(
         report.uploaded.append(remote)
 
 
+def _emptied_folders(files: str, deleted: list[str], kept: Mapping[str, bytes]) -> list[str]:
+    """Folders below `files` that held deleted files and hold no kept one, deepest first."""
+    prefix = f"{files}/"
+
+    def folders(rel: str) -> list[str]:
+        parts = rel.split("/")[:-1]
+        return ["/".join(parts[: n + 1]) for n in range(len(parts))]
+
+    alive = {folder for rel in kept for folder in folders(rel)}
+    gone = {
+        folder
+        for remote in deleted
+        if remote.startswith(prefix)
+        for folder in folders(remote[len(prefix) :])
+    }
+    return [prefix + f for f in sorted(gone - alive, key=lambda f: (-f.count("/"), f))]
+
+
 def _progress(name: str, before: int, total: int, echo: Callable[[str], None]) -> Progress:
     """Echo an upload's bytes: at each quarter of a file over 1 MiB, else when it is sent."""
     marks: set[int] = set()
@@ -1085,6 +1127,10 @@ def _apply(
     for remote in changes.deletes:
         d.workspace.delete(remote)
         report.deleted_files.append(remote)
+    for folder in _emptied_folders(d.paths.files, changes.deletes, d.conf_files):
+        # As the CLI's sync removes the folders it empties; one holding something else stays.
+        with contextlib.suppress(DabError):
+            d.workspace.delete(folder)
     report.unchanged_files = changes.unchanged_files
 
     for twin in changes.duplicates:
