@@ -106,3 +106,11 @@ def test_development_mode_accepts_a_root_path_whose_variable_names_the_user(
         },
     )["workspace"]
     assert workspace["root_path"] == "/Workspace/Shared/tester/b"
+
+
+def test_only_the_root_path_has_its_home_expanded(tmp_path: Path) -> None:
+    workspace = view(tmp_path, {"workspace": {"root_path": "~/r", "state_path": "~/s"}})
+    assert (workspace["workspace"]["root_path"], workspace["workspace"]["state_path"]) == (
+        f"{HOME}/r",
+        "~/s",
+    )

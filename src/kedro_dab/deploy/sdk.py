@@ -166,11 +166,9 @@ def short_name(user: str) -> str:
 
 
 def _absolute(path: str, user: str) -> str:
-    """A workspace path as the CLI rewrites it before resolving references: `~/` becomes the
-    user's home folder, and `/Workspace` is prepended to a path that starts with `/` but not
-    with `/Workspace/` or `/Volumes/` (a path starting with a reference is left as it is)."""
-    if path.startswith("~/"):
-        path = posixpath.normpath(f"/Workspace/Users/{user}/{path[2:]}")
+    """A workspace path as the CLI rewrites it before resolving references: `/Workspace` is
+    prepended to a path that starts with `/` but not with `/Workspace/` or `/Volumes/` (a path
+    starting with a reference is left as it is). Only `root_path` has `~/` expanded first."""
     if path.startswith("/") and not path.startswith(("/Workspace/", "/Volumes/")):
         path = "/Workspace" + path
     return path
@@ -183,7 +181,7 @@ def target_paths(target: Target, user: str) -> Paths:
     `${workspace.*_path}`, ...) resolved."""
     raw_root = target.root_path or f"~/.bundle/{target.bundle_name}/{target.name}"
     if raw_root.startswith("~/"):
-        raw_root = _absolute(raw_root, user)
+        raw_root = posixpath.normpath(f"/Workspace/Users/{user}/{raw_root[2:]}")
     raw = {
         "root_path": raw_root,
         "file_path": target.file_path or posixpath.join(raw_root, "files"),
