@@ -38,7 +38,7 @@ def engine_view(
     local_artifact: Callable[[str], str] = _no_local_wheels,
 ) -> dict[str, Any]:
     """`{"target": name, "jobs": {key: settings, with "permissions" as the CLI shows them},
-    "variables": {name: resolved value}}`."""
+    "variables": {name: resolved value}, "workspace": {the paths, and the profile if set}}`."""
     loaded = load_target(root, target, variables or {}, environ or {})
     short = short_name(user)
     paths = target_paths(loaded, user)
@@ -51,4 +51,13 @@ def engine_view(
             settings["permissions"] = acl
         jobs[key] = settings
     values = {name: context[f"var.{name}"] for name in loaded.variables}
-    return {"target": loaded.name, "jobs": jobs, "variables": values}
+    workspace = {
+        "root_path": paths.root,
+        "file_path": paths.files,
+        "artifact_path": paths.artifacts,
+        "state_path": paths.state,
+        "resource_path": paths.resources,
+    }
+    if loaded.profile:
+        workspace["profile"] = loaded.profile
+    return {"target": loaded.name, "jobs": jobs, "variables": values, "workspace": workspace}

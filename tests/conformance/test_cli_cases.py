@@ -31,7 +31,7 @@ from tests.conformance.engine import USER, engine_view
 DATA = Path(__file__).parent / "data"
 CLI_COMMIT = "7bbe2852131b"
 NODE_TYPE_ID = "i3.xlarge"
-MIN_EQUAL = 22
+MIN_EQUAL = 31
 """Equal cases today; raise it when the engine supports more."""
 
 
@@ -50,6 +50,8 @@ class Case:
     environ: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     rejects: bool = False
+    wrap: str = ""
+    """The key the case's jq put the selected value under (`{paths: [...]}`)."""
 
     @property
     def id(self) -> str:
@@ -122,6 +124,29 @@ CASES = [
     Case("variables/complex-within-complex", select=".resources.jobs.job1.job_clusters"),
     Case("variables/complex-with-var-reference", select=".resources.jobs.job1.tasks"),
     Case("libraries/pypi", select=".resources.jobs.testjob.tasks[0].libraries"),
+    Case("variables/resolve-builtin", select=".workspace"),
+    Case("libraries/maven", select=".resources.jobs.testjob.tasks[0].libraries"),
+    Case("variables/complex_multiple_files", "dev", take="resources", select=".resources.jobs"),
+    Case(
+        "variables/complex_multiple_files",
+        "dev",
+        select=".variables | map_values(.value)",
+        take="variables",
+    ),
+    Case("variables/issue_2436", rejects=True),
+    *(
+        Case(
+            "paths/relative_path_translation",
+            target,
+            select=".resources.jobs.job.tasks[].spark_python_task.python_file",
+            source=f"output.{target}.json",
+            wrap="paths",
+        )
+        for target in ("default", "override")
+    ),
+    Case("variables/resolve-vars-in-root-path", select=".workspace"),
+    Case("variables/prepend-workspace-var", select=".workspace", take="workspace"),
+    Case("variables/prepend-workspace-var", select=".resources.jobs", take="resources"),
     *(
         Case("variables/file-defaults", target, select=DEFAULTS_CLUSTER, block=block, **more)
         for block, (target, more) in enumerate(
@@ -158,14 +183,21 @@ def json_values(text: str) -> list[Any]:
 
 
 def select(document: Any, expression: str) -> Any:
-    """The subset of jq the cases use: `.a.b[0]`, optionally `| map_values(.x)`."""
+    """The subset of jq the cases use: `.a.b[0]` and `.a[].b` (a list of each element's `.b`),
+    optionally `| map_values(.x)`."""
     path, _, mapped = expression.partition("|")
-    value = document
-    for name, index in re.findall(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]", path.strip()):
-        value = value.get(name) if name else value[int(index)]
+    value = _path(document, re.findall(r"\.([A-Za-z_][\w-]*)|\[(\d*)\]", path.strip()))
     found = re.fullmatch(r"\s*map_values\(\.(\w+)\)\s*", mapped) if mapped else None
     if found:
         value = {key: item.get(found.group(1)) for key, item in value.items()}
+    return value
+
+
+def _path(value: Any, steps: list[tuple[str, str]]) -> Any:
+    for at, (name, index) in enumerate(steps):
+        if not name and not index:
+            return [_path(item, steps[at + 1 :]) for item in value]
+        value = value.get(name) if name else value[int(index)]
     return value
 
 
@@ -219,11 +251,14 @@ def _verdict(case: Case) -> tuple[str, str]:
     document = {
         "resources": {"jobs": view["jobs"]},
         "variables": {name: {"value": value} for name, value in view["variables"].items()},
+        "workspace": view["workspace"],
     }
     ours = without_nulls(recorded(select(document, case.select)))
+    if case.wrap:
+        ours = {case.wrap: ours}
     theirs = expected(case)
-    if case.take == "resources":
-        theirs = select({"resources": theirs}, case.select)
+    if case.take in ("resources", "workspace", "variables"):
+        theirs = select({case.take: theirs}, case.select)
     if ours == theirs:
         return "equal", ""
     shown = json.dumps(ours, sort_keys=True), json.dumps(theirs, sort_keys=True)

@@ -11,7 +11,16 @@ from typing import Any
 
 from kedro_dab.bundle.root import BundleRoot, as_bundle_root
 from kedro_dab.deploy import cli
-from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, plan_destroy, read_state
+from kedro_dab.deploy.sdk import (
+    DeployReport,
+    JobChange,
+    deploy_target,
+    plan_destroy,
+    read_state,
+    runs_source,
+    source_files,
+    uses_wheel,
+)
 from kedro_dab.deploy.target import Target, load_target, synced
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError
@@ -125,13 +134,18 @@ def deploy_with_sdk(
     root = bundle.path
     target = load_target(bundle, target_name, parse_vars(variables))
     refuse_apps(target, "deploy")
-    shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
-    conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
+    if runs_source(target):
+        conf_files = source_files(target, root, conf_dir)
+    else:
+        shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
+        conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
     workspace = Workspace(client or connect(target.host, profile))
     echo(f"deploying as {workspace.user_name()} to {workspace.host}")
-    echo("building the project wheel")
-    wheel = build_wheel(root)
-    echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
+    wheel = None
+    if uses_wheel(target):
+        echo("building the project wheel")
+        wheel = build_wheel(root)
+        echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
     return deploy_target(
         workspace,
         target,

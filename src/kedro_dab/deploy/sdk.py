@@ -14,9 +14,11 @@ the next one ends with one job per resource key and the lock free.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import posixpath
 import re
 import time
 import uuid
@@ -40,6 +42,8 @@ from kedro_dab.deploy.workspace import Progress, Workspace, WorkspaceError
 from kedro_dab.errors import ConfigError, DabError
 
 STATE_FILE = "kedro-dab-state.json"
+METADATA_FILE = "metadata.json"
+"""The CLI's deployment metadata, which every job's `deployment.metadata_file_path` names."""
 LOCK_FILE = "deploy.lock"
 STATE_VERSION = 1
 TAG_BUNDLE, TAG_TARGET, TAG_KEY = "kedro_dab_bundle", "kedro_dab_target", "kedro_dab_job"
@@ -91,13 +95,14 @@ class Paths:
     files: str
     artifacts: str
     state: str
+    resources: str = ""
 
 
 def deploy_target(
     workspace: Workspace,
     target: Target,
     root: Path,
-    wheel: Artifact,
+    wheel: Artifact | None,
     conf_files: Mapping[str, bytes],
     *,
     dry_run: bool = False,
@@ -106,12 +111,14 @@ def deploy_target(
     echo: Callable[[str], None] = lambda line: None,
 ) -> DeployReport:
     """Deploy `target`: `conf_files` maps paths relative to the project (`conf/base/x.yml`)
-    to their bytes; `wheel` is the stamped project wheel."""
+    to their bytes (for a target whose tasks run the synced source, every file the CLI's
+    file sync uploads: see `source_files`); `wheel` is the stamped project wheel, None when
+    no job of the target installs it."""
     user = workspace.user_name()
     short = short_name(user)
     paths = target_paths(target, user)
     context = references(target, user, short, paths, workspace.host)
-    wheel_remote = f"{paths.artifacts}/.internal/{wheel.path.name}"
+    wheel_remote = f"{paths.artifacts}/.internal/{wheel.path.name}" if wheel else ""
     desired = {
         key: desired_settings(target, key, root, context, wheel, wheel_remote, short)
         for key in sorted(target.jobs)
@@ -130,6 +137,11 @@ def deploy_target(
     try:
         changes = decide(deployment)
         new_state = _apply(deployment, changes, report, confirm_delete, echo)
+        workspace.write(
+            f"{paths.state}/{METADATA_FILE}",
+            json.dumps(metadata(target, root, paths, new_state["jobs"]), indent=2).encode(),
+            overwrite=True,
+        )
         workspace.write(
             f"{paths.state}/{STATE_FILE}", json.dumps(new_state, indent=2, sort_keys=True).encode()
         )
@@ -154,33 +166,49 @@ def short_name(user: str) -> str:
 
 
 def _absolute(path: str, user: str) -> str:
-    if path.startswith("~"):
-        path = f"/Workspace/Users/{user}" + path[1:]
-    if path.startswith("/Users/"):
+    """A workspace path as the CLI rewrites it before resolving references: `/Workspace` is
+    prepended to a path that starts with `/` but not with `/Workspace/` or `/Volumes/` (a path
+    starting with a reference is left as it is). Only `root_path` has `~/` expanded first."""
+    if path.startswith("/") and not path.startswith(("/Workspace/", "/Volumes/")):
         path = "/Workspace" + path
-    return path.rstrip("/")
+    return path
 
 
 def target_paths(target: Target, user: str) -> Paths:
-    """root/files/artifacts/state paths for the target, defaults as the CLI's."""
-    base_context = {
+    """root/files/artifacts/state paths for the target, as the CLI defines them: the default
+    root `~/.bundle/<bundle>/<target>`, the other paths below the root unless set, each
+    rewritten by `_absolute`, then references (`${bundle.name}`, `${var.x}`, another
+    `${workspace.*_path}`, ...) resolved."""
+    raw_root = target.root_path or f"~/.bundle/{target.bundle_name}/{target.name}"
+    if raw_root.startswith("~/"):
+        raw_root = posixpath.normpath(f"/Workspace/Users/{user}/{raw_root[2:]}")
+    raw = {
+        "root_path": raw_root,
+        "file_path": target.file_path or posixpath.join(raw_root, "files"),
+        "artifact_path": target.artifact_path or posixpath.join(raw_root, "artifacts"),
+        "state_path": target.state_path or posixpath.join(raw_root, "state"),
+        "resource_path": posixpath.join(raw_root, "resources"),
+    }
+    context: dict[str, Any] = {
         "bundle.name": target.bundle_name,
         "bundle.target": target.name,
         "workspace.current_user.userName": user,
         "workspace.current_user.short_name": short_name(user),
+        **{f"workspace.{name}": _absolute(value, user) for name, value in raw.items()},
+        **{f"var.{name}": value for name, value in target.variables.items()},
     }
-    raw_root = target.root_path or f"~/.bundle/{target.bundle_name}/{target.name}"
-    root = _absolute(resolve(raw_root, base_context, "workspace.root_path"), user)
-    context = {**base_context, "workspace.root_path": root}
-
-    def pick(value: str | None, default: str, name: str) -> str:
-        return _absolute(resolve(value, context, name), user) if value else default
-
+    done = {
+        name: resolve(context[f"workspace.{name}"], context, f"workspace.{name}") for name in raw
+    }
+    for name, value in done.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"workspace.{name} must be a string, not {type(value).__name__}")
     return Paths(
-        root=root,
-        files=pick(target.file_path, f"{root}/files", "workspace.file_path"),
-        artifacts=pick(target.artifact_path, f"{root}/artifacts", "workspace.artifact_path"),
-        state=pick(target.state_path, f"{root}/state", "workspace.state_path"),
+        root=done["root_path"],
+        files=done["file_path"],
+        artifacts=done["artifact_path"],
+        state=done["state_path"],
+        resources=done["resource_path"],
     )
 
 
@@ -199,6 +227,7 @@ def references(target: Target, user: str, short: str, paths: Paths, host: str) -
         "workspace.file_path": paths.files,
         "workspace.artifact_path": paths.artifacts,
         "workspace.state_path": paths.state,
+        "workspace.resource_path": paths.resources,
         "workspace.current_user.userName": user,
         "workspace.current_user.short_name": short,
     }
@@ -223,13 +252,13 @@ def desired_settings(
     key: str,
     root: Path,
     context: Mapping[str, Any],
-    wheel: Artifact,
+    wheel: Artifact | None,
     wheel_remote: str,
     short: str,
 ) -> dict[str, Any]:
     """The exact Jobs API settings for one job of the target: the CLI's settings for it
     (`bundle_settings`), the project wheel mapped to its upload, and the tags that find the job
-    again. Tasks other than wheel tasks are refused (they run synced source)."""
+    again. Tasks other than wheel tasks and Python file tasks are refused."""
     source = target.job_files[key]
     where = f"{source.relative_to(root).as_posix()}: resources.jobs.{key}"
     job = bundle_settings(
@@ -241,11 +270,11 @@ def desired_settings(
         lambda value: _artifact(value, source, root, wheel, wheel_remote, where),
     )
     for task in job.get("tasks", []):
-        if "python_wheel_task" not in task:
-            kind = next((k for k in task if k.endswith("_task")), "a non-wheel task")
+        if "python_wheel_task" not in task and "spark_python_task" not in task:
+            kind = next((k for k in task if k.endswith("_task")), "a task of no known kind")
             raise UnsupportedBundle(
-                f"{where}: task '{task.get('task_key')}' is a {kind} (from_source targets run "
-                f"the synced source, which the SDK engine does not sync); {USE_CLI}"
+                f"{where}: task '{task.get('task_key')}' is a {kind} (the SDK engine deploys "
+                f"python_wheel_task and spark_python_task tasks); {USE_CLI}"
             )
     job["tags"] = {
         **job.get("tags", {}),
@@ -293,6 +322,12 @@ def bundle_settings(
             job[name] = merge_by_key(job[name], ident, sort=sort)
     job = _normalized(job, JobSettings, where)
     for task in job.get("tasks", []):
+        python = task.get("spark_python_task")
+        if isinstance(python, dict) and _is_local(python.get("python_file")):
+            written = target.python_files.get((key, str(task.get("task_key", ""))), source)
+            python["python_file"] = _synced_path(
+                python["python_file"], written, root, context, f"{where}: task '{task['task_key']}'"
+            )
         for kind, *path in _LOCAL_PATHS:
             value: Any = task.get(kind)
             for step in path:
@@ -323,6 +358,181 @@ def bundle_settings(
     job["edit_mode"] = "UI_LOCKED"
     job["format"] = "MULTI_TASK"
     return job
+
+
+def _is_local(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith("/") and "://" not in value
+
+
+def _synced_path(
+    value: str, source: Path, root: Path, context: Mapping[str, Any], where: str
+) -> str:
+    """A local file a task runs (relative to the file defining the job), where the CLI's file
+    sync puts it: `${workspace.file_path}/<path relative to the bundle root>`."""
+    import os
+
+    local = Path(os.path.normpath(source.parent / value))
+    try:
+        relative = local.relative_to(root).as_posix()
+    except ValueError:
+        raise UnsupportedBundle(
+            f"{where}: '{value}' is outside the bundle root, which the file sync uploads; {USE_CLI}"
+        ) from None
+    if not local.is_file():
+        raise ConfigError(f"{where}: file {value} not found (looked for {relative}); fix the path")
+    return f"{context['workspace.file_path']}/{relative}"
+
+
+def runs_source(target: Target) -> bool:
+    """Whether a job of the target runs a file of the bundle (a `spark_python_task` with a
+    local `python_file`, as a `from_source: true` target's tasks do): then the SDK engine
+    syncs the bundle's files as the CLI does, not only the shipped conf."""
+    return any(
+        _is_local((task.get("spark_python_task") or {}).get("python_file"))
+        and not str(task["spark_python_task"]["python_file"]).startswith("${")
+        for job in target.jobs.values()
+        for task in job.get("tasks") or []
+        if isinstance(task, Mapping)
+    )
+
+
+def uses_wheel(target: Target) -> bool:
+    """Whether a job of the target names a local wheel (the project's), so it must be built."""
+
+    def local_wheels(value: Any) -> bool:
+        if isinstance(value, Mapping):
+            return any(local_wheels(v) for v in value.values())
+        if isinstance(value, list):
+            return any(local_wheels(v) for v in value)
+        return _is_local(value) and str(value).endswith(".whl") and not value.startswith("dbfs:")
+
+    return local_wheels(target.jobs)
+
+
+def source_files(target: Target, root: Path, conf_dir: str) -> dict[str, bytes]:
+    """What the SDK engine uploads to `${workspace.file_path}` for a target that runs the
+    synced source: every file the CLI's file sync uploads (`sync_files`: git's ignore rules,
+    `sync.include`, `sync.exclude`), except what kedro-dab never ships whatever the bundle
+    says: of the conf folder only the files `shipped_conf_files` lists (never `conf/local`
+    nor credentials), and no `.env*` file anywhere."""
+    from kedro_dab.bundle.layout import shipped_conf_files
+    from kedro_dab.deploy.target import sync_files
+
+    shipped = {f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir, root)}
+    out = {}
+    for rel in sync_files(target, root):
+        if rel.startswith(f"{conf_dir}/") and rel not in shipped:
+            continue
+        if any(part.startswith(".env") for part in rel.split("/")):
+            continue
+        out[rel] = data = (root / rel).read_bytes()
+        if _is_notebook(rel, data):
+            raise UnsupportedBundle(
+                f"{rel} is a notebook, which the CLI's file sync imports as a notebook and the "
+                f"SDK engine does not; add it to sync.exclude, or {USE_CLI}"
+            )
+    return out
+
+
+_NOTEBOOK_HEADERS = {
+    ".py": b"# Databricks notebook source",
+    ".r": b"# Databricks notebook source",
+    ".scala": b"// Databricks notebook source",
+    ".sql": b"-- Databricks notebook source",
+}
+
+
+def _is_notebook(rel: str, data: bytes) -> bool:
+    """Whether the CLI's sync would import the file as a notebook: a Jupyter notebook, or a
+    source file whose first line is the Databricks notebook header."""
+    suffix = Path(rel).suffix.lower()
+    if suffix == ".ipynb":
+        return True
+    header = _NOTEBOOK_HEADERS.get(suffix)
+    return header is not None and data.split(b"\n", 1)[0].rstrip(b"\r") == header
+
+
+def metadata(target: Target, root: Path, paths: Paths, jobs: Mapping[str, int]) -> dict[str, Any]:
+    """The deployment metadata `databricks bundle deploy` writes to
+    `${workspace.state_path}/metadata.json` (version 1): the bundle's name, target, mode and
+    git details, the file path, each job's id and the file defining it."""
+    bundle: dict[str, Any] = {"name": target.bundle_name, "target": target.name}
+    if target.mode:
+        bundle["mode"] = target.mode
+    bundle["git"] = _git_details(root)
+    return {
+        "version": 1,
+        "config": {
+            "bundle": bundle,
+            "workspace": {"file_path": paths.files},
+            "resources": {
+                "jobs": {
+                    key: {
+                        "id": str(job_id),
+                        "relative_path": target.job_files[key].relative_to(root).as_posix(),
+                    }
+                    for key, job_id in sorted(jobs.items())
+                    if key in target.job_files
+                }
+            }
+            if jobs
+            else {},
+            "presets": {"source_linked_deployment": False},
+        },
+        "extra": {},
+    }
+
+
+def _git_details(root: Path) -> dict[str, str]:
+    """branch, origin_url, commit, bundle_root_path and actual_branch, as the CLI reads them
+    from the git repository holding the bundle root (only bundle_root_path without one)."""
+    from kedro_dab.deploy.target import worktree_root
+
+    found = worktree_root(root.resolve())
+    if not (found / ".git").exists():
+        return {"bundle_root_path": "."}
+    git_dir = found / ".git"
+    if git_dir.is_file():
+        text = git_dir.read_text(encoding="utf-8").strip()
+        git_dir = (found / text.removeprefix("gitdir:").strip()).resolve()
+    common = git_dir
+    if (git_dir / "commondir").is_file():
+        common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    head = _read(git_dir / "HEAD")
+    branch, commit = "", head
+    if head.startswith("ref:"):
+        ref = head[4:].strip()
+        branch = ref.removeprefix("refs/heads/")
+        commit = _read(common / ref)  # the CLI reads no packed-refs
+    origin = ""
+    section = ""
+    for line in _read(common / "config").splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section.replace(" ", "") == '[remote"origin"]' and line.split("=")[0].strip() == "url":
+            origin = _without_credentials(line.split("=", 1)[1].strip())
+    relative = root.resolve().relative_to(found).as_posix()
+    out = {"branch": branch, "origin_url": origin, "commit": commit}
+    out["bundle_root_path"] = relative
+    out["actual_branch"] = branch
+    return {k: v for k, v in out.items() if v}
+
+
+def _without_credentials(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 def _normalized(value: Any, model: Any = None, where: str = "") -> Any:
@@ -402,13 +612,13 @@ def _hints(model: Any) -> dict[str, tuple[Any, bool]]:
 
 
 def _artifact(
-    value: str, source: Path, root: Path, wheel: Artifact, remote: str, where: str
+    value: str, source: Path, root: Path, wheel: Artifact | None, remote: str, where: str
 ) -> str:
     """Map a local wheel path (relative to the resource file) to its uploaded location."""
     if value.startswith(("/", "dbfs:")) or "://" in value or not value.endswith(".whl"):
         return value
     matches = sorted((source.parent).glob(value))
-    if wheel.path.resolve() in [m.resolve() for m in matches]:
+    if wheel is not None and wheel.path.resolve() in [m.resolve() for m in matches]:
         return remote
     raise UnsupportedBundle(
         f"{where}: '{value}' names a wheel other than the project's own; {USE_CLI}"
@@ -754,7 +964,7 @@ class _Deployment:
     desired: Mapping[str, dict[str, Any]]
     permissions: Mapping[str, list[dict[str, Any]]]
     paths: Paths
-    wheel: Artifact
+    wheel: Artifact | None
     wheel_remote: str
     conf_files: Mapping[str, bytes]
 
@@ -839,7 +1049,9 @@ def decide(deployment: _Deployment) -> Changes:
             )
 
     uploaded_wheel = state.get("wheel") or {}
-    if uploaded_wheel.get("sha256") != d.wheel.sha256 or not d.workspace.exists(d.wheel_remote):
+    if d.wheel is not None and (
+        uploaded_wheel.get("sha256") != d.wheel.sha256 or not d.workspace.exists(d.wheel_remote)
+    ):
         changes.uploads.append(d.wheel_remote)
     hashes, changed, removed = _conf_changes(d.conf_files, state)
     changes.uploads += [f"{d.paths.files}/{rel}" for rel in changed]
@@ -853,7 +1065,7 @@ def _upload_all(
     d: _Deployment, changes: Changes, report: DeployReport, echo: Callable[[str], None]
 ) -> None:
     prefix = f"{d.paths.files}/"
-    sources = {d.wheel_remote: d.wheel.path.read_bytes()}
+    sources = {d.wheel_remote: d.wheel.path.read_bytes()} if d.wheel is not None else {}
     sources.update({f"{prefix}{rel}": data for rel, data in d.conf_files.items()})
     total = sum(len(sources[remote]) for remote in changes.uploads)
     done = 0
@@ -863,6 +1075,24 @@ def _upload_all(
         d.workspace.write(remote, data, progress=_progress(name, done, total, echo))
         done += len(data)
         report.uploaded.append(remote)
+
+
+def _emptied_folders(files: str, deleted: list[str], kept: Mapping[str, bytes]) -> list[str]:
+    """Folders below `files` that held deleted files and hold no kept one, deepest first."""
+    prefix = f"{files}/"
+
+    def folders(rel: str) -> list[str]:
+        parts = rel.split("/")[:-1]
+        return ["/".join(parts[: n + 1]) for n in range(len(parts))]
+
+    alive = {folder for rel in kept for folder in folders(rel)}
+    gone = {
+        folder
+        for remote in deleted
+        if remote.startswith(prefix)
+        for folder in folders(remote[len(prefix) :])
+    }
+    return [prefix + f for f in sorted(gone - alive, key=lambda f: (-f.count("/"), f))]
 
 
 def _progress(name: str, before: int, total: int, echo: Callable[[str], None]) -> Progress:
@@ -895,6 +1125,10 @@ def _apply(
     for remote in changes.deletes:
         d.workspace.delete(remote)
         report.deleted_files.append(remote)
+    for folder in _emptied_folders(d.paths.files, changes.deletes, d.conf_files):
+        # As the CLI's sync removes the folders it empties; one holding something else stays.
+        with contextlib.suppress(DabError):
+            d.workspace.delete(folder)
     report.unchanged_files = changes.unchanged_files
 
     for twin in changes.duplicates:
@@ -953,7 +1187,7 @@ def _apply(
         "target": d.target.name,
         "jobs": dict(sorted(jobs.items())),
         "fingerprints": dict(sorted(prints.items())),
-        "wheel": {"name": d.wheel.path.name, "sha256": d.wheel.sha256},
+        "wheel": {"name": d.wheel.path.name, "sha256": d.wheel.sha256} if d.wheel else None,
         "files": changes.file_hashes,
     }
 
@@ -973,8 +1207,8 @@ def read_state(workspace: Workspace, target: Target) -> dict[str, Any]:
           "bundle": "<bundle name>", "target": "<target name>",
           "jobs": {"<resource key>": <job id>, ...},
           "fingerprints": {"<resource key>": "<hash of the settings and permissions sent>"},
-          "wheel": {"name": "<wheel file name>", "sha256": "<hex>"},
-          "files": {"<conf/...relative path>": "<sha256 hex>", ...}
+          "wheel": {"name": "<wheel file name>", "sha256": "<hex>"} (null: none built),
+          "files": {"<path relative to the project>": "<sha256 hex>", ...}
         }
 
     The jobs also carry tags (`kedro_dab_bundle`, `kedro_dab_target`, `kedro_dab_job`), so

@@ -172,17 +172,21 @@ def _local_fingerprints(
         job_permissions,
         references,
         short_name,
+        uses_wheel,
     )
 
-    if wheel is None:
-        return "unknown: no kedro-dab deployment state for this target"
-    built = sorted((root / "dist").glob("*.whl"))
-    if not built:
-        return "unknown: no wheel in dist/ to compare with; run `kedro dab build`"
+    stand_in: Artifact | None = None
+    remote = ""
+    if uses_wheel(target):  # a from_source target's jobs install no wheel
+        if wheel is None:
+            return "unknown: no kedro-dab deployment state for this target"
+        built = sorted((root / "dist").glob("*.whl"))
+        if not built:
+            return "unknown: no wheel in dist/ to compare with; run `kedro dab build`"
+        stand_in = Artifact(built[0], 0, "")
+        remote = f"{paths.artifacts}/.internal/{wheel}"
     short = short_name(user)
     context = references(target, user, short, paths, workspace.host)
-    stand_in = Artifact(built[0], 0, "")
-    remote = f"{paths.artifacts}/.internal/{wheel}"
     out = {}
     for key in target.jobs:
         settings = desired_settings(target, key, root, context, stand_in, remote, short)
