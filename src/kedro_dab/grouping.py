@@ -27,7 +27,7 @@ from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_has
 from kedro_dab.project import ProjectModel
 
 GroupId = tuple[str, str]
-"""(kind, name): kinds keep a tag group `x` apart from a node named `x`."""
+"""(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""
 
 _MAX_LISTED = 5
 
@@ -36,18 +36,19 @@ _MAX_LISTED = 5
 class Group:
     """Nodes that run together as one Databricks task."""
 
-    kind: str
+    rule: str
+    """The kind of rule that formed the group: tag, namespace, pipeline or node."""
     name: str
     key: str
     nodes: tuple[str, ...]
-    reasons: Mapping[str, str]
+    placed_by: Mapping[str, str]
     """Why each node is here: the rule that placed it, and any merge that moved it."""
     depends_on: tuple[str, ...]
     """Keys of the groups this one needs first; minimal (no edge implied by others)."""
 
 
 @dataclass(frozen=True)
-class Crossing:
+class BoundaryDataset:
     """A dataset that one task writes and later tasks read."""
 
     dataset: str
@@ -63,7 +64,7 @@ class Crossing:
 
 
 @dataclass(frozen=True)
-class _GroupCrossing:
+class _GroupBoundary:
     dataset: str
     producer: GroupId
     consumers: tuple[GroupId, ...]
@@ -79,7 +80,7 @@ class Grouping:
     """All nodes of the job, in a topological order."""
     groups: tuple[Group, ...]
     """In a topological order of the task graph."""
-    crossings: tuple[Crossing, ...]
+    boundary_datasets: tuple[BoundaryDataset, ...]
 
 
 def group_job(
@@ -117,11 +118,11 @@ def group_job(
 
     membership = {p: project.pipeline_sets[p] for p in _pipeline_rule_names(rules, pipelines)}
     placed: dict[str, GroupId] = {}
-    reasons: dict[str, str] = {}
+    placed_by: dict[str, str] = {}
     for name in order:
         gid, why = _place(project, name, rules, pipelines, membership)
         placed[name] = gid
-        reasons[name] = why
+        placed_by[name] = why
 
     edges = _group_edges(project, order, producer, placed)
     cycle = _find_cycle(edges, _first_seen(order, placed))
@@ -129,11 +130,11 @@ def group_job(
         raise GroupingError(_cycle_message(job_key, cycle, edges, project, producer, placed))
 
     if boundaries == "merge":
-        placed = _merge_memory(project, order, producer, placed, edges, reasons, position)
+        placed = _merge_memory(project, order, producer, placed, edges, placed_by, position)
         edges = _group_edges(project, order, producer, placed)
 
-    crossings = _crossings(project, order, producer, placed)
-    lost = [c for c in crossings if c.in_memory and boundaries != "persist"]
+    between = _boundary_datasets(project, order, producer, placed)
+    lost = [c for c in between if c.in_memory and boundaries != "persist"]
     if lost:
         raise GroupingError(_memory_message(job_key, lost))
 
@@ -155,17 +156,17 @@ def group_job(
     depends = _minimal_dependencies(group_order, edges)
     groups = tuple(
         Group(
-            kind=gid[0],
+            rule=gid[0],
             name=gid[1],
             key=keys[gid],
             nodes=tuple(members[gid]),
-            reasons={n: reasons[n] for n in members[gid]},
+            placed_by={n: placed_by[n] for n in members[gid]},
             depends_on=tuple(keys[d] for d in depends[gid]),
         )
         for gid in group_order
     )
     named = tuple(
-        Crossing(
+        BoundaryDataset(
             c.dataset,
             keys[c.producer],
             tuple(keys[x] for x in c.consumers),
@@ -173,9 +174,9 @@ def group_job(
             c.written_as,
             persisted=c.in_memory and boundaries == "persist",
         )
-        for c in crossings
+        for c in between
     )
-    return Grouping(nodes=tuple(order), groups=groups, crossings=named)
+    return Grouping(nodes=tuple(order), groups=groups, boundary_datasets=named)
 
 
 # --- placing nodes ------------------------------------------------------------------------------
@@ -385,12 +386,12 @@ def _label(gid: GroupId) -> str:
     return f"{gid[0]} '{gid[1]}'"
 
 
-def _crossings(
+def _boundary_datasets(
     project: ProjectModel,
     order: Sequence[str],
     producer: Mapping[str, str],
     placed: Mapping[str, GroupId],
-) -> list[_GroupCrossing]:
+) -> list[_GroupBoundary]:
     readers: dict[str, set[GroupId]] = {}
     for name in order:
         for dataset in project.nodes[name].inputs:
@@ -402,7 +403,7 @@ def _crossings(
         source = placed[producer[dataset]]
         written = project.nodes[producer[dataset]].catalog_name(dataset)
         out.append(
-            _GroupCrossing(
+            _GroupBoundary(
                 dataset,
                 source,
                 tuple(sorted(readers[dataset])),
@@ -413,12 +414,12 @@ def _crossings(
     return out
 
 
-def _memory_message(job_key: str, lost: Sequence[_GroupCrossing]) -> str:
+def _memory_message(job_key: str, lost: Sequence[_GroupBoundary]) -> str:
     shown = []
-    for crossing in lost[:_MAX_LISTED]:
-        readers = ", ".join(_label(c) for c in crossing.consumers)
+    for lost_one in lost[:_MAX_LISTED]:
+        readers = ", ".join(_label(c) for c in lost_one.consumers)
         shown.append(
-            f"'{crossing.dataset}' (made in {_label(crossing.producer)}, read in {readers})"
+            f"'{lost_one.dataset}' (made in {_label(lost_one.producer)}, read in {readers})"
         )
     more = f" and {len(lost) - _MAX_LISTED} more" if len(lost) > _MAX_LISTED else ""
     return (
@@ -437,7 +438,7 @@ def _merge_memory(
     producer: Mapping[str, str],
     placed: dict[str, GroupId],
     edges: Edges,
-    reasons: dict[str, str],
+    placed_by: dict[str, str],
     position: Mapping[str, int],
 ) -> dict[str, GroupId]:
     rank = _first_seen(order, placed)
@@ -491,7 +492,7 @@ def _merge_memory(
         chosen, held = named[root]
         merged[name] = chosen
         if chosen != original:
-            reasons[name] += (
+            placed_by[name] += (
                 f"; merged into {_label(chosen)} (named after the group holding most of the "
                 f"task, {held} of its {sizes[root]} nodes): {cause[original]}"
             )

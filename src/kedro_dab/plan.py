@@ -1,4 +1,4 @@
-"""The Plan: jobs made of tasks, platform-neutral, with the reasons behind every placement.
+"""The Plan: jobs made of tasks, platform-neutral, with the rule that placed every node.
 
 `build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan; `check_plan` proves the
 invariants again from the Plan alone; `plan_to_dict` is the documented, versioned JSON form.
@@ -26,7 +26,7 @@ from kedro_dab.config import (
     parse_config,
 )
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.grouping import Crossing, group_job
+from kedro_dab.grouping import BoundaryDataset, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
@@ -52,7 +52,8 @@ class Task:
     compute: str
     settings: Mapping[str, Any]
     """max_retries, min_retry_interval_millis, retry_on_timeout, timeout_seconds when set."""
-    placements: Mapping[str, str]
+    placed_by: Mapping[str, str]
+    """Why each node is in the task: the rule that placed it, and any merge that moved it."""
     settings_source: Mapping[str, str] = field(default_factory=dict)
     """Which dab.yml entry set each setting (compute included)."""
     requirements: tuple[str, ...] = ()
@@ -67,7 +68,7 @@ class Job:
     name: str
     pipelines: tuple[str, ...]
     tasks: tuple[Task, ...]
-    crossings: tuple[Crossing, ...]
+    boundary_datasets: tuple[BoundaryDataset, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Job-level Jobs API settings from dab.yml: schedule, trigger, tags, notifications,
     health, run_as, permissions, parameters, limits."""
@@ -76,9 +77,9 @@ class Job:
     """What happens to in-memory datasets between tasks: merge, persist or refuse."""
 
     @property
-    def persisted(self) -> tuple[Crossing, ...]:
+    def persisted(self) -> tuple[BoundaryDataset, ...]:
         """The in-memory datasets this job saves per run for later tasks."""
-        return tuple(c for c in self.crossings if c.persisted)
+        return tuple(c for c in self.boundary_datasets if c.persisted)
 
     @property
     def cleanup_task(self) -> str | None:
@@ -164,7 +165,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
             where,
         )
         persisting = {
-            k for c in grouping.crossings if c.persisted for k in (c.producer, *c.consumers)
+            k for c in grouping.boundary_datasets if c.persisted for k in (c.producer, *c.consumers)
         }
         if persisting and any(g.key == _boundaries.CLEANUP_TASK for g in grouping.groups):
             raise GroupingError(
@@ -188,14 +189,14 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 Task(
                     key=group.key,
                     group=group.name,
-                    rule=group.kind,
+                    rule=group.rule,
                     nodes=group.nodes,
                     depends_on=group.depends_on,
                     pipelines=pipelines,
                     whole_pipeline=whole,
                     compute=compute,
                     settings=settings,
-                    placements=group.reasons,
+                    placed_by=group.placed_by,
                     settings_source=sources,
                     requirements=requirements,
                 )
@@ -206,7 +207,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 name=job_config.name or key,
                 pipelines=job_config.pipelines,
                 tasks=tuple(tasks),
-                crossings=grouping.crossings,
+                boundary_datasets=grouping.boundary_datasets,
                 settings={**job_config.api_settings(), **_performance_target(config, key, tasks)},
                 parameters=job_config.parameters,
                 boundaries=boundaries,
@@ -274,7 +275,7 @@ def _unused_entries(
     for label, rules, users in rule_sets:
         if not users:
             continue
-        reasons = [r for job in users for task in job.tasks for r in task.placements.values()]
+        reasons = [r for job in users for task in job.tasks for r in task.placed_by.values()]
         tags = {
             t
             for job in users
@@ -600,8 +601,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "requirements": list(task.requirements),
                         "run_args": kedro_run_args(plan, job, task, "<conf-source>"),
                         "nodes": [
-                            {"name": name, "placed_by": task.placements[name]}
-                            for name in task.nodes
+                            {"name": name, "placed_by": task.placed_by[name]} for name in task.nodes
                         ],
                     }
                     for task in job.tasks
@@ -626,7 +626,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                             else {}
                         ),
                     }
-                    for c in job.crossings
+                    for c in job.boundary_datasets
                 ],
                 "boundaries": _boundaries_dict(plan, job),
             }

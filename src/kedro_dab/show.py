@@ -110,20 +110,20 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
             for n_index, name in enumerate(task.nodes):
                 twig = "└── " if n_index == len(task.nodes) - 1 else "├── "
                 console.print(
-                    f"{stem}{twig}{escape(name)}  [dim]<- {escape(task.placements[name])}[/dim]"
+                    f"{stem}{twig}{escape(name)}  [dim]<- {escape(task.placed_by[name])}[/dim]"
                 )
-        if job.crossings:
-            console.print("datasets between tasks:")
-            for crossing in job.crossings:
-                kept = "[red]memory (lost!)[/red]" if crossing.in_memory else "catalog"
-                if crossing.persisted:
+        if job.boundary_datasets:
+            console.print("boundary datasets:")
+            for boundary in job.boundary_datasets:
+                kept = "[red]memory (lost!)[/red]" if boundary.in_memory else "catalog"
+                if boundary.persisted:
                     where = dataset_location(
-                        plan.boundary_store(job), RUN_ID_REFERENCE, crossing.dataset
+                        plan.boundary_store(job), RUN_ID_REFERENCE, boundary.dataset
                     )
                     kept = f"persisted per run to {escape(where)}"
                 console.print(
-                    f"  {escape(crossing.dataset)}: {escape(crossing.producer)} -> "
-                    f"{escape(', '.join(crossing.consumers))} ({kept})"
+                    f"  {escape(boundary.dataset)}: {escape(boundary.producer)} -> "
+                    f"{escape(', '.join(boundary.consumers))} ({kept})"
                 )
         if job.cleanup_task:
             console.print(
