@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from graphlib import CycleError
 from typing import Any
 
 from kedro_dab import boundaries as _boundaries
@@ -26,7 +27,7 @@ from kedro_dab.config import (
     parse_config,
 )
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.grouping import BoundaryDataset, group_job
+from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job, topological_order
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
@@ -144,6 +145,11 @@ def runtime_requirement() -> str:
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
     """Group every job of the project's `dab.yml` into tasks and check the result."""
+    with collector_paused():
+        return _build_plan(project, config)
+
+
+def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
     if config is None:
         config = parse_config(project.dab_config, project.dab_files, project.path)
     where = (
@@ -476,8 +482,7 @@ def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) 
                     f"'{source}' to task '{task_key}'"
                 )
             needs[task_key].add(source)
-    declared = {task.key: set(task.depends_on) for task in job.tasks}
-    closure = _closure(declared)
+    closure = _closure(job)
     for task_key, sources in needs.items():
         missing = sources - closure[task_key]
         if missing:
@@ -485,22 +490,26 @@ def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) 
                 f"job '{job.key}': task '{task_key}' reads data from {sorted(missing)} "
                 "without depending on them"
             )
-        if task_key in closure[task_key]:
-            raise GroupingError(f"job '{job.key}': task '{task_key}' depends on itself")
 
 
-def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+def _closure(job: Job) -> dict[str, set[str]]:
     """Every task each task transitively depends on (raises on a cycle)."""
-    from graphlib import CycleError, TopologicalSorter
-
+    dependants: dict[str, list[str]] = {}
+    for task in job.tasks:
+        for dep in task.depends_on:
+            dependants.setdefault(dep, []).append(task.key)
+    keys = dict.fromkeys([*(task.key for task in job.tasks), *dependants])
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        order = topological_order(keys, dependants)
     except CycleError as exc:
-        raise GroupingError(f"task dependencies form a cycle: {exc.args[1]}") from exc
+        raise GroupingError(
+            f"job '{job.key}': task dependencies form a cycle: {' -> '.join(exc.args[1])}"
+        ) from None
+    declared = {task.key: task.depends_on for task in job.tasks}
     out: dict[str, set[str]] = {}
     for key in order:
         reach: set[str] = set()
-        for dep in graph.get(key, ()):
+        for dep in declared.get(key, ()):
             reach.add(dep)
             reach |= out[dep]
         out[key] = reach
@@ -569,6 +578,11 @@ def parameter_reference(name: str) -> str:
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The documented, versioned JSON form of a Plan (`kedro dab plan --format json`)."""
+    with collector_paused():
+        return _plan_dict(plan)
+
+
+def _plan_dict(plan: Plan) -> dict[str, Any]:
     return {
         "schema": PLAN_SCHEMA,
         "version": PLAN_VERSION,
