@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
-from kedro_dab.bundle.render import environment_key
 from kedro_dab.config import ServerlessCompute
 from kedro_dab.plan import Plan, plan_to_dict
 
@@ -80,6 +79,8 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
     """Print each job as a tree: tasks with their compute, settings and dependencies, each
     node with the rule that placed it, then the datasets that cross task boundaries."""
     from rich.markup import escape
+
+    from kedro_dab.bundle.render import environment_key
 
     for job in plan.jobs:
         node_count = sum(len(t.nodes) for t in job.tasks)
