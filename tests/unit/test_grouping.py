@@ -118,7 +118,7 @@ def test_free_inputs_and_final_outputs_may_stay_undeclared():
     assert list(tasks_of(plan)) == ["one", "two"]
 
 
-def test_parameters_never_count_as_crossing_datasets():
+def test_parameters_never_count_as_boundary_datasets():
     nodes = [
         node("a", ["params:x"], ["mid"], ["task.one"]),
         node("b", ["mid", "parameters"], ["out"], ["task.two"]),
