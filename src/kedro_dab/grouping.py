@@ -16,12 +16,10 @@ import contextlib
 import fnmatch
 import functools
 import gc
-import heapq
 import itertools
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from graphlib import CycleError, TopologicalSorter
-from typing import TypeVar
+from graphlib import CycleError
 
 from kedro_dab.config import (
     Boundaries,
@@ -33,13 +31,12 @@ from kedro_dab.config import (
     suggest,
 )
 from kedro_dab.errors import ConfigError, GroupingError
+from kedro_dab.graphs import strongly_connected, topological_order, transitive_reduction
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash
 from kedro_dab.project import NodeInfo, ProjectModel
 
 GroupId = tuple[str, str]
 """(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""
-
-T = TypeVar("T", bound=Hashable)
 
 _MAX_LISTED = 5
 
@@ -182,7 +179,7 @@ def _group(
         members[g].append(i)
     keys = _task_keys([gids[g] for g in group_order])
     key_of = [keys[gid] for gid in gids]
-    depends = _minimal_dependencies(group_order, edges)
+    depends = transitive_reduction(group_order, edges)
     groups = tuple(
         Group(
             rule=gids[g][0],
@@ -322,32 +319,6 @@ Links = dict[int, dict[int, tuple[str, int, int]]]
 """source group -> target group -> its first link: (dataset, producer node, consumer node)."""
 
 
-def topological_order(nodes: Iterable[T], successors: Mapping[T, Iterable[T]]) -> list[T]:
-    """`nodes` in a topological order of the graph `successors` (node -> the nodes that need
-    it) that takes, of the nodes ready at each step, the one that comes first in `nodes`: an
-    order that is already topological is kept. On a cycle, raises `graphlib.CycleError` whose
-    `args[1]` is the first cycle a depth-first search in that same order meets (its first
-    node repeated at the end)."""
-    ranked = list(nodes)
-    rank = {node: i for i, node in enumerate(ranked)}
-    sorter: TopologicalSorter[T] = TopologicalSorter()
-    for node in ranked:
-        sorter.add(node)
-    for node in ranked:
-        for nxt in sorted(successors.get(node, ()), key=rank.__getitem__):
-            sorter.add(nxt, node)
-    sorter.prepare()
-    ready: list[tuple[int, T]] = []
-    out: list[T] = []
-    while sorter.is_active():
-        for node in sorter.get_ready():
-            heapq.heappush(ready, (rank[node], node))
-        _, node = heapq.heappop(ready)
-        out.append(node)
-        sorter.done(node)
-    return out
-
-
 def _job_order(project: ProjectModel, pipelines: Sequence[str]) -> list[str]:
     """Nodes of all `pipelines` in a topological order that keeps Kedro's own order."""
     if len(pipelines) == 1:
@@ -476,7 +447,7 @@ def _merge_memory(
             if a != b:
                 quotient.setdefault(a, set()).add(b)
     roots = sorted({find(g) for g in range(len(gids))})
-    for component in _strongly_connected(roots, quotient):
+    for component in strongly_connected(roots, quotient):
         if len(component) > 1:
             for g in component:
                 cause.setdefault(g, "it lies between tasks joined by in-memory data")
@@ -504,56 +475,6 @@ def _merge_memory(
     return out
 
 
-def _strongly_connected(
-    roots: Sequence[GroupId], graph: Mapping[GroupId, set[GroupId]]
-) -> list[list[GroupId]]:
-    """Tarjan's algorithm, iterative, in a deterministic order."""
-    index: dict[GroupId, int] = {}
-    low: dict[GroupId, int] = {}
-    on_stack: set[GroupId] = set()
-    stack: list[GroupId] = []
-    out: list[list[GroupId]] = []
-    counter = 0
-    order = {g: i for i, g in enumerate(roots)}
-    for root in roots:
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph.get(root, ()), key=order.__getitem__)))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph.get(child, ()), key=order.__getitem__))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(component)
-    return out
-
-
 # --- keys and dependencies ----------------------------------------------------------------------
 
 
@@ -571,21 +492,3 @@ def _task_keys(groups: Sequence[GroupId]) -> dict[GroupId, str]:
     if len(set(keys.values())) != len(keys) or not all(KEY_PATTERN.match(k) for k in keys.values()):
         raise GroupingError("task keys could not be made unique; rename the colliding groups")
     return keys
-
-
-def _minimal_dependencies(groups: Sequence[int], edges: Links) -> dict[int, list[int]]:
-    """Transitive reduction of the task graph: keep an edge only if no longer path implies it."""
-    position = {g: i for i, g in enumerate(groups)}
-    reach: dict[int, int] = {}
-    kept: dict[int, list[int]] = {g: [] for g in groups}
-    for g in reversed(groups):
-        covered = 0
-        total = 0
-        for target in sorted(edges.get(g, {}), key=position.__getitem__):
-            bit = 1 << position[target]
-            if not covered & bit:
-                kept[target].append(g)
-                covered |= reach[target] | bit
-            total |= reach[target] | bit
-        reach[g] = total
-    return {g: sorted(kept[g], key=position.__getitem__) for g in groups}

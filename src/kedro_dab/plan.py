@@ -27,7 +27,8 @@ from kedro_dab.config import (
     parse_config,
 )
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job, topological_order
+from kedro_dab.graphs import topological_order
+from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
