@@ -76,8 +76,6 @@ class BoundaryDataset:
 class Grouping:
     """The tasks of one job and the datasets that pass between them."""
 
-    nodes: tuple[str, ...]
-    """All nodes of the job, in a topological order."""
     groups: tuple[Group, ...]
     """In a topological order of the task graph."""
     boundary_datasets: tuple[BoundaryDataset, ...]
@@ -205,7 +203,7 @@ def _group(
                 persisted=in_memory and boundaries == "persist",
             )
         )
-    return Grouping(nodes=tuple(order), groups=groups, boundary_datasets=tuple(named))
+    return Grouping(groups=groups, boundary_datasets=tuple(named))
 
 
 # --- placing nodes ------------------------------------------------------------------------------
