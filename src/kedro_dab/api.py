@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_dab.bundle.root import BundleRoot
-from kedro_dab.bundle.scaffold import InitReport
-from kedro_dab.bundle.validate import ValidationReport
-from kedro_dab.bundle.write import WriteReport
 from kedro_dab.plan import Plan
 from kedro_dab.project import ProjectModel
-from kedro_dab.simulate import SimulationResult, TaskRun
 
 if TYPE_CHECKING:
     from kedro_dab.build import Artifact
+    from kedro_dab.bundle.scaffold import InitReport
+    from kedro_dab.bundle.validate import ValidationReport
+    from kedro_dab.bundle.write import WriteReport
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
     from kedro_dab.deploy.summary import TargetSummary
     from kedro_dab.diff import PlanDiff
+    from kedro_dab.simulate import SimulationResult, TaskRun
 
 __all__ = [
     "BundleResult",
@@ -58,16 +58,24 @@ __all__ = [
 ]
 
 
+_LAZY_TYPES = {
+    "RunStatus": "kedro_dab.deploy.runs",
+    "DeployReport": "kedro_dab.deploy.sdk",
+    "InitReport": "kedro_dab.bundle.scaffold",
+    "ValidationReport": "kedro_dab.bundle.validate",
+    "WriteReport": "kedro_dab.bundle.write",
+    "SimulationResult": "kedro_dab.simulate",
+    "TaskRun": "kedro_dab.simulate",
+}
+
+
 def __getattr__(name: str) -> Any:
-    """Deploy types load on first use: reading and planning never pay for databricks-sdk."""
-    if name == "RunStatus":
-        from kedro_dab.deploy.runs import RunStatus
+    """Result types load on first use: planning never pays for databricks-sdk, the bundle
+    writer, the scaffold or the simulator."""
+    if name in _LAZY_TYPES:
+        import importlib
 
-        return RunStatus
-    if name == "DeployReport":
-        from kedro_dab.deploy.sdk import DeployReport
-
-        return DeployReport
+        return getattr(importlib.import_module(_LAZY_TYPES[name]), name)
     raise AttributeError(name)
 
 

@@ -28,7 +28,6 @@ cleanup, under the same run id) finds it.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import pickle
 import shutil
@@ -176,6 +175,8 @@ def _started(run: Path) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """`kedro-dab-boundaries cleanup --store S --run-id R --retention-days D` (the cleanup
     task's entry point)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog=CLEANUP_SCRIPT, description=main.__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     clean = commands.add_parser("cleanup", help="remove a successful run's boundary data")

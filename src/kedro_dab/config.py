@@ -27,7 +27,7 @@ from kedro_dab.quartz import quartz_problem
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- grouping rules ---------------------------------------------------------------------------

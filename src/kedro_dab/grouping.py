@@ -3,15 +3,23 @@
 Each node is placed by the first rule that matches it (one task per node when none does).
 Groups joined by in-memory datasets can be merged, together with every group that lies
 between them, so the result stays acyclic. Unsafe results are errors that say what to change.
+
+Inside, nodes are numbered by their place in the job's order and groups by the order their
+first node comes in (so a group's number is its rank): the passes over nodes and edges index
+lists and compare integers. The garbage collector is paused while they run: they allocate many
+containers and no cycles, and each collection would walk Kedro's whole object graph again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-import heapq
+import functools
+import gc
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from graphlib import CycleError
 
 from kedro_dab.config import (
     Boundaries,
@@ -23,11 +31,12 @@ from kedro_dab.config import (
     suggest,
 )
 from kedro_dab.errors import ConfigError, GroupingError
+from kedro_dab.graphs import strongly_connected, topological_order, transitive_reduction
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash
-from kedro_dab.project import ProjectModel
+from kedro_dab.project import NodeInfo, ProjectModel
 
 GroupId = tuple[str, str]
-"""(kind, name): kinds keep a tag group `x` apart from a node named `x`."""
+"""(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""
 
 _MAX_LISTED = 5
 
@@ -36,18 +45,19 @@ _MAX_LISTED = 5
 class Group:
     """Nodes that run together as one Databricks task."""
 
-    kind: str
+    rule: str
+    """The kind of rule that formed the group: tag, namespace, pipeline or node."""
     name: str
     key: str
     nodes: tuple[str, ...]
-    reasons: Mapping[str, str]
+    placed_by: Mapping[str, str]
     """Why each node is here: the rule that placed it, and any merge that moved it."""
     depends_on: tuple[str, ...]
     """Keys of the groups this one needs first; minimal (no edge implied by others)."""
 
 
 @dataclass(frozen=True)
-class Crossing:
+class BoundaryDataset:
     """A dataset that one task writes and later tasks read."""
 
     dataset: str
@@ -63,23 +73,12 @@ class Crossing:
 
 
 @dataclass(frozen=True)
-class _GroupCrossing:
-    dataset: str
-    producer: GroupId
-    consumers: tuple[GroupId, ...]
-    in_memory: bool
-    written_as: str = ""
-
-
-@dataclass(frozen=True)
 class Grouping:
     """The tasks of one job and the datasets that pass between them."""
 
-    nodes: tuple[str, ...]
-    """All nodes of the job, in a topological order."""
     groups: tuple[Group, ...]
     """In a topological order of the task graph."""
-    crossings: tuple[Crossing, ...]
+    boundary_datasets: tuple[BoundaryDataset, ...]
 
 
 def group_job(
@@ -101,7 +100,6 @@ def group_job(
         if isinstance(rule, PipelineRule):
             for pipeline in rule.pipelines or ():
                 _check_pipeline(project, pipeline, f"{where}: grouping[{index}].pipelines")
-
     order = _job_order(project, pipelines)
     if not order:
         names = ", ".join(f"'{p}'" for p in pipelines)
@@ -109,73 +107,103 @@ def group_job(
             f"{where}: jobs.{job_key}: its pipelines {names} have no nodes, so the job would "
             "have no tasks; register nodes in them or remove the job"
         )
-    position = {name: i for i, name in enumerate(order)}
-    producer: dict[str, str] = {}
-    for name in order:
-        for dataset in project.nodes[name].outputs:
-            producer[dataset] = name
+    with collector_paused():
+        return _group(project, job_key, order, rules, pipelines, boundaries)
 
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the garbage collector (if it runs) for the block: for passes that allocate many
+    containers and no reference cycles, in a process holding Kedro's pipelines."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _group(
+    project: ProjectModel,
+    job_key: str,
+    order: list[str],
+    rules: Sequence[Rule],
+    pipelines: Sequence[str],
+    boundaries: Boundaries,
+) -> Grouping:
+    infos = [project.nodes[name] for name in order]
+    producer: dict[str, int] = {}
+    for i, info in enumerate(infos):
+        for dataset in info.outputs:
+            producer[dataset] = i
     membership = {p: project.pipeline_sets[p] for p in _pipeline_rule_names(rules, pipelines)}
-    placed: dict[str, GroupId] = {}
-    reasons: dict[str, str] = {}
-    for name in order:
-        gid, why = _place(project, name, rules, pipelines, membership)
-        placed[name] = gid
-        reasons[name] = why
+    gids, placed, why = _place_all(infos, rules, pipelines, membership)
+    memory = functools.cache(project.is_memory)
+    edges, memory_edges, readers = _links(infos, producer, placed, memory)
+    try:
+        group_order = topological_order(range(len(gids)), edges)
+    except CycleError as exc:
+        raise GroupingError(_cycle_message(job_key, exc.args[1], edges, gids, order)) from None
 
-    edges = _group_edges(project, order, producer, placed)
-    cycle = _find_cycle(edges, _first_seen(order, placed))
-    if cycle:
-        raise GroupingError(_cycle_message(job_key, cycle, edges, project, producer, placed))
+    if boundaries == "merge" and memory_edges:
+        chosen = _merge_memory(gids, placed, edges, memory_edges, why)
+        gids, placed = _numbered(chosen)
+        edges, memory_edges, readers = _links(infos, producer, placed, memory)
+        try:
+            group_order = topological_order(range(len(gids)), edges)
+        except CycleError:
+            raise GroupingError(
+                f"job '{job_key}': merging tasks left a cycle; please report this"
+            ) from None
 
-    if boundaries == "merge":
-        placed = _merge_memory(project, order, producer, placed, edges, reasons, position)
-        edges = _group_edges(project, order, producer, placed)
-
-    crossings = _crossings(project, order, producer, placed)
-    lost = [c for c in crossings if c.in_memory and boundaries != "persist"]
+    between = [
+        (dataset, placed[producer[dataset]], sorted(readers[dataset], key=gids.__getitem__))
+        for dataset in sorted(readers)
+    ]
+    lost = [b for b in between if memory(b[0])] if boundaries != "persist" else []
     if lost:
-        raise GroupingError(_memory_message(job_key, lost))
-
-    members: dict[GroupId, list[str]] = {}
-    for name in order:
-        members.setdefault(placed[name], []).append(name)
-    if len(members) > MAX_TASKS_PER_JOB:
+        raise GroupingError(_memory_message(job_key, lost, gids))
+    if len(gids) > MAX_TASKS_PER_JOB:
         raise GroupingError(
-            f"job '{job_key}' would have {len(members)} tasks, more than the "
+            f"job '{job_key}' would have {len(gids)} tasks, more than the "
             f"{MAX_TASKS_PER_JOB} Databricks allows in one job; group nodes into tasks with "
             "tags (grouping: - by: tag, prefix: 'task.'), namespaces (- by: namespace) "
             "or whole pipelines (- by: pipeline) in dab.yml"
         )
 
-    group_order = _topological(list(members), edges, _first_seen(order, placed))
-    if len(group_order) != len(members):
-        raise GroupingError(f"job '{job_key}': merging tasks left a cycle; please report this")
-    keys = _task_keys(group_order)
-    depends = _minimal_dependencies(group_order, edges)
+    members: list[list[int]] = [[] for _ in gids]
+    for i, g in enumerate(placed):
+        members[g].append(i)
+    keys = _task_keys([gids[g] for g in group_order])
+    key_of = [keys[gid] for gid in gids]
+    depends = transitive_reduction(group_order, edges)
     groups = tuple(
         Group(
-            kind=gid[0],
-            name=gid[1],
-            key=keys[gid],
-            nodes=tuple(members[gid]),
-            reasons={n: reasons[n] for n in members[gid]},
-            depends_on=tuple(keys[d] for d in depends[gid]),
+            rule=gids[g][0],
+            name=gids[g][1],
+            key=key_of[g],
+            nodes=tuple(order[i] for i in members[g]),
+            placed_by={order[i]: why[i] for i in members[g]},
+            depends_on=tuple(key_of[d] for d in depends[g]),
         )
-        for gid in group_order
+        for g in group_order
     )
-    named = tuple(
-        Crossing(
-            c.dataset,
-            keys[c.producer],
-            tuple(keys[x] for x in c.consumers),
-            c.in_memory,
-            c.written_as,
-            persisted=c.in_memory and boundaries == "persist",
+    named = []
+    for dataset, source, consumers in between:
+        written = infos[producer[dataset]].catalog_name(dataset)
+        in_memory = memory(dataset)
+        named.append(
+            BoundaryDataset(
+                dataset,
+                key_of[source],
+                tuple(key_of[c] for c in consumers),
+                in_memory,
+                written if written != dataset else "",
+                persisted=in_memory and boundaries == "persist",
+            )
         )
-        for c in crossings
-    )
-    return Grouping(nodes=tuple(order), groups=groups, crossings=named)
+    return Grouping(groups=groups, boundary_datasets=tuple(named))
 
 
 # --- placing nodes ------------------------------------------------------------------------------
@@ -197,14 +225,52 @@ def _pipeline_rule_names(rules: Sequence[Rule], job_pipelines: Sequence[str]) ->
     return names
 
 
-def _place(
-    project: ProjectModel,
-    name: str,
+def _place_all(
+    infos: Sequence[NodeInfo],
     rules: Sequence[Rule],
     job_pipelines: Sequence[str],
     membership: Mapping[str, frozenset[str]],
-) -> tuple[GroupId, str]:
-    node = project.nodes[name]
+) -> tuple[list[GroupId], list[int], list[str]]:
+    """The groups (numbered in the order of their first node), each node's group number, and
+    why each node is there."""
+    gids: list[GroupId] = []
+    number: dict[GroupId, int] = {}
+
+    def numbered(gid: GroupId) -> int:
+        found = number.get(gid)
+        if found is None:
+            found = number[gid] = len(gids)
+            gids.append(gid)
+        return found
+
+    # Without a pipeline rule, where a node goes depends only on its tags and namespace.
+    memo: dict[tuple[tuple[str, ...], str | None], tuple[int | None, str]] | None = (
+        None if any(isinstance(rule, PipelineRule) for rule in rules) else {}
+    )
+    placed: list[int] = []
+    why: list[str] = []
+    for info in infos:
+        hit = None if memo is None else memo.get((info.tags, info.namespace))
+        if hit is None:
+            rule, name, reason = _place(info, rules, job_pipelines, membership)
+            hit = (None if name is None else numbered((rule, name)), reason)
+            if memo is not None:
+                memo[(info.tags, info.namespace)] = hit
+        group, reason = hit
+        placed.append(numbered(("node", info.name)) if group is None else group)
+        why.append(reason)
+    return gids, placed, why
+
+
+def _place(
+    node: NodeInfo,
+    rules: Sequence[Rule],
+    job_pipelines: Sequence[str],
+    membership: Mapping[str, frozenset[str]],
+) -> tuple[str, str | None, str]:
+    """(rule, group name, why) of the first rule that places the node; the group name is None
+    for a task of the node alone."""
+    name = node.name
     for index, rule in enumerate(rules):
         where = f"grouping[{index}]"
         if isinstance(rule, TagRule):
@@ -226,7 +292,7 @@ def _place(
                         f"node '{name}' has the tag '{rule.prefix}', which names no task; "
                         f"add the task name after the prefix (e.g. '{rule.prefix}prepare')"
                     )
-                return ("tag", groups[0]), f"{where}: tag '{found[0]}'"
+                return "tag", groups[0], f"{where}: tag '{found[0]}'"
         elif isinstance(rule, NamespaceRule):
             if node.namespace is None:
                 continue
@@ -235,144 +301,81 @@ def _place(
             ):
                 continue
             group = ".".join(node.namespace.split(".")[: rule.depth])
-            return ("namespace", group), f"{where}: namespace '{group}'"
+            return "namespace", group, f"{where}: namespace '{group}'"
         elif isinstance(rule, PipelineRule):
             for pipeline in rule.pipelines or job_pipelines:
                 if name in membership[pipeline]:
-                    return ("pipeline", pipeline), f"{where}: pipeline '{pipeline}'"
+                    return "pipeline", pipeline, f"{where}: pipeline '{pipeline}'"
         elif isinstance(rule, NodeRule):
-            return ("node", name), f"{where}: one task per node"
-    return ("node", name), "no rule matched: one task per node"
+            return "node", None, f"{where}: one task per node"
+    return "node", None, "no rule matched: one task per node"
 
 
-# --- graph helpers ------------------------------------------------------------------------------
+# --- the group graph ----------------------------------------------------------------------------
+
+Links = dict[int, dict[int, tuple[str, int, int]]]
+"""source group -> target group -> its first link: (dataset, producer node, consumer node)."""
 
 
 def _job_order(project: ProjectModel, pipelines: Sequence[str]) -> list[str]:
     """Nodes of all `pipelines` in a topological order that keeps Kedro's own order."""
     if len(pipelines) == 1:
         return list(project.pipelines[pipelines[0]])
-    rank: dict[str, int] = {}
-    for pipeline in pipelines:
-        for name in project.pipelines[pipeline]:
-            rank.setdefault(name, len(rank))
-    producer = {d: n for n in rank for d in project.nodes[n].outputs}
-    waiting = {n: 0 for n in rank}
-    successors: dict[str, list[str]] = {n: [] for n in rank}
-    for name in rank:
+    ranked = list(dict.fromkeys(n for p in pipelines for n in project.pipelines[p]))
+    producer = {d: n for n in ranked for d in project.nodes[n].outputs}
+    successors: dict[str, list[str]] = {}
+    for name in ranked:
         for dataset in project.nodes[name].inputs:
             source = producer.get(dataset)
             if source is not None and source != name:
-                waiting[name] += 1
-                successors[source].append(name)
-    ready = [(rank[n], n) for n, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    out: list[str] = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        out.append(name)
-        for nxt in successors[name]:
-            waiting[nxt] -= 1
-            if waiting[nxt] == 0:
-                heapq.heappush(ready, (rank[nxt], nxt))
-    return out
+                successors.setdefault(source, []).append(name)
+    return topological_order(ranked, successors)
 
 
-Edges = dict[GroupId, dict[GroupId, list[tuple[str, str, str]]]]
-"""source group -> target group -> [(dataset, producer node, consumer node)]."""
-
-
-def _group_edges(
-    project: ProjectModel,
-    order: Sequence[str],
-    producer: Mapping[str, str],
-    placed: Mapping[str, GroupId],
-) -> Edges:
-    edges: Edges = {}
-    for name in order:
-        target = placed[name]
-        for dataset in project.nodes[name].inputs:
-            source_node = producer.get(dataset)
-            if source_node is None:
+def _links(
+    infos: Sequence[NodeInfo],
+    producer: Mapping[str, int],
+    placed: Sequence[int],
+    memory: Callable[[str], bool],
+) -> tuple[Links, dict[int, dict[int, str]], dict[str, set[int]]]:
+    """One pass over the edges: the links between groups; of those, the first in-memory
+    dataset of each that has one; and each dataset read in another group -> those groups."""
+    edges: Links = {}
+    memory_edges: dict[int, dict[int, str]] = {}
+    readers: dict[str, set[int]] = {}
+    for i, info in enumerate(infos):
+        target = placed[i]
+        for dataset in info.inputs:
+            j = producer.get(dataset)
+            if j is None or placed[j] == target:
                 continue
-            source = placed[source_node]
-            if source != target:
-                edges.setdefault(source, {}).setdefault(target, []).append(
-                    (dataset, source_node, name)
-                )
-    return edges
+            source = placed[j]
+            out = edges.setdefault(source, {})
+            if target not in out:
+                out[target] = (dataset, j, i)
+            if memory(dataset):
+                memory_edges.setdefault(source, {}).setdefault(target, dataset)
+            readers.setdefault(dataset, set()).add(target)
+    return edges, memory_edges, readers
 
 
-def _first_seen(order: Sequence[str], placed: Mapping[str, GroupId]) -> dict[GroupId, int]:
-    seen: dict[GroupId, int] = {}
-    for i, name in enumerate(order):
-        seen.setdefault(placed[name], i)
-    return seen
-
-
-def _topological(
-    groups: Sequence[GroupId], edges: Edges, rank: Mapping[GroupId, int]
-) -> list[GroupId]:
-    waiting = dict.fromkeys(groups, 0)
-    for targets in edges.values():
-        for target in targets:
-            waiting[target] += 1
-    ready = [(rank[g], g) for g, n in waiting.items() if n == 0]
-    heapq.heapify(ready)
-    out: list[GroupId] = []
-    while ready:
-        _, gid = heapq.heappop(ready)
-        out.append(gid)
-        for target in edges.get(gid, {}):
-            waiting[target] -= 1
-            if waiting[target] == 0:
-                heapq.heappush(ready, (rank[target], target))
-    return out
-
-
-def _find_cycle(edges: Edges, rank: Mapping[GroupId, int]) -> list[GroupId] | None:
-    """One cycle of the group graph (first group repeated at the end), or None."""
-    state: dict[GroupId, int] = {}
-    for start in sorted(rank, key=rank.__getitem__):
-        if state.get(start):
-            continue
-        stack: list[tuple[GroupId, list[GroupId]]] = [
-            (start, sorted(edges.get(start, {}), key=rank.__getitem__))
-        ]
-        path = [start]
-        state[start] = 1
-        while stack:
-            gid, pending = stack[-1]
-            if not pending:
-                stack.pop()
-                path.pop()
-                state[gid] = 2
-                continue
-            nxt = pending.pop(0)
-            mark = state.get(nxt, 0)
-            if mark == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if mark == 0:
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append((nxt, sorted(edges.get(nxt, {}), key=rank.__getitem__)))
-    return None
+def _numbered(chosen: Sequence[GroupId]) -> tuple[list[GroupId], list[int]]:
+    """Each node's group renumbered in the order of first nodes."""
+    number: dict[GroupId, int] = {}
+    placed = [number.setdefault(gid, len(number)) for gid in chosen]
+    return list(number), placed
 
 
 def _cycle_message(
-    job_key: str,
-    cycle: Sequence[GroupId],
-    edges: Edges,
-    project: ProjectModel,
-    producer: Mapping[str, str],
-    placed: Mapping[str, GroupId],
+    job_key: str, cycle: Sequence[int], edges: Links, gids: Sequence[GroupId], order: Sequence[str]
 ) -> str:
-    steps = []
-    for source, target in itertools.pairwise(cycle):
-        dataset, made_by, read_by = edges[source][target][0]
-        steps.append(f"'{made_by}' writes '{dataset}' read by '{read_by}'")
-    names = " -> ".join(_label(g) for g in cycle)
-    movers = sorted({edges[s][t][0][2] for s, t in itertools.pairwise(cycle)})
+    links = [edges[s][t] for s, t in itertools.pairwise(cycle)]
+    steps = [
+        f"'{order[made]}' writes '{dataset}' read by '{order[read]}'"
+        for dataset, made, read in links
+    ]
+    names = " -> ".join(_label(gids[g]) for g in cycle)
+    movers = sorted({order[read] for _, _, read in links})
     return (
         f"job '{job_key}': the grouping rules make tasks wait for each other in a cycle "
         f"({names}): {'; '.join(steps)}; change the rules so that these nodes do not "
@@ -385,41 +388,13 @@ def _label(gid: GroupId) -> str:
     return f"{gid[0]} '{gid[1]}'"
 
 
-def _crossings(
-    project: ProjectModel,
-    order: Sequence[str],
-    producer: Mapping[str, str],
-    placed: Mapping[str, GroupId],
-) -> list[_GroupCrossing]:
-    readers: dict[str, set[GroupId]] = {}
-    for name in order:
-        for dataset in project.nodes[name].inputs:
-            source = producer.get(dataset)
-            if source is not None and placed[source] != placed[name]:
-                readers.setdefault(dataset, set()).add(placed[name])
-    out = []
-    for dataset in sorted(readers):
-        source = placed[producer[dataset]]
-        written = project.nodes[producer[dataset]].catalog_name(dataset)
-        out.append(
-            _GroupCrossing(
-                dataset,
-                source,
-                tuple(sorted(readers[dataset])),
-                project.is_memory(dataset),
-                written if written != dataset else "",
-            )
-        )
-    return out
-
-
-def _memory_message(job_key: str, lost: Sequence[_GroupCrossing]) -> str:
+def _memory_message(
+    job_key: str, lost: Sequence[tuple[str, int, Sequence[int]]], gids: Sequence[GroupId]
+) -> str:
     shown = []
-    for crossing in lost[:_MAX_LISTED]:
-        readers = ", ".join(_label(c) for c in crossing.consumers)
-        shown.append(
-            f"'{crossing.dataset}' (made in {_label(crossing.producer)}, read in {readers})"
-        )
+    for dataset, source, consumers in lost[:_MAX_LISTED]:
+        readers = ", ".join(_label(gids[c]) for c in consumers)
+        shown.append(f"'{dataset}' (made in {_label(gids[source])}, read in {readers})")
     more = f" and {len(lost) - _MAX_LISTED} more" if len(lost) > _MAX_LISTED else ""
     return (
         f"job '{job_key}': in-memory datasets would cross task boundaries and be lost at run "
@@ -432,138 +407,69 @@ def _memory_message(job_key: str, lost: Sequence[_GroupCrossing]) -> str:
 
 
 def _merge_memory(
-    project: ProjectModel,
-    order: Sequence[str],
-    producer: Mapping[str, str],
-    placed: dict[str, GroupId],
-    edges: Edges,
-    reasons: dict[str, str],
-    position: Mapping[str, int],
-) -> dict[str, GroupId]:
-    rank = _first_seen(order, placed)
-    parent: dict[GroupId, GroupId] = {g: g for g in rank}
+    gids: Sequence[GroupId],
+    placed: Sequence[int],
+    edges: Links,
+    memory_edges: Mapping[int, Mapping[int, str]],
+    why: list[str],
+) -> list[GroupId]:
+    """Each node's group once the groups joined by in-memory data, and every group between
+    them, are merged; a moved node's reason says into which group and why."""
+    parent = list(range(len(gids)))
 
-    def find(g: GroupId) -> GroupId:
+    def find(g: int) -> int:
         while parent[g] != g:
             parent[g] = parent[parent[g]]
             g = parent[g]
         return g
 
-    def union(a: GroupId, b: GroupId) -> None:
+    def union(a: int, b: int) -> None:
         ra, rb = find(a), find(b)
         if ra != rb:
-            keep, drop = (ra, rb) if rank[ra] <= rank[rb] else (rb, ra)
-            parent[drop] = keep
+            parent[max(ra, rb)] = min(ra, rb)
 
-    cause: dict[GroupId, str] = {}
+    cause: dict[int, str] = {}
     for source, targets in edges.items():
-        for target, links in targets.items():
-            for dataset, _, _ in links:
-                if project.is_memory(dataset):
-                    cause.setdefault(source, f"in-memory dataset '{dataset}'")
-                    cause.setdefault(target, f"in-memory dataset '{dataset}'")
-                    union(source, target)
-                    break
-    if not cause:
-        return placed
+        held = memory_edges.get(source, {})
+        for target in targets:
+            dataset = held.get(target)
+            if dataset is not None:
+                cause.setdefault(source, f"in-memory dataset '{dataset}'")
+                cause.setdefault(target, f"in-memory dataset '{dataset}'")
+                union(source, target)
 
-    quotient: dict[GroupId, set[GroupId]] = {}
+    quotient: dict[int, set[int]] = {}
     for source, targets in edges.items():
         for target in targets:
             a, b = find(source), find(target)
             if a != b:
                 quotient.setdefault(a, set()).add(b)
-    roots = sorted({find(g) for g in rank}, key=rank.__getitem__)
-    for component in _strongly_connected(roots, quotient):
+    roots = sorted({find(g) for g in range(len(gids))})
+    for component in strongly_connected(roots, quotient):
         if len(component) > 1:
-            for gid in component:
-                cause.setdefault(gid, "it lies between tasks joined by in-memory data")
-            head = min(component, key=rank.__getitem__)
-            for gid in component:
-                union(head, gid)
+            for g in component:
+                cause.setdefault(g, "it lies between tasks joined by in-memory data")
+            head = min(component)
+            for g in component:
+                union(head, g)
 
-    named = _merged_names(order, placed, find, rank)
-    sizes = {root: sum(1 for n in order if find(placed[n]) == root) for root in named}
-    merged: dict[str, GroupId] = {}
-    for name in order:
-        original = placed[name]
-        root = find(original)
-        chosen, held = named[root]
-        merged[name] = chosen
-        if chosen != original:
-            reasons[name] += (
-                f"; merged into {_label(chosen)} (named after the group holding most of the "
-                f"task, {held} of its {sizes[root]} nodes): {cause[original]}"
-            )
-    return merged
-
-
-def _merged_names(
-    order: Sequence[str],
-    placed: Mapping[str, GroupId],
-    find: Callable[[GroupId], GroupId],
-    rank: Mapping[GroupId, int],
-) -> dict[GroupId, tuple[GroupId, int]]:
-    """For each merged task (by its union-find root): the group that holds most of its nodes
-    (the earliest on a tie) and how many it holds."""
-    counts: dict[GroupId, dict[GroupId, int]] = {}
-    for name in order:
-        members = counts.setdefault(find(placed[name]), {})
-        members[placed[name]] = members.get(placed[name], 0) + 1
-    out = {}
+    counts: dict[int, dict[int, int]] = {}
+    for g in placed:
+        members = counts.setdefault(find(g), {})
+        members[g] = members.get(g, 0) + 1
+    named: dict[int, tuple[int, int, int]] = {}
     for root, members in counts.items():
-        best = min(members, key=lambda g: (-members[g], rank[g]))
-        out[root] = (best, members[best])
-    return out
-
-
-def _strongly_connected(
-    roots: Sequence[GroupId], graph: Mapping[GroupId, set[GroupId]]
-) -> list[list[GroupId]]:
-    """Tarjan's algorithm, iterative, in a deterministic order."""
-    index: dict[GroupId, int] = {}
-    low: dict[GroupId, int] = {}
-    on_stack: set[GroupId] = set()
-    stack: list[GroupId] = []
-    out: list[list[GroupId]] = []
-    counter = 0
-    order = {g: i for i, g in enumerate(roots)}
-    for root in roots:
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph.get(root, ()), key=order.__getitem__)))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph.get(child, ()), key=order.__getitem__))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(component)
+        best = min(members, key=lambda g: (-members[g], g))
+        named[root] = (best, members[best], sum(members.values()))
+    out: list[GroupId] = []
+    for i, original in enumerate(placed):
+        chosen, held_nodes, size = named[find(original)]
+        out.append(gids[chosen])
+        if chosen != original:
+            why[i] += (
+                f"; merged into {_label(gids[chosen])} (named after the group holding most of "
+                f"the task, {held_nodes} of its {size} nodes): {cause[original]}"
+            )
     return out
 
 
@@ -584,21 +490,3 @@ def _task_keys(groups: Sequence[GroupId]) -> dict[GroupId, str]:
     if len(set(keys.values())) != len(keys) or not all(KEY_PATTERN.match(k) for k in keys.values()):
         raise GroupingError("task keys could not be made unique; rename the colliding groups")
     return keys
-
-
-def _minimal_dependencies(groups: Sequence[GroupId], edges: Edges) -> dict[GroupId, list[GroupId]]:
-    """Transitive reduction of the task graph: keep an edge only if no longer path implies it."""
-    position = {g: i for i, g in enumerate(groups)}
-    reach: dict[GroupId, int] = {}
-    kept: dict[GroupId, list[GroupId]] = {g: [] for g in groups}
-    for gid in reversed(groups):
-        covered = 0
-        total = 0
-        for target in sorted(edges.get(gid, {}), key=position.__getitem__):
-            bit = 1 << position[target]
-            if not covered & bit:
-                kept[target].append(gid)
-                covered |= reach[target] | bit
-            total |= reach[target] | bit
-        reach[gid] = total
-    return {g: sorted(kept[g], key=position.__getitem__) for g in groups}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from kedro_dab.grouping import Crossing
+from kedro_dab.grouping import BoundaryDataset
 from kedro_dab.plan import Job, Plan, Task
 
 MIN_BOX_WIDTH = 240
@@ -40,7 +40,7 @@ class _Box:
 def merge_reasons(task: Task) -> dict[str, str]:
     """The nodes that a merge moved into `task`, each with the reason the grouping gave."""
     out = {}
-    for node, reason in task.placements.items():
+    for node, reason in task.placed_by.items():
         if MERGE_MARK in reason:
             out[node] = reason.split(MERGE_MARK, 1)[1]
     return out
@@ -51,18 +51,18 @@ def dataset_flows(job: Job) -> dict[tuple[str, str], list[tuple[str, str]]]:
     kind is `catalog`, `persisted` (an in-memory dataset saved per run at the boundary) or
     `memory` (lost)."""
     flows: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for crossing in job.crossings:
-        kind = dataset_kind(crossing)
-        for consumer in crossing.consumers:
-            flows.setdefault((crossing.producer, consumer), []).append((crossing.dataset, kind))
+    for boundary in job.boundary_datasets:
+        kind = dataset_kind(boundary)
+        for consumer in boundary.consumers:
+            flows.setdefault((boundary.producer, consumer), []).append((boundary.dataset, kind))
     return flows
 
 
-def dataset_kind(crossing: Crossing) -> str:
+def dataset_kind(boundary: BoundaryDataset) -> str:
     """How a dataset between tasks is kept: `catalog`, `persisted` or `memory` (lost)."""
-    if crossing.persisted:
+    if boundary.persisted:
         return "persisted"
-    return "memory" if crossing.in_memory else "catalog"
+    return "memory" if boundary.in_memory else "catalog"
 
 
 KEPT_IN = {"catalog": "catalog", "persisted": "persisted per run", "memory": "in memory (lost!)"}
@@ -238,7 +238,7 @@ def _task_table(plan: Plan, job: Job) -> str:
             settings = ", ".join(filter(None, (settings, "+ " + ", ".join(task.requirements))))
         nodes = "".join(
             f'<li data-node="{escape(n)}">{escape(n)} <span class="why">'
-            f"{escape(task.placements[n])}</span></li>"
+            f"{escape(task.placed_by[n])}</span></li>"
             for n in task.nodes
         )
         rows.append(
@@ -255,16 +255,16 @@ def _task_table(plan: Plan, job: Job) -> str:
 
 
 def _dataset_table(job: Job) -> str:
-    if not job.crossings:
+    if not job.boundary_datasets:
         return "<p>No dataset passes between tasks.</p>"
     rows = "".join(
         f"<tr><td><code>{escape(c.dataset)}</code></td><td>{escape(c.producer)}</td>"
         f"<td>{escape(', '.join(c.consumers))}</td>"
         f'<td class="{dataset_kind(c)}">{KEPT_IN[dataset_kind(c)]}</td></tr>'
-        for c in job.crossings
+        for c in job.boundary_datasets
     )
     return (
-        "<h3>datasets between tasks</h3><table><thead><tr><th>dataset</th><th>written by</th>"
+        "<h3>boundary datasets</h3><table><thead><tr><th>dataset</th><th>written by</th>"
         f"<th>read by</th><th>kept in</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 

@@ -1,4 +1,4 @@
-"""The Plan: jobs made of tasks, platform-neutral, with the reasons behind every placement.
+"""The Plan: jobs made of tasks, platform-neutral, with the rule that placed every node.
 
 `build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan; `check_plan` proves the
 invariants again from the Plan alone; `plan_to_dict` is the documented, versioned JSON form.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from graphlib import CycleError
 from typing import Any
 
 from kedro_dab import boundaries as _boundaries
@@ -26,7 +27,8 @@ from kedro_dab.config import (
     parse_config,
 )
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.grouping import Crossing, group_job
+from kedro_dab.graphs import topological_order
+from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
@@ -52,7 +54,8 @@ class Task:
     compute: str
     settings: Mapping[str, Any]
     """max_retries, min_retry_interval_millis, retry_on_timeout, timeout_seconds when set."""
-    placements: Mapping[str, str]
+    placed_by: Mapping[str, str]
+    """Why each node is in the task: the rule that placed it, and any merge that moved it."""
     settings_source: Mapping[str, str] = field(default_factory=dict)
     """Which dab.yml entry set each setting (compute included)."""
     requirements: tuple[str, ...] = ()
@@ -67,7 +70,7 @@ class Job:
     name: str
     pipelines: tuple[str, ...]
     tasks: tuple[Task, ...]
-    crossings: tuple[Crossing, ...]
+    boundary_datasets: tuple[BoundaryDataset, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Job-level Jobs API settings from dab.yml: schedule, trigger, tags, notifications,
     health, run_as, permissions, parameters, limits."""
@@ -76,9 +79,9 @@ class Job:
     """What happens to in-memory datasets between tasks: merge, persist or refuse."""
 
     @property
-    def persisted(self) -> tuple[Crossing, ...]:
+    def persisted(self) -> tuple[BoundaryDataset, ...]:
         """The in-memory datasets this job saves per run for later tasks."""
-        return tuple(c for c in self.crossings if c.persisted)
+        return tuple(c for c in self.boundary_datasets if c.persisted)
 
     @property
     def cleanup_task(self) -> str | None:
@@ -143,6 +146,11 @@ def runtime_requirement() -> str:
 
 def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
     """Group every job of the project's `dab.yml` into tasks and check the result."""
+    with collector_paused():
+        return _build_plan(project, config)
+
+
+def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
     if config is None:
         config = parse_config(project.dab_config, project.dab_files, project.path)
     where = (
@@ -164,7 +172,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
             where,
         )
         persisting = {
-            k for c in grouping.crossings if c.persisted for k in (c.producer, *c.consumers)
+            k for c in grouping.boundary_datasets if c.persisted for k in (c.producer, *c.consumers)
         }
         if persisting and any(g.key == _boundaries.CLEANUP_TASK for g in grouping.groups):
             raise GroupingError(
@@ -188,14 +196,14 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 Task(
                     key=group.key,
                     group=group.name,
-                    rule=group.kind,
+                    rule=group.rule,
                     nodes=group.nodes,
                     depends_on=group.depends_on,
                     pipelines=pipelines,
                     whole_pipeline=whole,
                     compute=compute,
                     settings=settings,
-                    placements=group.reasons,
+                    placed_by=group.placed_by,
                     settings_source=sources,
                     requirements=requirements,
                 )
@@ -206,7 +214,7 @@ def build_plan(project: ProjectModel, config: DabConfig | None = None) -> Plan:
                 name=job_config.name or key,
                 pipelines=job_config.pipelines,
                 tasks=tuple(tasks),
-                crossings=grouping.crossings,
+                boundary_datasets=grouping.boundary_datasets,
                 settings={**job_config.api_settings(), **_performance_target(config, key, tasks)},
                 parameters=job_config.parameters,
                 boundaries=boundaries,
@@ -274,7 +282,7 @@ def _unused_entries(
     for label, rules, users in rule_sets:
         if not users:
             continue
-        reasons = [r for job in users for task in job.tasks for r in task.placements.values()]
+        reasons = [r for job in users for task in job.tasks for r in task.placed_by.values()]
         tags = {
             t
             for job in users
@@ -475,8 +483,7 @@ def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) 
                     f"'{source}' to task '{task_key}'"
                 )
             needs[task_key].add(source)
-    declared = {task.key: set(task.depends_on) for task in job.tasks}
-    closure = _closure(declared)
+    closure = _closure(job)
     for task_key, sources in needs.items():
         missing = sources - closure[task_key]
         if missing:
@@ -484,22 +491,26 @@ def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) 
                 f"job '{job.key}': task '{task_key}' reads data from {sorted(missing)} "
                 "without depending on them"
             )
-        if task_key in closure[task_key]:
-            raise GroupingError(f"job '{job.key}': task '{task_key}' depends on itself")
 
 
-def _closure(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+def _closure(job: Job) -> dict[str, set[str]]:
     """Every task each task transitively depends on (raises on a cycle)."""
-    from graphlib import CycleError, TopologicalSorter
-
+    dependants: dict[str, list[str]] = {}
+    for task in job.tasks:
+        for dep in task.depends_on:
+            dependants.setdefault(dep, []).append(task.key)
+    keys = dict.fromkeys([*(task.key for task in job.tasks), *dependants])
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        order = topological_order(keys, dependants)
     except CycleError as exc:
-        raise GroupingError(f"task dependencies form a cycle: {exc.args[1]}") from exc
+        raise GroupingError(
+            f"job '{job.key}': task dependencies form a cycle: {' -> '.join(exc.args[1])}"
+        ) from None
+    declared = {task.key: task.depends_on for task in job.tasks}
     out: dict[str, set[str]] = {}
     for key in order:
         reach: set[str] = set()
-        for dep in graph.get(key, ()):
+        for dep in declared.get(key, ()):
             reach.add(dep)
             reach |= out[dep]
         out[key] = reach
@@ -568,6 +579,11 @@ def parameter_reference(name: str) -> str:
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The documented, versioned JSON form of a Plan (`kedro dab plan --format json`)."""
+    with collector_paused():
+        return _plan_dict(plan)
+
+
+def _plan_dict(plan: Plan) -> dict[str, Any]:
     return {
         "schema": PLAN_SCHEMA,
         "version": PLAN_VERSION,
@@ -600,8 +616,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "requirements": list(task.requirements),
                         "run_args": kedro_run_args(plan, job, task, "<conf-source>"),
                         "nodes": [
-                            {"name": name, "placed_by": task.placements[name]}
-                            for name in task.nodes
+                            {"name": name, "placed_by": task.placed_by[name]} for name in task.nodes
                         ],
                     }
                     for task in job.tasks
@@ -626,7 +641,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                             else {}
                         ),
                     }
-                    for c in job.crossings
+                    for c in job.boundary_datasets
                 ],
                 "boundaries": _boundaries_dict(plan, job),
             }

@@ -512,7 +512,7 @@ def _run_locally(
                 f"--local {chosen.key} --run-id {result.run_id} --repair"
             )
         sys.exit(1)
-    tail = f"; {len(unverified)} dataset(s) between tasks unchecked" if unverified else ""
+    tail = f"; {len(unverified)} boundary dataset(s) unchecked" if unverified else ""
     console.print(f"All {len(result.tasks)} tasks succeeded in {result.seconds:.1f}s{tail}.")
 
 

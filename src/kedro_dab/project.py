@@ -189,10 +189,15 @@ def node_info(
     outputs: tuple[str, ...],
 ) -> NodeInfo:
     """A node as Kedro's graph sees it: datasets named without their `@` transcoding."""
-    linked_in = tuple(compat.strip_transcoding(d) for d in inputs)
-    linked_out = tuple(compat.strip_transcoding(d) for d in outputs)
+    linked_in = tuple(_linked(d) for d in inputs)
+    linked_out = tuple(_linked(d) for d in outputs)
     catalog_outputs = outputs if linked_out != outputs else ()
     return NodeInfo(name, namespace, tags, linked_in, linked_out, catalog_outputs)
+
+
+def _linked(dataset: str) -> str:
+    """`strip_transcoding`, asked only of names that have an `@` (most have none)."""
+    return compat.strip_transcoding(dataset) if "@" in dataset else dataset
 
 
 def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -> set[str]:
@@ -200,7 +205,7 @@ def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -
     kept = set(persisted)
     families: dict[str, set[str]] = {}
     for name in catalog_names:
-        families.setdefault(compat.strip_transcoding(name), set()).add(name)
+        families.setdefault(_linked(name), set()).add(name)
     return {family for family, forms in families.items() if forms <= kept}
 
 

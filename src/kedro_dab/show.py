@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
-from kedro_dab.bundle.render import environment_key
 from kedro_dab.config import ServerlessCompute
 from kedro_dab.plan import Plan, plan_to_dict
 
@@ -81,6 +80,8 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
     node with the rule that placed it, then the datasets that cross task boundaries."""
     from rich.markup import escape
 
+    from kedro_dab.bundle.render import environment_key
+
     for job in plan.jobs:
         node_count = sum(len(t.nodes) for t in job.tasks)
         console.print(
@@ -110,20 +111,20 @@ def print_plan(plan: Plan, console: Any, explain: bool = False) -> None:
             for n_index, name in enumerate(task.nodes):
                 twig = "└── " if n_index == len(task.nodes) - 1 else "├── "
                 console.print(
-                    f"{stem}{twig}{escape(name)}  [dim]<- {escape(task.placements[name])}[/dim]"
+                    f"{stem}{twig}{escape(name)}  [dim]<- {escape(task.placed_by[name])}[/dim]"
                 )
-        if job.crossings:
-            console.print("datasets between tasks:")
-            for crossing in job.crossings:
-                kept = "[red]memory (lost!)[/red]" if crossing.in_memory else "catalog"
-                if crossing.persisted:
+        if job.boundary_datasets:
+            console.print("boundary datasets:")
+            for boundary in job.boundary_datasets:
+                kept = "[red]memory (lost!)[/red]" if boundary.in_memory else "catalog"
+                if boundary.persisted:
                     where = dataset_location(
-                        plan.boundary_store(job), RUN_ID_REFERENCE, crossing.dataset
+                        plan.boundary_store(job), RUN_ID_REFERENCE, boundary.dataset
                     )
                     kept = f"persisted per run to {escape(where)}"
                 console.print(
-                    f"  {escape(crossing.dataset)}: {escape(crossing.producer)} -> "
-                    f"{escape(', '.join(crossing.consumers))} ({kept})"
+                    f"  {escape(boundary.dataset)}: {escape(boundary.producer)} -> "
+                    f"{escape(', '.join(boundary.consumers))} ({kept})"
                 )
         if job.cleanup_task:
             console.print(

@@ -427,8 +427,8 @@ class _BoundaryChecker:
         self.conf_source = conf_source
         self.env = env
         self.by_producer: dict[str, list[Any]] = {}
-        for crossing in job.crossings:
-            self.by_producer.setdefault(crossing.producer, []).append(crossing)
+        for boundary in job.boundary_datasets:
+            self.by_producer.setdefault(boundary.producer, []).append(boundary)
         self._catalog: Any = None
         self.boundary_folder: Callable[[str], Path] | None = None
         """Where a persisted boundary dataset of this run is kept (set for persisting jobs)."""
@@ -437,31 +437,31 @@ class _BoundaryChecker:
         """(problems, datasets whose existence cannot be told) after `task_key` ended."""
         problems = []
         unknown = []
-        for crossing in self.by_producer.get(task_key, []):
-            readers = ", ".join(f"'{c}'" for c in crossing.consumers)
-            if crossing.persisted and self.boundary_folder is not None:
-                folder = self.boundary_folder(crossing.dataset)
+        for boundary in self.by_producer.get(task_key, []):
+            readers = ", ".join(f"'{c}'" for c in boundary.consumers)
+            if boundary.persisted and self.boundary_folder is not None:
+                folder = self.boundary_folder(boundary.dataset)
                 if not (folder / boundaries.FORMAT_FILE).is_file():
                     problems.append(
-                        f"persisted boundary dataset '{crossing.dataset}' is not in {folder} "
+                        f"persisted boundary dataset '{boundary.dataset}' is not in {folder} "
                         f"after task '{task_key}' finished, but task(s) {readers} read it"
                     )
                 continue
-            if crossing.in_memory:
+            if boundary.in_memory:
                 problems.append(
-                    f"in-memory dataset '{crossing.dataset}' made by task '{task_key}' is lost "
+                    f"in-memory dataset '{boundary.dataset}' made by task '{task_key}' is lost "
                     f"when the task ends, but task(s) {readers} read it"
                 )
                 continue
-            exists = self._exists(crossing.written_as or crossing.dataset)
+            exists = self._exists(boundary.written_as or boundary.dataset)
             if exists is False:
                 problems.append(
-                    f"dataset '{crossing.dataset}' does not exist after task '{task_key}' "
+                    f"dataset '{boundary.dataset}' does not exist after task '{task_key}' "
                     f"finished, but task(s) {readers} read it"
                 )
             elif exists is None:
                 unknown.append(
-                    f"cannot tell whether dataset '{crossing.dataset}' exists after task "
+                    f"cannot tell whether dataset '{boundary.dataset}' exists after task "
                     f"'{task_key}' (task(s) {readers} read it): it could not be checked here"
                 )
         return problems, unknown

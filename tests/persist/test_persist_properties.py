@@ -31,7 +31,7 @@ def persisting(case: Case) -> dict:
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_persist_keeps_the_rules_groups_and_persists_exactly_the_memory_crossings(
+def test_persist_keeps_the_rules_groups_and_persists_exactly_the_in_memory_boundary_datasets(
     case: Case,
 ) -> None:
     try:
@@ -50,13 +50,13 @@ def test_persist_keeps_the_rules_groups_and_persists_exactly_the_memory_crossing
             assert (owner[a] == owner[b]) == (group[a] == group[b]), f"{a}, {b} regrouped"
 
     reach = closure({task.key: task.depends_on for task in job.tasks})  # asserts acyclic
-    crossing_memory: dict[str, set[str]] = {}
+    in_memory_between: dict[str, set[str]] = {}
     for parent, child, dataset in kedro_edges(case):
         source, target = owner[parent], owner[child]
         if source == target:
             continue
         assert source in reach[target], f"{target} reads {dataset} before {source} ends"
         if case.memory(dataset):
-            crossing_memory.setdefault(dataset, set()).add(target)
+            in_memory_between.setdefault(dataset, set()).add(target)
     persisted = {c.dataset: set(c.consumers) for c in job.persisted}
-    assert persisted == crossing_memory
+    assert persisted == in_memory_between

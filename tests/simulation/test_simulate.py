@@ -270,15 +270,15 @@ def test_in_memory_dataset_lost_between_hand_built_tasks_fails_naming_it(project
         (
             "import dataclasses, json\n"
             "from kedro_dab import api\n"
-            "from kedro_dab.grouping import Crossing\n"
+            "from kedro_dab.grouping import BoundaryDataset\n"
             "plan = api.make_plan('.')\n"
             "job = plan.jobs[0]\n"
             "first, second = job.tasks\n"
             "make = dataclasses.replace(first, key='make_only', nodes=('make',))\n"
             "rest = dataclasses.replace(first, nodes=('double',), depends_on=('make_only',))\n"
-            "lost = Crossing('raw_text', 'make_only', ('first',), True)\n"
+            "lost = BoundaryDataset('raw_text', 'make_only', ('first',), True)\n"
             "job = dataclasses.replace(job, tasks=(make, rest, second),"
-            " crossings=(lost, *job.crossings))\n"
+            " boundary_datasets=(lost, *job.boundary_datasets))\n"
             "plan = dataclasses.replace(plan, jobs=(job,))\n"
             "r = api.simulate('.', plan=plan)\n"
             "print(json.dumps({t.key: [t.state, t.problems] for t in r.tasks}))"
@@ -369,4 +369,4 @@ class RemoteTextDataset(TextDataset):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "cannot tell whether dataset 'doubled' exists after task 'first'" in out
-    assert "1 dataset(s) between tasks unchecked" in out
+    assert "1 boundary dataset(s) unchecked" in out

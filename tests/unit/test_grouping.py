@@ -80,7 +80,7 @@ def test_first_matching_rule_wins():
         dab | {"merge_memory": False},
         persisted={"x"},
     )
-    reasons = {n: r for t in plan.jobs[0].tasks for n, r in t.placements.items()}
+    reasons = {n: r for t in plan.jobs[0].tasks for n, r in t.placed_by.items()}
     assert tasks_of(plan) == {"t": ("ns.a",), "ns": ("ns.b",)}
     assert reasons["ns.a"].startswith("grouping[0]: tag 'task.t'")
     assert reasons["ns.b"].startswith("grouping[1]: namespace 'ns'")
@@ -89,7 +89,7 @@ def test_first_matching_rule_wins():
 def test_nodes_no_rule_matches_get_one_task_each():
     plan = plan_of([node("a", [], ["x"]), node("b", ["x"], ["y"])], TAGS, persisted={"x"})
     assert tasks_of(plan) == {"a": ("a",), "b": ("b",)}
-    assert plan.jobs[0].tasks[0].placements["a"] == "no rule matched: one task per node"
+    assert plan.jobs[0].tasks[0].placed_by["a"] == "no rule matched: one task per node"
 
 
 def test_two_group_tags_on_one_node_is_an_error():
@@ -118,13 +118,13 @@ def test_free_inputs_and_final_outputs_may_stay_undeclared():
     assert list(tasks_of(plan)) == ["one", "two"]
 
 
-def test_parameters_never_count_as_crossing_datasets():
+def test_parameters_never_count_as_boundary_datasets():
     nodes = [
         node("a", ["params:x"], ["mid"], ["task.one"]),
         node("b", ["mid", "parameters"], ["out"], ["task.two"]),
     ]
     plan = plan_of(nodes, TAGS, persisted={"mid"})
-    assert [c.dataset for c in plan.jobs[0].crossings] == ["mid"]
+    assert [c.dataset for c in plan.jobs[0].boundary_datasets] == ["mid"]
 
 
 def test_merge_memory_joins_groups_and_pulls_in_the_group_between_them():
@@ -138,7 +138,7 @@ def test_merge_memory_joins_groups_and_pulls_in_the_group_between_them():
     dab = {"grouping": [{"by": "tag", "prefix": "task."}], "merge_memory": True}
     plan = plan_of(nodes, dab, persisted={"p1", "p2"})
     assert tasks_of(plan) == {"A": ("a", "c", "b")}
-    reasons = plan.jobs[0].tasks[0].placements
+    reasons = plan.jobs[0].tasks[0].placed_by
     assert "in-memory dataset 'mem'" in reasons["b"]
     assert "lies between tasks joined by in-memory data" in reasons["c"]
 
@@ -300,6 +300,6 @@ def test_a_merged_task_is_named_after_the_group_holding_most_of_its_nodes():
     (task,) = plan.jobs[0].tasks
     assert task.key == "train_evaluation"
     assert task.nodes == ("split_data", "train", "score", "report")
-    assert "merged into tag 'train_evaluation'" in task.placements["split_data"]
-    assert "3 of its 4 nodes" in task.placements["split_data"]
-    assert "merged" not in task.placements["train"]
+    assert "merged into tag 'train_evaluation'" in task.placed_by["split_data"]
+    assert "3 of its 4 nodes" in task.placed_by["split_data"]
+    assert "merged" not in task.placed_by["train"]

@@ -185,7 +185,7 @@ def cleanup_task(job: Job) -> Task | None:
         whole_pipeline=True,
         compute=last.compute,
         settings={},
-        placements={},
+        placed_by={},
         requirements=(runtime_requirement(),),
     )
 
