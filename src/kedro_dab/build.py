@@ -22,8 +22,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
 from kedro_dab.bundle.layout import shipped_conf_files
 from kedro_dab.errors import DabError, first_line
 
@@ -112,6 +110,8 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     """Rewrite `wheel` into `out_dir` with version `<version>+kd.<hash>`, byte-for-byte the
     same for the same contents (fixed timestamps, sorted entries). The RECORD is written here:
     `wheel`'s `WheelFile` would date it from the clock (or the process's SOURCE_DATE_EPOCH)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         version = parse_wheel_filename(wheel.name)[1]
     except InvalidWheelFilename as exc:
