@@ -236,7 +236,7 @@ def init(
 ) -> InitReport:
     """`kedro dab init`: create or complete databricks.yml, conf/base/dab.yml, the env folder
     and .gitignore entries. Offline; never overwrites a user's file unless `force`."""
-    from kedro_dab import compat
+    from kedro_dab import compat, kedro_config
     from kedro_dab.bundle.layout import DEFAULT_ENV
     from kedro_dab.bundle.scaffold import init_project
     from kedro_dab.errors import ConfigError
@@ -251,7 +251,7 @@ def init(
         root,
         project_name=metadata.project_name,
         package_name=metadata.package_name,
-        conf_dir=compat.conf_source_dir(root).relative_to(root).as_posix(),
+        conf_dir=kedro_config.conf_source_dir(root).relative_to(root).as_posix(),
         env=chosen,
         host=host,
         force=force,
@@ -512,12 +512,12 @@ def destroy(
 def build(project_path: Path | str = ".") -> list[Artifact]:
     """`kedro dab build`: the project wheel (version stamped with a content hash) and the conf
     archive (`dist/conf-<package>.tar.gz`, never conf/local or credentials)."""
-    from kedro_dab import compat
+    from kedro_dab import compat, kedro_config
     from kedro_dab.build import build_conf_archive, build_wheel
 
     root = Path(project_path).resolve()
     metadata = compat.bootstrap(root)
-    conf_dir = compat.conf_source_dir(root).relative_to(root).as_posix()
+    conf_dir = kedro_config.conf_source_dir(root).relative_to(root).as_posix()
     wheel = build_wheel(root)
     from kedro_dab.bundle.apps import stage_wheel
 

@@ -108,15 +108,18 @@ def content_hash(wheel: Path) -> str:
 
 def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     """Rewrite `wheel` into `out_dir` with version `<version>+kd.<hash>`, byte-for-byte the
-    same for the same contents (fixed timestamps, sorted entries)."""
-    match = re.match(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-(?P<tags>.+)\.whl$", wheel.name)
-    if not match:
-        raise BuildError(f"unexpected wheel file name {wheel.name}")
-    name, version = match["name"], match["version"]
-    base = version.split("+", 1)[0]
-    new_version = f"{base}+{_LABEL}.{content_hash(wheel)[:12]}"
-    old_info, new_info = f"{name}-{version}.dist-info", f"{name}-{new_version}.dist-info"
-    target = out_dir / f"{name}-{new_version}-{match['tags']}.whl"
+    same for the same contents (fixed timestamps, sorted entries). The RECORD is written here:
+    `wheel`'s `WheelFile` would date it from the clock (or the process's SOURCE_DATE_EPOCH)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        version = parse_wheel_filename(wheel.name)[1]
+    except InvalidWheelFilename as exc:
+        raise BuildError(f"unexpected wheel file name {wheel.name}: {first_line(exc)}") from exc
+    name, old_version, tags = wheel.name.removesuffix(".whl").split("-", 2)
+    new_version = f"{version.public}+{_LABEL}.{content_hash(wheel)[:12]}"
+    old_info, new_info = f"{name}-{old_version}.dist-info", f"{name}-{new_version}.dist-info"
+    target = out_dir / f"{name}-{new_version}-{tags}.whl"
 
     entries: dict[str, bytes] = {}
     with zipfile.ZipFile(wheel) as archive:

@@ -1,21 +1,21 @@
 """Kedro 0.19 and 1.x differences, and nothing else.
 
-Every other module talks to Kedro through these functions, so that a new Kedro release
-changes this file only.
+Where Kedro keeps a piece kedro-dab reuses (bootstrapping, the pipeline registry, transcoding,
+parameters, dataset-factory precedence, the run command's options) differs between releases;
+every other module reaches those pieces through these functions, so a new Kedro release
+changes this file only. Reading configuration files is `kedro_config`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.errors import ProjectError, first_line
+from kedro_dab.errors import ConfigError, ProjectError, first_line
 
 _IMPORT_FAILURE = "An error occurred while importing the '"
 
@@ -93,24 +93,63 @@ def node_facts(
 
 def strip_transcoding(dataset: str) -> str:
     """The dataset Kedro links nodes by: `df@spark` and `df@pandas` are both `df`."""
-    return str(_transcoding_stripper()(dataset))
+    return str(_strip_transcoding()(dataset))
 
 
-@functools.lru_cache(maxsize=1)
-def _transcoding_stripper() -> Any:
-    """Kedro's own `_strip_transcoding`, wherever this Kedro release keeps it."""
-    import importlib
+def is_parameter(dataset: str) -> bool:
+    """Kedro's own test for parameters (`parameters`, `params:*`): every task loads them from
+    configuration, so they never cross tasks."""
+    return bool(_is_parameter()(dataset))
 
-    for module in (
+
+def sort_dataset_patterns(patterns: Mapping[str, Any]) -> dict[str, Any]:
+    """Dataset factory patterns in Kedro's own order of precedence (most specific first, the
+    catch-all last); more than one catch-all is an error, as `kedro run` makes it."""
+    from kedro.io import DatasetError
+
+    sort = _kedro_own(
+        "_sort_patterns",
+        "kedro.io.catalog_config_resolver:CatalogConfigResolver",
+        "kedro.io.data_catalog:DataCatalog",
+    )
+    try:
+        return dict(sort(dict(patterns)))
+    except DatasetError as exc:
+        raise ConfigError(f"the catalog: {first_line(exc)}") from exc
+
+
+@functools.cache
+def _strip_transcoding() -> Any:
+    return _kedro_own(
+        "_strip_transcoding",
         "kedro.pipeline.transcoding",
         "kedro.pipeline._transcode",
         "kedro.pipeline.pipeline",
-    ):
+    )
+
+
+@functools.cache
+def _is_parameter() -> Any:
+    return _kedro_own("is_parameter", "kedro.io.core", "kedro.pipeline.modular_pipeline")
+
+
+@functools.cache
+def _kedro_own(name: str, *places: str) -> Any:
+    """Kedro's own `name` from the first of `places` (`module` or `module:Class`) that has it
+    on this Kedro release, under that name or its private `_name`."""
+    import importlib
+
+    for place in places:
+        module, _, owner = place.partition(":")
         try:
-            return importlib.import_module(module)._strip_transcoding
-        except (ImportError, AttributeError):
+            found: Any = importlib.import_module(module)
+        except ImportError:
             continue
-    raise ProjectError("this Kedro release has no _strip_transcoding; please report this")
+        found = getattr(found, owner, None) if owner else found
+        for attribute in (name, f"_{name}"):
+            if hasattr(found, attribute):
+                return getattr(found, attribute)
+    raise ProjectError(f"this Kedro release has no {name}; please report this")
 
 
 def run_options(package_name: str) -> frozenset[str]:
@@ -124,189 +163,3 @@ def run_options(package_name: str) -> frozenset[str]:
     for param in getattr(command, "params", ()):
         names.update(opt for opt in getattr(param, "opts", ()) if opt.startswith("--"))
     return frozenset(names)
-
-
-def config_loader(project_path: Path, env: str) -> Any:
-    """The project's own config loader for `env`, with the `dab` pattern registered."""
-    from kedro.framework.project import settings
-
-    conf_source = str(project_path / settings.CONF_SOURCE)
-    with _quiet_omegaconf():
-        loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=conf_source, env=env, **settings.CONFIG_LOADER_ARGS
-        )
-    loader.config_patterns.setdefault("dab", ["dab*", "dab*/**"])
-    return loader
-
-
-def conf_source_dir(project_path: Path) -> Path:
-    """The project's configuration folder (`settings.CONF_SOURCE`, `conf` by default)."""
-    from kedro.framework.project import settings
-
-    return project_path / settings.CONF_SOURCE
-
-
-def load_config_key(loader: Any, key: str) -> dict[str, Any]:
-    """`loader[key]`, with "no such files" as an empty mapping."""
-    from kedro.config import MissingConfigException
-
-    try:
-        with _quiet_omegaconf():
-            return dict(loader[key] or {})
-    except MissingConfigException:
-        return {}
-
-
-@contextlib.contextmanager
-def _quiet_omegaconf() -> Iterator[None]:
-    """Some OmegaConf releases deprecate the resolver API that Kedro's loader calls; that
-    warning is Kedro's to fix and tells a kedro-dab user nothing."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*register_new_resolver", category=UserWarning)
-        yield
-
-
-def config_files(loader: Any, key: str, env: str) -> list[Path]:
-    """The files `loader[key]` reads for the base env and `env`, in merge order."""
-    return [path for layer in config_layers(loader, key, env) for path in layer]
-
-
-def config_layers(loader: Any, key: str, env: str) -> list[list[Path]]:
-    """The files `loader[key]` reads, one list for the base env and one for `env` (the same
-    folder only once): YAML or JSON files matching the key's patterns, hidden ones skipped
-    as the loader skips them."""
-    root = Path(loader.conf_source)
-    base = getattr(loader, "base_env", "base") or "base"
-    skip_hidden = getattr(loader, "ignore_hidden", True)
-    layers: list[list[Path]] = []
-    for folder in dict.fromkeys((base, env)):
-        directory = root / folder
-        found = []
-        for path in sorted(directory.rglob("*")) if directory.is_dir() else []:
-            rel = path.relative_to(directory).as_posix()
-            if (
-                path.suffix in (".yml", ".yaml", ".json")
-                and path.is_file()
-                and not (
-                    skip_hidden and any(p.startswith(".") for p in path.relative_to(root).parts)
-                )
-                and matches_config_pattern(rel, loader.config_patterns[key])
-            ):
-                found.append(path)
-        layers.append(found)
-    return layers
-
-
-def is_parameter(dataset: str) -> bool:
-    """Parameters are loaded from configuration by every task; they never cross tasks."""
-    return dataset == "parameters" or dataset.startswith("params:")
-
-
-MEMORY_TYPES = frozenset({"MemoryDataset", "SharedMemoryDataset"})
-
-
-def dataset_type_is_memory(config: Mapping[str, Any]) -> bool:
-    """Whether a catalog entry keeps its data in memory (judged from configuration alone)."""
-    kind = str(config.get("type", ""))
-    short = kind.rsplit(".", 1)[-1]
-    if short == "CachedDataset":
-        inner = config.get("dataset")
-        return isinstance(inner, Mapping) and dataset_type_is_memory(inner)
-    return short in MEMORY_TYPES
-
-
-def make_catalog(project_path: Path, conf_source: Path, env: str) -> Any:
-    """The data catalog Kedro would build for `env` from `conf_source`, with relative paths
-    resolved against the project as `kedro run` resolves them. Used only by simulation."""
-    from kedro.framework.context.context import _convert_paths_to_absolute_posix
-    from kedro.framework.project import settings
-
-    with _quiet_omegaconf():
-        loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS
-        )
-    catalog = _convert_paths_to_absolute_posix(project_path, load_config_key(loader, "catalog"))
-    credentials = load_config_key(loader, "credentials")
-    return settings.DATA_CATALOG_CLASS.from_config(catalog, credentials)
-
-
-def dataset_exists(catalog: Any, name: str) -> bool | None:
-    """Whether a persisted dataset has data; None when that cannot be told."""
-    try:
-        return bool(catalog.exists(name))
-    except Exception:  # a dataset may need credentials or a service this machine lacks
-        return None
-
-
-def catalog_config(loader: Any, env: str) -> dict[str, Any]:
-    """The catalog configuration of `env`, as `loader["catalog"]` gives it.
-
-    For Kedro's stock `OmegaConfigLoader` on a local folder, the files are parsed with libyaml,
-    which is many times faster than OmegaConf on large catalogs; only dataset names and types
-    matter here. Any `${...}` in a type, or another loader, takes the loader's own path."""
-    from kedro.config import OmegaConfigLoader
-
-    if type(loader) is not OmegaConfigLoader or getattr(loader, "_protocol", "file") != "file":
-        return load_config_key(loader, "catalog")
-    import yaml
-
-    from kedro_dab.config import check_catalog_shape
-
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    root = Path(loader.conf_source)
-    layers = []
-    for files in config_layers(loader, "catalog", env):
-        merged: dict[str, Any] = {}
-        for path in files:
-            try:
-                loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
-            except yaml.YAMLError:
-                return load_config_key(loader, "catalog")
-            check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())
-            if isinstance(loaded, dict):
-                merged.update(loaded)
-        layers.append(merged)
-    strategy = (loader.merge_strategy or {}).get("catalog", "destructive")
-    out = dict(layers[0])
-    for layer in layers[1:]:
-        for name, entry in layer.items():
-            if strategy == "soft" and isinstance(out.get(name), dict) and isinstance(entry, dict):
-                out[name] = {**out[name], **entry}
-            else:
-                out[name] = entry
-    out = {k: v for k, v in out.items() if not str(k).startswith("_")}
-    if any(_interpolated_type(entry) for entry in out.values()):
-        return load_config_key(loader, "catalog")
-    return out
-
-
-def _interpolated_type(entry: Any) -> bool:
-    if not isinstance(entry, Mapping):
-        return False
-    kind = entry.get("type")
-    return (isinstance(kind, str) and "${" in kind) or _interpolated_type(entry.get("dataset"))
-
-
-def matches_config_pattern(relative: str, patterns: Iterable[str]) -> bool:
-    """Whether a path (relative to an env folder) matches a config loader pattern, with the
-    glob rules Kedro's loader uses: `*` stays within a folder, `**` spans folders, and a
-    leading `**/` may match no folder at all."""
-    return any(_pattern_regex(pattern).fullmatch(relative) for pattern in patterns)
-
-
-@functools.lru_cache(maxsize=64)
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out)

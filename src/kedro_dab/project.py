@@ -8,14 +8,13 @@ is enough to tell in-memory datasets from persisted ones.
 from __future__ import annotations
 
 import functools
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kedro_dab import compat
+from kedro_dab import compat, kedro_config
 from kedro_dab.config import check_catalog_shape, describe_load_failure, requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
 
@@ -97,16 +96,18 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     metadata = compat.bootstrap(path)
     pyproject = _read_pyproject(path)
     distribution, script = _wheel_entry(pyproject, metadata.package_name, path)
-    conf_dir = compat.conf_source_dir(path)
+    conf_dir = kedro_config.conf_source_dir(path)
     _check_env_folder(conf_dir, env, path)
 
     nodes, order, catalog_names = registry_nodes(compat.load_pipelines())
-    loader = compat.config_loader(path, env)
+    loader = kedro_config.config_loader(path, env)
     catalog = _load(loader, "catalog", env, path, fast=True)
     check_catalog_shape(catalog, f"the catalog of env '{env}'")
-    persisted = persisted_families(persisted_datasets(catalog, catalog_names), catalog_names)
+    persisted = persisted_families(
+        kedro_config.persisted_datasets(catalog, catalog_names), catalog_names
+    )
     dab_raw = _load(loader, "dab", env, path)
-    dab_files = tuple(compat.config_files(loader, "dab", env))
+    dab_files = tuple(kedro_config.config_files(loader, "dab", env))
     parameters = _load(loader, "parameters", env, path) if dab_raw.get("serving") else {}
 
     return ProjectModel(
@@ -226,8 +227,8 @@ def _check_env_folder(conf_dir: Path, env: str, path: Path) -> None:
 def _load(loader: Any, key: str, env: str, path: Path, fast: bool = False) -> dict[str, Any]:
     try:
         if fast:
-            return compat.catalog_config(loader, env)
-        return compat.load_config_key(loader, key)
+            return kedro_config.catalog_config(loader, env)
+        return kedro_config.load_config_key(loader, key)
     except ConfigError:
         raise
     except Exception as exc:  # the loader raises parser, OmegaConf and value errors
@@ -235,7 +236,7 @@ def _load(loader: Any, key: str, env: str, path: Path, fast: bool = False) -> di
         if located:
             raise ConfigError(located) from exc
         message = first_line(exc).replace(str(path) + "/", "")
-        files = compat.config_files(loader, key, env)
+        files = kedro_config.config_files(loader, key, env)
         explained = describe_load_failure(key, files, path, message)
         if explained:
             raise ConfigError(explained) from exc
@@ -248,7 +249,7 @@ def _bad_file(loader: Any, key: str, env: str, root: Path) -> str | None:
     """`<file>: <problem> at line N` for the first config file of `key` that does not parse."""
     from omegaconf import OmegaConf
 
-    for file in compat.config_files(loader, key, env):
+    for file in kedro_config.config_files(loader, key, env):
         try:
             OmegaConf.load(file)
         except Exception as exc:  # yaml's MarkedYAMLError and its subclasses
@@ -256,60 +257,6 @@ def _bad_file(loader: Any, key: str, env: str, root: Path) -> str | None:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             return f"{file.relative_to(root).as_posix()}: {problem}{where}; fix the YAML"
-    return None
-
-
-# --- catalog: which datasets are persisted -----------------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{.*?\}")
-
-
-def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> set[str]:
-    """Names among `datasets` whose catalog entry (explicit or through a dataset factory)
-    is not an in-memory dataset. Undeclared names are in memory."""
-    explicit = {
-        name: conf
-        for name, conf in catalog.items()
-        if "{" not in name and not name.startswith("_") and isinstance(conf, Mapping)
-    }
-    patterns = _ordered_patterns(catalog)
-    out: set[str] = set()
-    for name in datasets:
-        if compat.is_parameter(name):
-            continue
-        conf = explicit.get(name)
-        if conf is None:
-            conf = _match_pattern(patterns, name)
-        if conf is not None and not compat.dataset_type_is_memory(conf):
-            out.add(name)
-    return out
-
-
-def _ordered_patterns(catalog: Mapping[str, Any]) -> list[tuple[Any, Mapping[str, Any]]]:
-    """Dataset factory patterns in Kedro's order of precedence: most specific first, then
-    more placeholders, then alphabetical; a bare catch-all like `{name}` comes last."""
-    import parse
-
-    patterns = [
-        (name, conf)
-        for name, conf in catalog.items()
-        if "{" in name and not name.startswith("_") and isinstance(conf, Mapping)
-    ]
-
-    def precedence(item: tuple[str, Any]) -> tuple[int, int, int, str]:
-        pattern = item[0]
-        catch_all = _PLACEHOLDER.sub("", pattern) == ""
-        return (int(catch_all), -len(_PLACEHOLDER.sub("", pattern)), -pattern.count("{"), pattern)
-
-    return [(parse.compile(name), conf) for name, conf in sorted(patterns, key=precedence)]
-
-
-def _match_pattern(
-    patterns: list[tuple[Any, Mapping[str, Any]]], name: str
-) -> Mapping[str, Any] | None:
-    for compiled, conf in patterns:
-        if compiled.parse(name) is not None:
-            return conf
     return None
 
 
@@ -325,13 +272,15 @@ def unshipped_credentials(
     from kedro_dab.bundle.layout import shipped_conf_files
 
     path = Path(project_path).resolve()
-    conf_dir = compat.conf_source_dir(path)
-    loader = compat.config_loader(path, env)
+    conf_dir = kedro_config.conf_source_dir(path)
+    loader = kedro_config.config_loader(path, env)
     if catalog is None:
         catalog = _load(loader, "catalog", env, path, fast=True)
     shipped = {conf_dir / rel for rel in shipped_conf_files(conf_dir, path)}
-    files = [*compat.config_files(loader, "credentials", env)]
-    files += compat.config_layers(compat.config_loader(path, "local"), "credentials", "local")[-1]
+    files = [*kedro_config.config_files(loader, "credentials", env)]
+    files += kedro_config.config_layers(
+        kedro_config.config_loader(path, "local"), "credentials", "local"
+    )[-1]
     available: set[str] = set()
     private: dict[str, Path] = {}
     for file in dict.fromkeys(files):

@@ -467,8 +467,8 @@ class _BoundaryChecker:
         return problems, unknown
 
     def _exists(self, dataset: str) -> bool | None:
-        from kedro_dab import compat
+        from kedro_dab import kedro_config
 
         if self._catalog is None:
-            self._catalog = compat.make_catalog(self.project_path, self.conf_source, self.env)
-        return compat.dataset_exists(self._catalog, dataset)
+            self._catalog = kedro_config.make_catalog(self.project_path, self.conf_source, self.env)
+        return kedro_config.dataset_exists(self._catalog, dataset)

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.project
 COMPARE = """
 import json
 from pathlib import Path
-from kedro_dab import compat
+from kedro_dab import compat, kedro_config
 root = Path('.').resolve()
 compat.bootstrap(root)
 out = {}
 for env in ("databricks", "base", "prod"):
-    loader = compat.config_loader(root, env)
-    fast = compat.catalog_config(loader, env)
-    slow = compat.load_config_key(compat.config_loader(root, env), "catalog")
+    loader = kedro_config.config_loader(root, env)
+    fast = kedro_config.catalog_config(loader, env)
+    slow = kedro_config.load_config_key(kedro_config.config_loader(root, env), "catalog")
     out[env] = [sorted(fast) == sorted(slow),
                 {k: (v or {}).get("type") for k, v in fast.items()} ==
                 {k: (v or {}).get("type") for k, v in slow.items()},

@@ -2,57 +2,94 @@
 
 from __future__ import annotations
 
-from kedro_dab.project import persisted_datasets
+from typing import Any
+
+import pytest
+
+from kedro_dab.errors import ConfigError
+from kedro_dab.kedro_config import persisted_datasets
+
+PICKLE = {"type": "pickle.PickleDataset", "filepath": "x.pkl"}
+MEMORY = {"type": "MemoryDataset"}
+
+CASES: list[tuple[str, dict[str, Any], list[str], set[str]]] = [
+    (
+        "a declared file dataset is persisted and an undeclared one is not",
+        {"a": {"type": "pandas.CSVDataset", "filepath": "a.csv"}},
+        ["a", "b"],
+        {"a"},
+    ),
+    (
+        "declared memory datasets are not persisted",
+        {"a": MEMORY, "b": {"type": "kedro.io.SharedMemoryDataset"}},
+        ["a", "b"],
+        set(),
+    ),
+    (
+        "a cached dataset is persisted when what it wraps is",
+        {
+            "a": {"type": "CachedDataset", "dataset": {"type": "pickle.PickleDataset"}},
+            "b": {"type": "CachedDataset", "dataset": MEMORY},
+        },
+        ["a", "b"],
+        {"a"},
+    ),
+    (
+        "parameters are never datasets",
+        {"params:x": {"type": "x.Y"}},
+        ["params:x", "parameters"],
+        set(),
+    ),
+    (
+        "a factory pattern makes matching names persisted",
+        {"{ns}.model": PICKLE},
+        ["a.model", "a.other"],
+        {"a.model"},
+    ),
+    (
+        "a more specific pattern wins over a general one",
+        {"{name}_mem": MEMORY, "{name}": PICKLE},
+        ["x_mem", "y"],
+        {"y"},
+    ),
+    (
+        "the catch-all pattern comes after every other pattern",
+        {"{anything}": PICKLE, "{a}.{b}": MEMORY},
+        ["ns.x", "plain"],
+        {"plain"},
+    ),
+    (
+        "with equal specificity, more placeholders win",
+        {"a{x}": PICKLE, "{a}.{b}": MEMORY},
+        ["a.b"],
+        set(),
+    ),
+    (
+        "an explicit entry wins over a pattern",
+        {"{x}": {"type": "pickle.PickleDataset"}, "scratch": MEMORY},
+        ["scratch", "other"],
+        {"other"},
+    ),
+    (
+        "YAML anchor keys are not datasets",
+        {"_csv": {"type": "pandas.CSVDataset"}},
+        ["_csv"],
+        set(),
+    ),
+]
 
 
-def test_declared_file_dataset_is_persisted_and_undeclared_is_not():
-    catalog = {"a": {"type": "pandas.CSVDataset", "filepath": "a.csv"}}
-    assert persisted_datasets(catalog, ["a", "b"]) == {"a"}
+@pytest.mark.parametrize(
+    ("catalog", "datasets", "persisted"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_persisted_datasets(
+    catalog: dict[str, Any], datasets: list[str], persisted: set[str]
+) -> None:
+    assert persisted_datasets(catalog, datasets) == persisted
 
 
-def test_declared_memory_dataset_is_not_persisted():
-    catalog = {"a": {"type": "MemoryDataset"}, "b": {"type": "kedro.io.SharedMemoryDataset"}}
-    assert persisted_datasets(catalog, ["a", "b"]) == set()
-
-
-def test_cached_dataset_is_persisted_when_what_it_wraps_is():
-    catalog = {
-        "a": {"type": "CachedDataset", "dataset": {"type": "pickle.PickleDataset"}},
-        "b": {"type": "CachedDataset", "dataset": {"type": "MemoryDataset"}},
-    }
-    assert persisted_datasets(catalog, ["a", "b"]) == {"a"}
-
-
-def test_parameters_are_never_datasets():
-    assert persisted_datasets({"params:x": {"type": "x.Y"}}, ["params:x", "parameters"]) == set()
-
-
-def test_factory_pattern_makes_matching_names_persisted():
-    catalog = {"{ns}.model": {"type": "pickle.PickleDataset", "filepath": "{ns}.pkl"}}
-    assert persisted_datasets(catalog, ["a.model", "a.other"]) == {"a.model"}
-
-
-def test_more_specific_pattern_wins_over_a_general_one():
-    catalog = {
-        "{name}_mem": {"type": "MemoryDataset"},
-        "{name}": {"type": "pickle.PickleDataset", "filepath": "{name}.pkl"},
-    }
-    assert persisted_datasets(catalog, ["x_mem", "y"]) == {"y"}
-
-
-def test_catch_all_pattern_comes_after_every_other_pattern():
-    catalog = {
-        "{anything}": {"type": "pickle.PickleDataset", "filepath": "{anything}.pkl"},
-        "{a}.{b}": {"type": "MemoryDataset"},
-    }
-    assert persisted_datasets(catalog, ["ns.x", "plain"]) == {"plain"}
-
-
-def test_explicit_entry_wins_over_a_pattern():
-    catalog = {"{x}": {"type": "pickle.PickleDataset"}, "scratch": {"type": "MemoryDataset"}}
-    assert persisted_datasets(catalog, ["scratch", "other"]) == {"other"}
-
-
-def test_yaml_anchor_keys_are_not_datasets():
-    catalog = {"_csv": {"type": "pandas.CSVDataset"}}
-    assert persisted_datasets(catalog, ["_csv"]) == set()
+def test_two_catch_all_patterns_are_an_error_as_kedro_makes_them():
+    with pytest.raises(ConfigError, match=r"^the catalog: Multiple catch-all patterns"):
+        persisted_datasets({"{a}": PICKLE, "{b}": MEMORY}, ["x"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,58 +27,88 @@ def test_empty_config_gives_the_documented_defaults():
     assert "serverless" in config.compute_profiles()
 
 
-def test_unknown_top_level_key_suggests_the_closest():
-    assert error_of({"groupng": []}) == "dab.yml: groupng: unknown key; did you mean 'grouping'?"
+def exactly(text: str) -> str:
+    return f"^{re.escape(text)}$"
 
 
-def test_unknown_key_inside_a_rule_names_its_index_and_suggests():
-    message = error_of({"grouping": [{"by": "tag", "prefx": "task."}]})
-    assert message == "dab.yml: grouping[0].prefx: unknown key; did you mean 'prefix'?"
+def starting(text: str) -> str:
+    return f"^{re.escape(text)}"
 
 
-def test_unknown_rule_kind_lists_the_kinds():
-    message = error_of({"grouping": [{"by": "tags"}]})
-    assert "grouping[0]: unknown kind 'tags'; use one of 'tag', 'namespace'" in message
+def holding(text: str) -> str:
+    return re.escape(text)
 
 
-def test_rule_without_kind_says_by_is_missing():
-    assert error_of({"grouping": [{"prefix": "x"}]}) == "dab.yml: grouping[0]: missing key 'by'"
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "an unknown top-level key suggests the closest",
+        {"groupng": []},
+        exactly("dab.yml: groupng: unknown key; did you mean 'grouping'?"),
+    ),
+    (
+        "an unknown key inside a rule names its index and suggests",
+        {"grouping": [{"by": "tag", "prefx": "task."}]},
+        exactly("dab.yml: grouping[0].prefx: unknown key; did you mean 'prefix'?"),
+    ),
+    (
+        "an unknown rule kind lists the kinds",
+        {"grouping": [{"by": "tags"}]},
+        holding("grouping[0]: unknown kind 'tags'; use one of 'tag', 'namespace'"),
+    ),
+    (
+        "a rule without kind says by is missing",
+        {"grouping": [{"prefix": "x"}]},
+        exactly("dab.yml: grouping[0]: missing key 'by'"),
+    ),
+    (
+        "an unknown key in a compute profile is named like its type",
+        {"compute": {"serverless": {"type": "serverless", "env_version": "3"}}},
+        starting("dab.yml: compute.serverless.env_version: unknown key"),
+    ),
+    (
+        "an unknown key in a job suggests the closest",
+        {"jobs": {"nightly": {"pipeline": ["x"]}}},
+        exactly("dab.yml: jobs.nightly.pipeline: unknown key; did you mean 'pipelines'?"),
+    ),
+    (
+        "an unknown key in a task selector suggests the closest",
+        {"tasks": [{"match": {"grop": "x"}}]},
+        exactly("dab.yml: tasks[0].match.grop: unknown key; did you mean 'group'?"),
+    ),
+    (
+        "a task entry naming an undefined compute profile",
+        {"tasks": [{"match": {"group": "x"}, "compute": "big"}]},
+        holding("tasks[0].compute: unknown compute profile 'big'"),
+    ),
+    (
+        "a tag rule needs exactly one of prefix or tags",
+        {"grouping": [{"by": "tag"}]},
+        holding("exactly one of 'prefix' or 'tags'"),
+    ),
+    (
+        "a selector needs a condition",
+        {"tasks": [{"match": {}}]},
+        holding("needs at least one of group, tag, node, job"),
+    ),
+    (
+        "a job key with spaces",
+        {"jobs": {"a b": {}}},
+        holding("jobs.a b: a job key may hold only"),
+    ),
+    (
+        "a wrong type names the key",
+        {"merge_memory": "maybe"},
+        starting("dab.yml: merge_memory: Input should be"),
+    ),
+]
 
 
-def test_unknown_key_in_a_compute_profile_named_like_its_type():
-    message = error_of({"compute": {"serverless": {"type": "serverless", "env_version": "3"}}})
-    assert message.startswith("dab.yml: compute.serverless.env_version: unknown key")
-
-
-def test_unknown_key_in_a_job_suggests_the_closest():
-    message = error_of({"jobs": {"nightly": {"pipeline": ["x"]}}})
-    assert message == "dab.yml: jobs.nightly.pipeline: unknown key; did you mean 'pipelines'?"
-
-
-def test_unknown_key_in_a_task_selector_suggests_the_closest():
-    message = error_of({"tasks": [{"match": {"grop": "x"}}]})
-    assert message == "dab.yml: tasks[0].match.grop: unknown key; did you mean 'group'?"
-
-
-def test_task_entry_naming_an_undefined_compute_profile_is_an_error():
-    message = error_of({"tasks": [{"match": {"group": "x"}, "compute": "big"}]})
-    assert "tasks[0].compute: unknown compute profile 'big'" in message
-
-
-def test_tag_rule_needs_exactly_one_of_prefix_or_tags():
-    assert "exactly one of 'prefix' or 'tags'" in error_of({"grouping": [{"by": "tag"}]})
-
-
-def test_selector_needs_a_condition():
-    assert "needs at least one of group, tag, node, job" in error_of({"tasks": [{"match": {}}]})
-
-
-def test_job_key_with_spaces_is_an_error():
-    assert "jobs.a b: a job key may hold only" in error_of({"jobs": {"a b": {}}})
-
-
-def test_wrong_type_names_the_key():
-    assert error_of({"merge_memory": "maybe"}).startswith("dab.yml: merge_memory: Input should be")
+@pytest.mark.parametrize(
+    ("raw", "message"), [case[1:] for case in BAD], ids=[case[0] for case in BAD]
+)
+def test_bad_dab_yml_is_one_error_naming_the_key(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw)
 
 
 def test_error_names_the_file_that_holds_the_bad_key(tmp_path: Path):

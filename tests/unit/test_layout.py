@@ -53,7 +53,7 @@ def test_star_in_an_include_glob_does_not_cross_folders():
 
 
 def test_config_patterns_follow_kedro_glob_rules():
-    from kedro_dab.compat import matches_config_pattern
+    from kedro_dab.kedro_config import matches_config_pattern
 
     patterns = ["catalog*", "catalog*/**", "**/catalog*"]
     assert matches_config_pattern("catalog.yml", patterns)

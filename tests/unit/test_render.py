@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kedro_dab.bundle.render import body_hash, job_settings, render_plan, split_generated
 from kedro_dab.config import parse_config
+from kedro_dab.errors import ConfigError
 from kedro_dab.plan import build_plan
 from tests.support.bundle_schema import bundle_errors, require_schema
 from tests.support.models import node, project
@@ -150,3 +155,40 @@ def test_a_from_source_serverless_task_installs_the_projects_dependencies_and_no
     assert "whl" not in yaml.safe_dump(job)
     for environment in job["environments"]:
         assert environment["spec"]["dependencies"][:2] == ["kedro~=1.0", "pandas>=2"]
+
+
+def test_a_cluster_setting_the_official_models_do_not_know_is_an_error_naming_its_dab_yml_key():
+    etl = {**DAB["compute"]["etl"], "new_cluster": {"spark_version": "15.4", "num_wrkers": 2}}
+    dab = {**DAB, "compute": {**DAB["compute"], "etl": etl}}
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+
+    with pytest.raises(ConfigError, match=r"^dab\.yml: compute\.etl\.new_cluster: .*num_wrkers"):
+        render_plan(plan)
+
+
+def test_cluster_settings_keep_the_key_order_dab_yml_gives_them():
+    spec = {
+        "spark_version": "15.4.x-scala2.12",
+        "spark_conf": {"b": "1", "a": "2"},
+        "autoscale": {"max_workers": 4, "min_workers": 1},
+    }
+    dab = {
+        **DAB,
+        "compute": {**DAB["compute"], "etl": {"type": "job_cluster", "new_cluster": spec}},
+    }
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+
+    (cluster,) = job_settings(plan, plan.jobs[0])["job_clusters"]
+
+    assert json.dumps(cluster["new_cluster"]) == json.dumps(spec)
+
+
+def test_importing_the_renderer_leaves_the_official_models_unimported_until_a_job_is_rendered():
+    probe = (
+        "import sys, kedro_dab.api, kedro_dab.bundle.render; "
+        "print('databricks.bundles' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

@@ -1,24 +1,35 @@
-"""Plan -> bundle dictionaries -> YAML text. Never looks at Kedro."""
+"""Plan -> the official `databricks-bundles` job models -> YAML text. Never looks at Kedro.
+
+Each job is built from the `databricks.bundles.jobs` dataclasses, so its structure is the
+bundle schema's by construction, and serialised with their `as_dict()`. The models are
+imported when a job is rendered, not with this module: `plan` never pays for them.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kedro_dab import boundaries
 from kedro_dab.bundle.layout import ENV_VARIABLE
 from kedro_dab.config import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
+from kedro_dab.errors import ConfigError, first_line
 from kedro_dab.limits import with_hash
 from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, runtime_requirement
+
+if TYPE_CHECKING:
+    from databricks.bundles import jobs as models
 
 WHEEL_FROM_OWNED = "../../dist/*.whl"
 """The project wheel, relative to a file in OWNED_DIR (bundle paths are file-relative)."""
 CONF_SOURCE_ON_DATABRICKS = "${workspace.file_path}/"
 """Where bundle file sync puts the project; the conf folder name is appended."""
+RUNNER_FROM_OWNED = "../../run_on_databricks.py"
+"""The runner `kedro dab init --vscode` writes, relative to a file in OWNED_DIR."""
 
 MARKER = "# kedro-dab: sha256="
 HEADER = (
@@ -26,10 +37,6 @@ HEADER = (
     "# conf/*/dab.yml (or override the job in databricks.yml targets), then run\n"
     "# `kedro dab bundle`.\n"
 )
-
-
-RUNNER_FROM_OWNED = "../../run_on_databricks.py"
-"""The runner `kedro dab init --vscode` writes, relative to a file in OWNED_DIR."""
 
 
 def render_plan(plan: Plan, targets: Sequence[str] = ()) -> dict[str, str]:
@@ -65,44 +72,65 @@ def job_settings(
     compute: str | None = None,
     target: str | None = None,
 ) -> dict[str, Any]:
-    """The bundle job definition (Jobs API settings plus bundle paths) of one job; `compute`
-    puts every task on one profile (a target's override); `target` picks its boundaries root."""
+    """The bundle job definition (Jobs API settings plus bundle paths) of one job, serialised
+    from its `databricks-bundles` model; `compute` puts every task on one profile (a target's
+    override); `target` picks its boundaries root."""
     if compute is not None:
         job = replace(job, tasks=tuple(replace(t, compute=compute) for t in job.tasks))
-    out: dict[str, Any] = {"name": job.name, **job.settings}
+    model, written = job_model(plan, job, from_source, target)
+    return _ordered(model.as_dict(), written)
+
+
+def job_model(
+    plan: Plan, job: Job, from_source: bool = False, target: str | None = None
+) -> tuple[models.Job, dict[str, Any]]:
+    """One job as a `databricks-bundles` Job, and the dab.yml mappings it holds (job settings,
+    task settings, cluster specs), whose key order the serialised job keeps."""
+    from databricks.bundles import jobs as models
+
     store = plan.boundary_store(job, target)
-    out["tasks"] = [task_settings(plan, job, task, from_source, store) for task in job.tasks]
     cleanup = cleanup_task(job)
-    if cleanup is not None:
-        out["tasks"].append(cleanup_task_settings(plan, job, cleanup, from_source, store))
     every = (*job.tasks, *((cleanup,) if cleanup else ()))
-    used = sorted({task.compute for task in every})
-    clusters = [
-        {"job_cluster_key": name, "new_cluster": dict(profile.new_cluster)}
-        for name in used
+    tasks = [task_model(plan, job, task, from_source, store) for task in job.tasks]
+    if cleanup is not None:
+        tasks.append(cleanup_task_model(plan, job, cleanup, from_source, store))
+    clusters = {
+        name: profile.new_cluster
+        for name in sorted({task.compute for task in every})
         if isinstance(profile := plan.compute[name], JobClusterCompute)
-    ]
-    if clusters:
-        out["job_clusters"] = clusters
-    environments: dict[str, dict[str, Any]] = {}
+    }
+    environments: dict[str, models.JobEnvironment] = {}
     for task in every:
         profile = plan.compute[task.compute]
         if isinstance(profile, ServerlessCompute):
             key = environment_key(task, from_source)
-            environments[key] = {
-                "environment_key": key,
-                "spec": {
-                    "environment_version": profile.environment_version,
-                    "dependencies": list(
-                        dict.fromkeys(
-                            [*_code(plan, from_source), *profile.dependencies, *task.requirements]
-                        )
-                    ),
-                },
-            }
-    if environments:
-        out["environments"] = [environments[key] for key in sorted(environments)]
-    return out
+            code = list(plan.dependencies) if from_source else [WHEEL_FROM_OWNED]
+            wanted = [*code, *profile.dependencies, *task.requirements]
+            environments[key] = models.JobEnvironment(
+                environment_key=key,
+                spec=models.Environment(
+                    environment_version=profile.environment_version,
+                    dependencies=list(dict.fromkeys(wanted)),
+                ),
+            )
+    model = replace(
+        _from_dict(models.Job, {"name": job.name, **job.settings}, f"jobs.{job.key}"),
+        tasks=tasks,
+        job_clusters=[
+            models.JobCluster(
+                job_cluster_key=name,
+                new_cluster=_from_dict(models.ClusterSpec, spec, f"compute.{name}.new_cluster"),
+            )
+            for name, spec in clusters.items()
+        ],
+        environments=[environments[key] for key in sorted(environments)],
+    )
+    written = {
+        **job.settings,
+        "tasks": [dict(task.settings) for task in every],
+        "job_clusters": [{"new_cluster": spec} for spec in clusters.values()],
+    }
+    return model, written
 
 
 def environment_key(task: Task, from_source: bool = False) -> str:
@@ -113,13 +141,7 @@ def environment_key(task: Task, from_source: bool = False) -> str:
     return with_hash(task.compute, "\n".join(parts))
 
 
-def _code(plan: Plan, from_source: bool) -> list[str]:
-    """What a task installs to have the project's code: the wheel, or (running the synced
-    source) the project's own dependencies."""
-    return list(plan.dependencies) if from_source else [WHEEL_FROM_OWNED]
-
-
-def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, Any]:
+def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, str]:
     profile = plan.compute[task.compute]
     if isinstance(profile, ServerlessCompute):
         return {"environment_key": environment_key(task, from_source)}
@@ -130,15 +152,12 @@ def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, Any]:
     return {}
 
 
-def task_settings(
+def task_model(
     plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
-) -> dict[str, Any]:
+) -> models.Task:
     """One entry of the job's `tasks` list (`store`: where its boundary data goes)."""
-    out: dict[str, Any] = {"task_key": task.key}
-    if task.depends_on:
-        out["depends_on"] = [{"task_key": key} for key in task.depends_on]
-    profile = plan.compute[task.compute]
-    out.update(_compute_keys(plan, task, from_source))
+    from databricks.bundles import jobs as models
+
     args = kedro_run_args(
         plan,
         job,
@@ -147,22 +166,35 @@ def task_settings(
         f"${{var.{ENV_VARIABLE}}}",
         boundary_store=store,
     )
+    runs: dict[str, Any]
     if from_source:
-        out["spark_python_task"] = {"python_file": RUNNER_FROM_OWNED, "parameters": args}
-    else:
-        out["python_wheel_task"] = {
-            "package_name": plan.distribution_name,
-            "entry_point": plan.console_script,
-            "parameters": args,
+        runs = {
+            "spark_python_task": models.SparkPythonTask(
+                python_file=RUNNER_FROM_OWNED, parameters=args
+            )
         }
-    if not isinstance(profile, ServerlessCompute):
-        code = _code(plan, from_source)
-        libraries: list[dict[str, Any]] = [] if from_source else [{"whl": c} for c in code]
-        packages = [*(code if from_source else ()), *task.requirements]
-        libraries += [{"pypi": {"package": p}} for p in dict.fromkeys(packages)]
-        out["libraries"] = libraries
-    out.update(task.settings)
-    return out
+    else:
+        runs = {
+            "python_wheel_task": models.PythonWheelTask(
+                package_name=plan.distribution_name,
+                entry_point=plan.console_script,
+                parameters=args,
+            )
+        }
+    libraries = []
+    if not isinstance(plan.compute[task.compute], ServerlessCompute):
+        if not from_source:
+            libraries.append(models.Library(whl=WHEEL_FROM_OWNED))
+        packages = [*(plan.dependencies if from_source else ()), *task.requirements]
+        libraries += [_pypi(package) for package in dict.fromkeys(packages)]
+    return models.Task(
+        task_key=task.key,
+        depends_on=[models.TaskDependency(task_key=key) for key in task.depends_on],
+        **_compute_keys(plan, task, from_source),
+        **runs,
+        libraries=libraries,
+        **task.settings,
+    )
 
 
 def cleanup_task(job: Job) -> Task | None:
@@ -190,23 +222,86 @@ def cleanup_task(job: Job) -> Task | None:
     )
 
 
-def cleanup_task_settings(
+def cleanup_task_model(
     plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
-) -> dict[str, Any]:
+) -> models.Task:
     """The cleanup task's entry: kedro-dab's own script, not the project's."""
-    out: dict[str, Any] = {
-        "task_key": task.key,
-        "depends_on": [{"task_key": key} for key in task.depends_on],
+    from databricks.bundles import jobs as models
+
+    serverless = isinstance(plan.compute[task.compute], ServerlessCompute)
+    return models.Task(
+        task_key=task.key,
+        depends_on=[models.TaskDependency(task_key=key) for key in task.depends_on],
         **_compute_keys(plan, task, from_source),
-        "python_wheel_task": {
-            "package_name": "kedro-dab",
-            "entry_point": boundaries.CLEANUP_SCRIPT,
-            "parameters": cleanup_args(plan, job, store),
-        },
-    }
-    if not isinstance(plan.compute[task.compute], ServerlessCompute):
-        out["libraries"] = [{"pypi": {"package": p}} for p in task.requirements]
-    return out
+        python_wheel_task=models.PythonWheelTask(
+            package_name="kedro-dab",
+            entry_point=boundaries.CLEANUP_SCRIPT,
+            parameters=cleanup_args(plan, job, store),
+        ),
+        libraries=[] if serverless else [_pypi(p) for p in task.requirements],
+    )
+
+
+def _pypi(package: str) -> models.Library:
+    from databricks.bundles import jobs as models
+
+    return models.Library(pypi=models.PythonPyPiLibrary(package=package))
+
+
+def _from_dict(cls: Any, data: Mapping[str, Any], where: str) -> Any:
+    """`cls.from_dict(data)`, a rejection being an error that names the dab.yml key."""
+    try:
+        return cls.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(
+            f"dab.yml: {where}: {first_line(exc)}; fix it (see the Databricks bundle "
+            "settings reference)"
+        ) from exc
+
+
+_LEADING = (
+    "name",
+    "task_key",
+    "depends_on",
+    "environment_key",
+    "job_cluster_key",
+    "existing_cluster_id",
+    "python_wheel_task",
+    "spark_python_task",
+    "package_name",
+    "entry_point",
+    "python_file",
+    "libraries",
+    "environment_version",
+)
+_TRAILING = ("parameters", "dependencies", "spec", "new_cluster", "tasks", "environments")
+
+
+def _ordered(data: Any, written: Any = None) -> Any:
+    """`data` (a model's `as_dict()`, keys alphabetical) with its keys in the order a reader
+    expects: a mapping all of whose keys dab.yml gave (`written`) keeps dab.yml's order; in
+    the others, names and wiring come first, then dab.yml's settings, then nested lists."""
+    if isinstance(data, list):
+        given = written if isinstance(written, list) else []
+        return [_ordered(v, given[i] if i < len(given) else None) for i, v in enumerate(data)]
+    if not isinstance(data, dict):
+        return data
+    given = list(written) if isinstance(written, Mapping) else []
+    owned = all(key in given for key in data)
+
+    def rank(key: str) -> tuple[int, int]:
+        if owned:
+            return (1, given.index(key))
+        if key in _LEADING:
+            return (0, _LEADING.index(key))
+        if key in given:
+            return (1, given.index(key))
+        if key in _TRAILING:
+            return (2, _TRAILING.index(key))
+        return (3, 0)
+
+    source = written if isinstance(written, Mapping) else {}
+    return {key: _ordered(data[key], source.get(key)) for key in sorted(data, key=rank)}
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]

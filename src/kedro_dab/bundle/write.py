@@ -67,7 +67,7 @@ def write_owned(
     folder = root / OWNED_DIR
     _check_folder(root, folder, writing=not check)
     current = _current_folder(folder)
-    existing = _generated_files(root, current, check=check, force=force)
+    existing = _generated_files(current, check=check, force=force)
     report = WriteReport()
     for name in sorted(files):
         rel = f"{OWNED_DIR}/{name}"
@@ -127,9 +127,7 @@ def _current_folder(folder: Path) -> Path | None:
     return old if old.is_dir() else None
 
 
-def _generated_files(
-    root: Path, current: Path | None, *, check: bool, force: bool
-) -> dict[str, str]:
+def _generated_files(current: Path | None, *, check: bool, force: bool) -> dict[str, str]:
     """Name -> text of the generated files of the current set. Hidden files (temp files among
     them) are never generated files; anything else not written by kedro-dab stops the run."""
     out: dict[str, str] = {}

@@ -15,9 +15,6 @@ from kedro_dab.config import ModelServing, ServingEndpoint, suggest
 from kedro_dab.errors import ConfigError
 from kedro_dab.project import ProjectModel
 
-PARAM_TYPES = ("boolean", "integer", "number", "string", "array", "object", "any")
-"""JSON Schema type names a request parameter may have (`any`: the default is null)."""
-
 
 @dataclass(frozen=True)
 class EndpointParam:

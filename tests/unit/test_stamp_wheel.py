@@ -1,0 +1,82 @@
+"""Restamping a built wheel: `wheel`'s own reader and `pip` accept what `stamp_wheel` writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from wheel.wheelfile import WheelFile
+
+from kedro_dab.build import BuildError, stamp_wheel
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "tiny-pkg"
+version = "1.2.0"
+
+[project.scripts]
+tiny-pkg = "tiny_pkg:main"
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel built by pip and setuptools from a one-module project."""
+    source = tmp_path_factory.mktemp("tiny")
+    (source / "pyproject.toml").write_text(PYPROJECT)
+    (source / "tiny_pkg").mkdir()
+    (source / "tiny_pkg" / "__init__.py").write_text("def main():\n    return 0\n")
+    out = tmp_path_factory.mktemp("wheels")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*command, "-q", "-w", str(out), str(source)], check=True)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def stamped(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stamp_wheel(built, tmp_path_factory.mktemp("stamped")).path
+
+
+def test_the_stamped_version_keeps_the_public_version_and_adds_a_content_label(stamped: Path):
+    assert stamped.name.startswith("tiny_pkg-1.2.0+kd.")
+    assert stamped.name.endswith("-py3-none-any.whl")
+
+
+def test_every_file_of_the_stamped_wheel_matches_its_record_as_wheel_reads_it(stamped: Path):
+    with WheelFile(stamped) as archive:
+        names = archive.namelist()
+        for name in names:
+            archive.read(name)  # WheelFile raises on a missing or wrong RECORD hash
+    assert any(name.endswith(".dist-info/RECORD") for name in names)
+
+
+def test_pip_installs_the_stamped_wheel_at_its_stamped_version(stamped: Path, tmp_path: Path):
+    target = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    subprocess.run([*install, "--target", str(target), str(stamped)], check=True)
+    (dist,) = metadata.distributions(path=[str(target)])
+    assert dist.version == stamped.name.split("-")[1]
+    assert (target / "tiny_pkg" / "__init__.py").is_file()
+
+
+def test_the_same_wheel_is_restamped_byte_for_byte_the_same(built: Path, tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = stamp_wheel(built, tmp_path / "a")
+    second = stamp_wheel(built, tmp_path / "b")
+    assert first.sha256 == second.sha256
+
+
+def test_a_file_that_is_not_named_as_a_wheel_is_a_build_error(tmp_path: Path):
+    bogus = tmp_path / "not-a-wheel.whl"
+    bogus.write_bytes(b"")
+    with pytest.raises(BuildError, match=r"^unexpected wheel file name not-a-wheel\.whl"):
+        stamp_wheel(bogus, tmp_path / "out")
