@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.deploy import cli
+from kedro_dab.deploy.apps import Apps
 from kedro_dab.deploy.sdk import DeployReport, JobChange, deploy_target, plan_destroy, read_state
 from kedro_dab.deploy.target import load_target, synced
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
@@ -72,18 +73,30 @@ def deploy_with_cli(
             root,
             echo,
         )
+        for key in _generated_app_keys(root):
+            # `bundle deploy` creates an app without compute; `bundle run` starts it and
+            # deploys its source, so the endpoint answers (what the SDK engine does too).
+            cli.run_cli(
+                executable,
+                cli.bundle_args("run", target, profile=profile, variables=variables, extra=[key]),
+                root,
+                echo,
+            )
     return DeployReport(target, "cli", dry_run)
 
 
-def refuse_apps(target: Any, action: str) -> None:
-    """The SDK engine does not handle Databricks Apps: stop before contacting the workspace."""
-    from kedro_dab.deploy.target import UnsupportedBundle
+def _generated_app_keys(root: Path) -> list[str]:
+    """The keys of the apps kedro-dab renders (its `serving.apps.yml`), sorted."""
+    import yaml
 
-    if target.apps:
-        raise UnsupportedBundle(
-            f"resources.apps.{target.apps[0]}: the SDK engine does not {action} Databricks "
-            "Apps; use the CLI engine (--engine cli) for this bundle"
-        )
+    from kedro_dab.bundle.apps import APPS_FILE
+    from kedro_dab.bundle.layout import OWNED_DIR
+
+    path = root / OWNED_DIR / APPS_FILE
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return sorted((data.get("resources") or {}).get("apps") or {})
 
 
 def _stage_app_wheel(root: Path, echo: Callable[[str], None]) -> None:
@@ -117,17 +130,16 @@ def deploy_with_sdk(
     deploy through databricks-sdk. Local inputs are checked before the workspace is contacted,
     and the workspace before the (slow) wheel build."""
     from kedro_dab.build import build_wheel
-    from kedro_dab.bundle.layout import shipped_conf_files
+    from kedro_dab.deploy.apps import source_folders
 
     target = load_target(root, target_name, parse_vars(variables))
-    refuse_apps(target, "deploy")
-    shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
-    conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
+    source_folders(target, root)  # an app's missing source folder stops the deploy here
     workspace = Workspace(client or connect(target.host, profile))
     echo(f"deploying as {workspace.user_name()} to {workspace.host}")
     echo("building the project wheel")
     wheel = build_wheel(root)
     echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
+    conf_files = synced_files(target, root, conf_dir, wheel.path, echo)
     return deploy_target(
         workspace,
         target,
@@ -139,6 +151,25 @@ def deploy_with_sdk(
         confirm_delete=confirm_delete,
         echo=echo,
     )
+
+
+def synced_files(
+    target: Any, root: Path, conf_dir: str, wheel: Path, echo: Callable[[str], None]
+) -> dict[str, bytes]:
+    """The files the SDK engine syncs (path relative to the bundle root -> bytes), by the
+    CLI's sync rules: the shipped conf and, for a bundle with apps, each app's source folder
+    with the project `wheel` staged in it."""
+    from kedro_dab.bundle.apps import stage_wheel
+    from kedro_dab.bundle.layout import shipped_conf_files
+    from kedro_dab.deploy.apps import source_files, source_folders
+
+    shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
+    folders = source_folders(target, root)
+    if folders:
+        for path in stage_wheel(root, wheel):
+            echo(f"staged {path.relative_to(root).as_posix()}")
+        shipped += source_files(root, folders)
+    return {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
 
 
 def job_id_for(
@@ -178,7 +209,6 @@ def destroy_with_sdk(
     """List the target's jobs (by state and by tags) and folders, ask `confirm` with those
     lines, then delete them. Anything already gone counts as deleted."""
     target = load_target(root, target_name)
-    refuse_apps(target, "destroy")
     workspace = Workspace(client or connect(target.host, profile))
     teardown = plan_destroy(workspace, target)
     lines = teardown.lines()
@@ -195,6 +225,9 @@ def destroy_with_sdk(
         assert change.job_id is not None
         workspace.delete_job(change.key, change.job_id)
         echo(f"deleted  job {change.key} ({change.job_id})")
+    for app in teardown.apps:
+        Apps(workspace).delete(app.name)
+        echo(f"deleted  app {app.key} ({app.name})")
     for path in teardown.paths:
         workspace.delete(path, recursive=True)
         echo(f"deleted  {path}")

@@ -111,7 +111,9 @@ class Target:
     explicit_root_path: bool = False
     """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
     apps: list[str] = field(default_factory=list)
-    """Keys of `resources.apps`: the SDK engine neither deploys nor destroys apps."""
+    """Keys of `resources.apps`."""
+    app_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`resources.apps` as merged, `${...}` references still in them (see deploy/apps.py)."""
     refusals: list[str] = field(default_factory=list)
     """What the SDK engine cannot deploy although reading the jobs is fine (`run` and
     `destroy` of a bundle deployed by the CLI still work); a deploy stops on the first."""
@@ -347,7 +349,7 @@ def load_target(
     resources = merged.get("resources") or {}
     for kind in resources:
         if kind == "apps":
-            continue  # read, so `run` and `summary` work; deploy and destroy refuse them
+            continue  # deploy/apps.py deploys them
         if kind != "jobs":
             raise unsupported(f"{DATABRICKS_YML}: resources.{kind} (the SDK engine deploys jobs)")
     jobs: dict[str, dict[str, Any]] = {}
@@ -387,6 +389,10 @@ def load_target(
         explicit_root_path=bool((chosen.get("workspace") or {}).get("root_path")),
         refusals=refusals,
         apps=sorted(resources.get("apps") or {}),
+        app_resources={
+            str(key): _without_nulls(app) if isinstance(app, Mapping) else app
+            for key, app in sorted((resources.get("apps") or {}).items())
+        },
     )
 
 
