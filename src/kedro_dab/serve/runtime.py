@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,9 +337,11 @@ def load_service(
     env: str,
     endpoints: Sequence[Endpoint],
     names: Sequence[str] = (),
+    prepare: Callable[[Any], None] | None = None,
 ) -> Service:
     """Start a Kedro session for `env`, build its catalog once and preload every endpoint's
-    `preload` datasets. `names` picks endpoints (default: all)."""
+    `preload` datasets. `names` picks endpoints (default: all); `prepare(catalog)` runs before
+    the preloads (a Databricks App fetches them from volumes there)."""
     require_kedro_1()
     by_name = {e.name: e for e in endpoints}
     if not by_name:
@@ -363,6 +365,8 @@ def load_service(
     try:
         context = session.load_context()
         catalog = context.catalog
+        if prepare is not None:
+            prepare(catalog)
         parameters = context.params
         hook_manager = session._hook_manager
         compiled = {}
