@@ -222,6 +222,17 @@ def test_a_lost_create_response_converges_to_one_deployed_app(run: Run):
     assert [c.action for c in run.deploy().apps] == ["unchanged"]
 
 
+def test_a_lost_deployment_response_follows_the_deployment_it_started(run: Run):
+    run.ws.faults.drop_response(r"/deployments$", method="POST")
+
+    report = run.deploy()
+
+    assert [c.action for c in report.apps] == ["create"]
+    [deployment] = run.ws.apps.apps[APP].deployments
+    assert deployment.body["status"]["state"] == "SUCCEEDED"
+    assert report.apps[0].deployment_id == deployment.body["deployment_id"]
+
+
 def test_a_deploy_that_died_after_creating_the_app_is_finished_by_the_next(run: Run):
     run.ws.faults.add("POST", r"/deployments$", status=500, times=50)
     with pytest.raises(DabError):

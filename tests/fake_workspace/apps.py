@@ -9,9 +9,10 @@ progress, and a `source_code_path` that is an existing workspace folder; it snap
 folder. It fails (state FAILED) when a file of the folder exceeds 10 MB (the Apps limit) or the
 folder holds neither an `app.yaml` nor a Python file to run.
 
-Long-running states move one step per read of the app or the deployment, before answering:
-compute STARTING -> ACTIVE, deployment IN_PROGRESS -> SUCCEEDED or FAILED. So the SDK's waiters
-see the end state on their first poll, while the create/start/deploy responses show the start.
+Long-running states move one step per read, before answering: compute STARTING -> ACTIVE at a
+read of the app, a deployment IN_PROGRESS -> SUCCEEDED or FAILED at a read of the deployment
+(or of the list); until then the app shows it as `pending_deployment`. So the SDK's waiters see
+the end state on their first poll, while the create/start/deploy responses show the start.
 """
 
 from __future__ import annotations
@@ -100,21 +101,21 @@ class AppStore:
 
     # ------------------------------------------------------------------ helpers
 
-    def record(self, name: str) -> AppRecord:
-        """The app named `name` (state advanced one step), or 404."""
+    def record(self, name: str, *, advance: bool = True) -> AppRecord:
+        """The app named `name` (its compute advanced one step, unless told), or 404."""
         found = self.apps.get(name)
         if found is None:
             raise app_not_found(name)
-        self._advance(found)
-        return found
-
-    def _advance(self, app: AppRecord) -> None:
-        body = app.body
-        compute = body["compute_status"]
-        if compute["state"] == "STARTING":
+        body = found.body
+        if advance and body["compute_status"]["state"] == "STARTING":
             body["compute_status"] = {"state": "ACTIVE", "message": "App compute is active."}
             if body.get("active_deployment"):
                 body["app_status"] = {"state": "RUNNING", "message": "App is running."}
+        return found
+
+    def _advance(self, app: AppRecord) -> None:
+        """Deployments in progress end (read of a deployment or of the list)."""
+        body = app.body
         for deployment in app.deployments:
             status = deployment.body["status"]
             if status["state"] == "IN_PROGRESS":
@@ -220,8 +221,9 @@ class AppStore:
         self, name: str, request: Mapping[str, Any], folder: Mapping[str, bytes] | None
     ) -> dict[str, Any]:
         """Start a deployment; `folder` is the source folder's files by relative path, None
-        when the path is not a workspace folder."""
-        record = self.record(name)
+        when the path is not a workspace folder. A deployment still in progress stays so: a
+        request retried right after it meets it."""
+        record = self.record(name, advance=False)
         body = record.body
         if body["compute_status"]["state"] != "ACTIVE":
             raise invalid(
@@ -265,6 +267,7 @@ class AppStore:
 
     def deployment(self, name: str, deployment_id: str) -> Deployment:
         record = self.record(name)
+        self._advance(record)
         for found in record.deployments:
             if found.body["deployment_id"] == deployment_id:
                 return found
@@ -275,7 +278,9 @@ class AppStore:
         )
 
     def deployments(self, name: str) -> list[dict[str, Any]]:
-        return [d.body for d in reversed(self.record(name).deployments)]
+        record = self.record(name)
+        self._advance(record)
+        return [d.body for d in reversed(record.deployments)]
 
 
 def _outcome(files: Mapping[str, bytes]) -> tuple[str, str]:

@@ -269,16 +269,24 @@ class Apps:
         """Start a deployment of the synced source and follow it; its id."""
         import datetime
 
-        from databricks.sdk.errors import OperationFailed
+        from databricks.sdk.errors import DatabricksError, OperationFailed
         from databricks.sdk.service.apps import AppDeployment
 
         where = f"app '{app.name}' (resources.apps.{app.key}) deployment"
         try:
             with about(where):
-                started = self.client.apps.deploy(
-                    app.name, AppDeployment.from_dict(app.deployment())
-                )
-                deployment_id = str(started.response.deployment_id)
+                try:
+                    started = self.client.apps.deploy(
+                        app.name, AppDeployment.from_dict(app.deployment())
+                    )
+                    deployment_id = str(started.response.deployment_id)
+                except DatabricksError:
+                    # A deploy retried by the SDK after its response was lost finds its own
+                    # deployment in progress: follow that one.
+                    pending = (self.get(app.name) or {}).get("pending_deployment") or {}
+                    if pending.get("source_code_path") != app.remote:
+                        raise
+                    deployment_id = str(pending["deployment_id"])
                 self.client.apps.wait_get_deployment_app_succeeded(
                     app.name, deployment_id, timeout=datetime.timedelta(seconds=timeout)
                 )
