@@ -342,3 +342,23 @@ def test_an_app_setting_the_sdk_engine_does_not_deploy_is_refused_before_any_wri
     assert f"resources.apps.{APP}" in str(caught.value)
     assert "--engine cli" in str(caught.value)
     assert [r for r in run.ws.log if r.method not in ("GET", "HEAD")] == []
+
+
+def test_a_renamed_app_is_a_new_app_and_the_old_one_is_deleted_as_the_cli_recreates_it(
+    run: Run, project: Project
+):
+    import dataclasses
+
+    run.deploy()
+    renamed = {**project.target.app_resources[APP], "name": "shuttle-quotes"}
+    target = dataclasses.replace(project.target, app_resources={APP: renamed})
+
+    report = run.deploy(target)
+
+    assert [(c.action, c.name) for c in report.apps] == [
+        ("create", "shuttle-quotes"),
+        ("delete", APP),
+    ]
+    assert run.approved == []
+    assert list(run.ws.apps.apps) == ["shuttle-quotes"]
+    assert json.loads(run.ws.files[state_path(run.ws)])["apps"][APP]["name"] == "shuttle-quotes"

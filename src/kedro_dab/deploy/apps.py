@@ -307,6 +307,7 @@ class Apps:
                 raise exc
 
 
+RENAMED = "renamed"
 DEPLOY_TIMEOUT = 20 * 60.0
 """How long a deploy waits for an app's compute and for its deployment (the CLI's 20 minutes)."""
 
@@ -380,7 +381,7 @@ def decide_apps(
         name = previous.get("name")
         if not name or (key in wanted and wanted[key].name == name):
             continue
-        reason = "renamed" if key in wanted else "removed from the configuration"
+        reason = RENAMED if key in wanted else "removed from the configuration"
         changes.removed.append(AppChange(key, "delete", name, _url(host, name), reason))
     return changes
 
@@ -421,17 +422,22 @@ def apply_apps(
         done.deployment_id = deployment_id
         report.append(done)
         echo(f"{change.action:9} app {change.key} -> {done.url}")
-    labels = sorted({f"apps.{change.key}" for change in changes.removed})
+    # A new name is a new app: the old one goes without asking, as the CLI recreates an app.
+    for change in [c for c in changes.removed if c.reason == RENAMED]:
+        api.delete(change.name)
+        report.append(change)
+        echo(f"{'delete':9} app {change.key} ({change.name}, {change.reason})")
+    removed = [c for c in changes.removed if c.reason != RENAMED]
+    labels = sorted({f"apps.{change.key}" for change in removed})
     if labels and confirm_delete(labels):
-        for change in changes.removed:
+        for change in removed:
             api.delete(change.name)
             report.append(change)
             echo(f"{'delete':9} app {change.key} ({change.name}, {change.reason})")
     else:
         previous = _state_apps(state)
-        for change in changes.removed:
-            if change.key not in out:
-                out[change.key] = previous[change.key]
+        for change in removed:
+            out[change.key] = previous[change.key]
             report.append(AppChange(change.key, "keep", change.name, change.url, change.reason))
     return dict(sorted(out.items()))
 
