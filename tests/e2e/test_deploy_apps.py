@@ -362,3 +362,13 @@ def test_a_renamed_app_is_a_new_app_and_the_old_one_is_deleted_as_the_cli_recrea
     assert run.approved == []
     assert list(run.ws.apps.apps) == ["shuttle-quotes"]
     assert json.loads(run.ws.files[state_path(run.ws)])["apps"][APP]["name"] == "shuttle-quotes"
+
+
+def test_the_production_target_deploys_its_app_under_its_own_root(run: Run, project: Project):
+    prod = load_target(project.root, "prod")
+
+    report = run.deploy(prod)
+
+    assert [c.action for c in report.apps] == ["create"]
+    deployment = run.ws.apps.apps[APP].body["active_deployment"]
+    assert deployment["source_code_path"] == f"{bundle_root(run.ws, 'prod')}/files/{FOLDER}"

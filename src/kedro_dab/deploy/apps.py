@@ -162,9 +162,10 @@ def wanted_apps(
             raise UnsupportedBundle(
                 f"{where}.{unknown[0]}: the SDK engine does not deploy this app field; {USE_CLI}"
             )
+        granted = resolve(target.permissions, context, "permissions")
         others = [
             entry
-            for entry in [*target.permissions, *(app.get("permissions") or [])]
+            for entry in [*granted, *(app.get("permissions") or [])]
             if entry.get("user_name") != user or entry.get("level") != "CAN_MANAGE"
         ]
         if others:
