@@ -372,3 +372,14 @@ def test_the_production_target_deploys_its_app_under_its_own_root(run: Run, proj
     assert [c.action for c in report.apps] == ["create"]
     deployment = run.ws.apps.apps[APP].body["active_deployment"]
     assert deployment["source_code_path"] == f"{bundle_root(run.ws, 'prod')}/files/{FOLDER}"
+
+
+def test_a_lost_state_file_finds_the_app_by_its_deployments_source_folder(run: Run):
+    run.deploy()
+    run.ws.workspace.delete(state_path(run.ws), recursive=False)
+
+    report = run.deploy()
+
+    assert [c.action for c in report.apps] == ["update"]
+    assert list(run.ws.apps.apps) == [APP]
+    assert json.loads(run.ws.files[state_path(run.ws)])["apps"][APP]["name"] == APP
