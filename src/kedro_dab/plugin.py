@@ -374,6 +374,9 @@ def deploy(
     for change in report.jobs:
         why = f"({change.reason})" if change.reason else ""
         click.echo(f"  {change.action:9} {change.key}  {change.url or ''} {why}".rstrip())
+    for app in report.apps:
+        why = f"({app.reason})" if app.reason else ""
+        click.echo(f"  {app.action:9} app {app.key}  {app.url or ''} {why}".rstrip())
     click.echo(
         f"  files: {len(report.uploaded)} uploaded, {report.unchanged_files} unchanged, "
         f"{len(report.deleted_files)} deleted"

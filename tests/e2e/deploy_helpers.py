@@ -32,8 +32,8 @@ TASKS = {
 
 def copy_example(dest_parent: Path, name: str = "spaceflights", *, app: bool = False) -> Path:
     """A fresh copy of the example project, without build output or local state. Without
-    `app`, its endpoint is not deployed as a Databricks App (dab.yml and bundle both), as the
-    SDK engine refuses bundles with apps."""
+    `app`, its endpoint is not deployed as a Databricks App (dab.yml and bundle both), so a
+    deploy makes only the job."""
     project = dest_parent / name
     shutil.copytree(
         EXAMPLE,

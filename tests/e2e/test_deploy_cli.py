@@ -54,7 +54,7 @@ if args[:1] != ["bundle"] or len(args) < 2:
     sys.exit(1)
 action = args[1]
 target = args[args.index("-t") + 1] if "-t" in args else "dev"
-if action in ("validate", "deploy"):
+if action in ("validate", "deploy", "destroy"):
     root = Path.cwd()
     needed = ["databricks.yml", *(f"resources/kedro-dab/{{job}}.yml" for job in JOBS)]
     needed += os.environ.get("STANDIN_NEEDS", "").split()
@@ -75,6 +75,8 @@ elif action == "deploy":
     print("Deployment complete!")
 elif action == "destroy":
     print("Destroy complete!")
+elif action == "run":
+    print("You can access the app at https://app.example.com")
 else:
     print(f"Error: unknown bundle command {{action}}", file=sys.stderr)
     sys.exit(1)
@@ -224,28 +226,42 @@ def test_the_cli_engine_deploys_the_app_with_its_source_folder_and_the_wheel_in_
     assert cli.bundle_calls() == [
         ["bundle", "validate", "-t", "dev", "--strict"],
         ["bundle", "deploy", "-t", "dev"],
+        ["bundle", "run", "-t", "dev", "price-shuttle"],
     ]
 
 
-def test_the_sdk_engine_refuses_to_deploy_or_destroy_a_bundle_with_an_app_recommending_the_cli(
+def test_the_sdk_engine_deploys_and_destroys_a_bundle_with_an_app_without_the_cli(
     tmp_path: Path, cli: StandIn, fake_workspace: FakeWorkspace
 ) -> None:
     example = copy_example(tmp_path, app=True)
 
     result = dab(example, fake_workspace, "deploy", "--engine", "sdk", env=cli.env(on_path=False))
 
-    assert result.returncode == 2, output(result)
-    [line] = error_lines(result)
-    assert "resources.apps.price-shuttle" in line
-    assert "--engine cli" in line
-    assert "Traceback" not in result.stderr
-    assert fake_workspace.jobs == {}
+    assert result.returncode == 0, output(result)
+    assert "create    app price-shuttle" in result.stdout
+    assert cli.calls() == []
+    app = fake_workspace.apps.apps["price-shuttle"].body
+    assert app["active_deployment"]["status"]["state"] == "SUCCEEDED"
 
     destroyed = dab(example, fake_workspace, "destroy", "--engine", "sdk", "--auto-approve")
-    assert destroyed.returncode == 2, output(destroyed)
-    [line] = error_lines(destroyed)
-    assert "resources.apps.price-shuttle" in line
-    assert "--engine cli" in line
+    assert destroyed.returncode == 0, output(destroyed)
+    assert "app price-shuttle (price-shuttle)" in destroyed.stdout
+    assert fake_workspace.apps.apps == {}
+    assert fake_workspace.jobs == {}
+
+
+def test_the_cli_engine_destroys_a_bundle_with_an_app_through_bundle_destroy(
+    tmp_path: Path, cli: StandIn
+) -> None:
+    example = copy_example(tmp_path, app=True)
+    needs = "resources/kedro-dab/serving.apps.yml"
+
+    result = cli.kedro(
+        example, "dab", "destroy", "--engine", "cli", "--auto-approve", STANDIN_NEEDS=needs
+    )
+
+    assert result.returncode == 0, output(result)
+    assert cli.bundle_calls() == [["bundle", "destroy", "-t", "dev", "--auto-approve"]]
 
 
 def test_a_missing_cli_exits_2_naming_the_minimum_version(project: Path, cli: StandIn) -> None:

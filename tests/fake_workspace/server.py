@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, unquote
 from databricks.sdk.service import jobs as sdk_jobs
 from databricks.sdk.service import workspace as sdk_workspace
 
+from . import apps as app_rules
 from . import jobs as job_rules
 from . import permissions
 from .errors import ApiError, invalid, not_emulated, permission_denied
@@ -237,6 +238,7 @@ class FakeWorkspace:
         self.runs: dict[int, job_rules.JobRun] = {}
         self.failing_tasks: dict[str, str] = {}
         self.denied_jobs: set[int] = set()
+        self.apps = app_rules.AppStore(user_name, workspace_id)
         self._idempotency: dict[str, int] = {}
         self._job_ids: Iterator[int] = itertools.count(640_000_000_001)
         self._run_ids: Iterator[int] = itertools.count(920_000_000_001)
@@ -590,6 +592,7 @@ class FakeWorkspace:
                 r"^/api/2\.0/permissions/jobs/(?P<job_id>\d+)$",
                 lambda request: permissions.get_job_permissions(self, request),
             ),
+            *self._app_routes(),
         ]
         return [(method, re.compile(regex), route) for method, regex, route in table]
 
@@ -1042,3 +1045,80 @@ class FakeWorkspace:
         self._check_job_access(run.job_id, "CAN_MANAGE_RUN")
         run.cancel()
         return Response()
+
+    # ------------------------------------------------------------------ apps
+
+    def _app_routes(self) -> list[tuple[str, str, Route]]:
+        app = r"^/api/2\.0/apps/(?P<name>[^/]+)"
+        return [
+            ("POST", r"^/api/2\.0/apps$", self._apps_create),
+            ("GET", r"^/api/2\.0/apps$", self._apps_list),
+            ("GET", app + "$", lambda r: Response(body=self.apps.get(r.params["name"]))),
+            ("PATCH", app + "$", self._apps_update),
+            ("DELETE", app + "$", lambda r: Response(body=self.apps.delete(r.params["name"]))),
+            ("POST", app + "/start$", lambda r: Response(body=self.apps.start(r.params["name"]))),
+            ("POST", app + "/stop$", lambda r: Response(body=self.apps.stop(r.params["name"]))),
+            ("POST", app + "/deployments$", self._apps_deploy),
+            (
+                "GET",
+                app + "/deployments$",
+                lambda r: Response(
+                    body={"app_deployments": self.apps.deployments(r.params["name"])}
+                ),
+            ),
+            (
+                "GET",
+                app + "/deployments/(?P<deployment>[^/]+)$",
+                lambda r: Response(
+                    body=self.apps.deployment(r.params["name"], r.params["deployment"]).body
+                ),
+            ),
+        ]
+
+    def _apps_create(self, request: Request) -> Response:
+        from databricks.sdk.service import apps as sdk_apps
+
+        from .schema import dataclass_schema
+
+        body = request.json_body(dataclass_schema(sdk_apps.App))
+        no_compute = request.query_bool("no_compute", False)
+        return Response(body=self.apps.create(body, no_compute=no_compute))
+
+    def _apps_list(self, request: Request) -> Response:
+        size = request.query_int("page_size", required=False, default=0)
+        token = request.query_str("page_token", required=False)
+        return Response(body=self.apps.list(token, size or None))
+
+    def _apps_update(self, request: Request) -> Response:
+        from databricks.sdk.service import apps as sdk_apps
+
+        from .schema import dataclass_schema
+
+        body = request.json_body(dataclass_schema(sdk_apps.App))
+        return Response(body=self.apps.update(request.params["name"], body))
+
+    def _apps_deploy(self, request: Request) -> Response:
+        from databricks.sdk.service import apps as sdk_apps
+
+        from .schema import dataclass_schema
+
+        body = request.json_body(dataclass_schema(sdk_apps.AppDeployment))
+        path = body.get("source_code_path")
+        folder = self._folder_files(path) if isinstance(path, str) and path else None
+        return Response(body=self.apps.deploy(request.params["name"], body, folder))
+
+    def _folder_files(self, requested: str) -> dict[str, bytes] | None:
+        """The files under a workspace folder by relative path; None when it is no folder."""
+        try:
+            path = canonical_workspace_path(requested)
+        except ApiError:
+            return None
+        obj = self.workspace.objects.get(path)
+        if obj is None or obj.object_type != "DIRECTORY":
+            return None
+        prefix = path.rstrip("/") + "/"
+        return {
+            sub[len(prefix) :]: self.workspace.objects[sub].content
+            for sub in self.workspace.descendants(path)
+            if self.workspace.objects[sub].object_type != "DIRECTORY"
+        }

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from kedro_dab.bundle.render import split_generated
+from tests.fake_workspace.fixture import running_workspace
 from tests.serving.conftest import KEDRO_1, free_port, serving_project
 from tests.serving.test_example import ORACLE, _records
 from tests.support.bundle_schema import bundle_file_errors, load_bundle, require_schema
@@ -101,21 +102,45 @@ def test_a_kedro_new_project_opting_in_gets_one_valid_app_per_endpoint_with_uniq
 
 
 @pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
-def test_the_examples_app_command_serves_the_endpoint_on_the_apps_port(tmp_path):
+def test_the_examples_app_runs_its_targets_env_and_preloads_the_model_from_the_volume(
+    tmp_path, monkeypatch
+):
+    with running_workspace(monkeypatch, tmp_path) as fake_workspace:
+        _serve_the_app_from_the_volume(tmp_path, fake_workspace)
+
+
+def _serve_the_app_from_the_volume(tmp_path, fake_workspace):
     project = tmp_path / "spaceflights"
     ignore = shutil.ignore_patterns(".kedro-dab", "__pycache__", "*.pyc", "*.pickle", "0[2-8]_*")
     shutil.copytree(EXAMPLE, project, ignore=ignore)
     run_kedro(project, "run", "--env", "base", check=True)
-    # What Databricks Apps get: the app folder alone, the project installed (here: on the
-    # path), and the trained model where the catalog points.
+    # The job on Databricks writes the model to the volume of the `databricks` env; here the
+    # locally trained one goes there.
+    model = "06_models/active_modelling_pipeline_regressor.pickle"
+    fake_workspace.add_volume("main", "spaceflights", "data")
+    volume_path = f"/Volumes/main/spaceflights/data/{model}"
+    fake_workspace.volumes.put_file(
+        volume_path, (project / "data" / model).read_bytes(), overwrite=True
+    )
+    # What Databricks Apps get: the app folder alone (no data/), the project installed (here:
+    # on the path), the deployment's command and env (the bundle resource's config, its
+    # ${var.kedro_env} at its default), the workspace credentials of the app.
     app = tmp_path / "app"
     shutil.copytree(project / OWNED / "apps" / "price-shuttle", app)
-    shutil.copytree(project / "data", app / "data")
-    command = _yaml(app / "app.yaml")["command"]  # type: ignore[index]
-    assert command[0] == "python"
+    resource = load_bundle(project)["resources"]["apps"]["price-shuttle"]
+    command = resource["config"]["command"]
+    assert command == _yaml(app / "app.yaml")["command"]  # type: ignore[index]
+    [kedro_env] = resource["config"]["env"]
+    assert kedro_env == {"name": "KEDRO_ENV", "value": "${var.kedro_env}"}
     port = free_port()
     environ = kedro_environ(
-        {"PYTHONPATH": str(project / "src"), "DATABRICKS_APP_PORT": str(port), "KEDRO_ENV": "base"}
+        {
+            "PYTHONPATH": str(project / "src"),
+            "DATABRICKS_APP_PORT": str(port),
+            "KEDRO_ENV": "databricks",
+            "DATABRICKS_HOST": fake_workspace.host,
+            "DATABRICKS_TOKEN": fake_workspace.token,
+        }
     )
     log = tmp_path / "app.log"
     with log.open("wb") as sink:
@@ -143,6 +168,8 @@ def test_the_examples_app_command_serves_the_endpoint_on_the_apps_port(tmp_path)
         process.terminate()
         process.wait(timeout=15)
     assert answer.status_code == 200, answer.text
+    assert fake_workspace.requests("GET", "^/api/2.0/fs/files" + volume_path + "$")
+    assert not (app / "data").exists()
     discount = body.get("params", {}).get("pricing.discount", 0.0)
     oracle = subprocess.run(
         [sys.executable, "-c", ORACLE, json.dumps(_records(body)), str(discount)],
@@ -153,6 +180,34 @@ def test_the_examples_app_command_serves_the_endpoint_on_the_apps_port(tmp_path)
         check=True,
     )
     assert answer.json() == {"outputs": {"price_quotes": json.loads(oracle.stdout)}}
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_a_preloaded_local_file_an_app_does_not_have_is_an_error_naming_it_and_the_fix(tmp_path):
+    from kedro.io import DataCatalog
+
+    from kedro_dab.serve.volumes import PreloadError, fetch_preloaded
+
+    catalog = DataCatalog.from_config(
+        {
+            "{namespace}.regressor": {
+                "type": "pickle.PickleDataset",
+                "filepath": "data/{namespace}.pkl",
+            }
+        }
+    )
+
+    def no_client():
+        raise AssertionError("no volume to read: the workspace is not contacted")
+
+    with pytest.raises(PreloadError) as caught:
+        fetch_preloaded(catalog, ["active.regressor"], tmp_path, "databricks", no_client)
+
+    message = str(caught.value)
+    assert "'active.regressor'" in message
+    assert "data/active.pkl" in message
+    assert "/Volumes/" in message
+    assert "conf/databricks/catalog.yml" in message
 
 
 def test_the_sdk_engine_reads_the_jobs_of_a_bundle_with_an_app_and_knows_the_app(tmp_path):

@@ -4,6 +4,8 @@
 Each app's source is `resources/kedro-dab/apps/<endpoint>/`, regenerated with the rest of the
 owned folder:
 
+- the resource's `config`: the same command, and `KEDRO_ENV` set to the target's `kedro_env`
+  variable, which the deployment carries (Apps run it in place of `app.yaml`'s);
 - `app.yaml`: the command Databricks Apps runs, `python -m kedro_dab.serve.apps <endpoint>`;
   the launcher reads the port from `DATABRICKS_APP_PORT` itself, so it does not depend on how
   the command list is expanded;
@@ -23,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from kedro_dab.bundle.layout import shipped_conf_files
+from kedro_dab.bundle.layout import ENV_VARIABLE, shipped_conf_files
 from kedro_dab.bundle.render import MARKER, body_hash, split_generated, to_yaml
 from kedro_dab.errors import BundleError
 from kedro_dab.plan import Plan, runtime_requirement
@@ -37,6 +39,8 @@ APPS_DIR = "apps"
 WHEEL_DIR = "wheel"
 """Inside an app folder: where the build puts the project wheel (not a generated file)."""
 LAUNCHER = "kedro_dab.serve.apps"
+ENV_NAME = "KEDRO_ENV"
+"""The environment variable that gives the app its Kedro env."""
 ENDPOINT_FILE = "endpoint.yml"
 CONF_HEADER = (
     "# Copied by kedro-dab from the project's conf for the Databricks App. Do not edit: change\n"
@@ -78,12 +82,19 @@ def render_apps(plan: Plan, root: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for endpoint in chosen:
         folder = f"{APPS_DIR}/{endpoint.name}"
+        command = ["python", "-m", LAUNCHER, endpoint.name]
         apps[endpoint.name] = {
             "name": app_name(endpoint.name),
             "description": endpoint.description,
             "source_code_path": f"./{folder}",
+            # The deployment's command and env: the app runs its target's Kedro env, as the
+            # tasks do (app.yaml alone could not vary by target).
+            "config": {
+                "command": command,
+                "env": [{"name": ENV_NAME, "value": f"${{var.{ENV_VARIABLE}}}"}],
+            },
         }
-        out[f"{folder}/app.yaml"] = to_yaml({"command": ["python", "-m", LAUNCHER, endpoint.name]})
+        out[f"{folder}/app.yaml"] = to_yaml({"command": command})
         out[f"{folder}/{ENDPOINT_FILE}"] = to_yaml(
             {"package": plan.package_name, "conf": plan.conf_dir, **endpoint_to_dict(endpoint)}
         )

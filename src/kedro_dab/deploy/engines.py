@@ -5,12 +5,13 @@ Both engines deploy the same generated bundle; neither regenerates nor re-groups
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from kedro_dab.bundle.root import BundleRoot, as_bundle_root
 from kedro_dab.deploy import cli
+from kedro_dab.deploy.apps import Apps
 from kedro_dab.deploy.sdk import (
     DeployReport,
     JobChange,
@@ -82,18 +83,30 @@ def deploy_with_cli(
             root,
             echo,
         )
+        for key in _generated_app_keys(root):
+            # `bundle deploy` creates an app without compute; `bundle run` starts it and
+            # deploys its source, so the endpoint answers (what the SDK engine does too).
+            cli.run_cli(
+                executable,
+                cli.bundle_args("run", target, profile=profile, variables=variables, extra=[key]),
+                root,
+                echo,
+            )
     return DeployReport(target, "cli", dry_run)
 
 
-def refuse_apps(target: Any, action: str) -> None:
-    """The SDK engine does not handle Databricks Apps: stop before contacting the workspace."""
-    from kedro_dab.deploy.target import UnsupportedBundle
+def _generated_app_keys(root: Path) -> list[str]:
+    """The keys of the apps kedro-dab renders (its `serving.apps.yml`), sorted."""
+    import yaml
 
-    if target.apps:
-        raise UnsupportedBundle(
-            f"resources.apps.{target.apps[0]}: the SDK engine does not {action} Databricks "
-            "Apps; use the CLI engine (--engine cli) for this bundle"
-        )
+    from kedro_dab.bundle.apps import APPS_FILE
+    from kedro_dab.bundle.layout import OWNED_DIR
+
+    path = root / OWNED_DIR / APPS_FILE
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return sorted((data.get("resources") or {}).get("apps") or {})
 
 
 def _stage_app_wheel(root: Path, echo: Callable[[str], None]) -> None:
@@ -128,24 +141,23 @@ def deploy_with_sdk(
     through databricks-sdk. Local inputs are checked before the workspace is contacted, and the
     workspace before the (slow) wheel build."""
     from kedro_dab.build import build_wheel
-    from kedro_dab.bundle.layout import shipped_conf_files
+    from kedro_dab.deploy.apps import source_folders
 
     bundle = as_bundle_root(root)
     root = bundle.path
     target = load_target(bundle, target_name, parse_vars(variables))
-    refuse_apps(target, "deploy")
-    if runs_source(target):
-        conf_files = source_files(target, root, conf_dir)
-    else:
-        shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
-        conf_files = {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
+    apps = source_folders(target, root)  # an app's missing source folder stops the deploy here
+    source = source_files(target, root, conf_dir) if runs_source(target) else None
     workspace = Workspace(client or connect(target.host, profile))
     echo(f"deploying as {workspace.user_name()} to {workspace.host}")
     wheel = None
-    if uses_wheel(target):
+    if uses_wheel(target) or apps:
         echo("building the project wheel")
         wheel = build_wheel(root)
         echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
+    conf_files = synced_files(
+        target, root, conf_dir, wheel.path if wheel else None, echo, source=source
+    )
     return deploy_target(
         workspace,
         target,
@@ -157,6 +169,36 @@ def deploy_with_sdk(
         confirm_delete=confirm_delete,
         echo=echo,
     )
+
+
+def synced_files(
+    target: Any,
+    root: Path,
+    conf_dir: str,
+    wheel: Path | None,
+    echo: Callable[[str], None],
+    *,
+    source: Mapping[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """The files the SDK engine syncs (path relative to the bundle root -> bytes), by the
+    CLI's sync rules: the shipped conf (or, for a from_source target, `source`: what the CLI's
+    file sync uploads) and, for a bundle with apps, each app's source folder with the project
+    `wheel` staged in it."""
+    from kedro_dab.bundle.apps import stage_wheel
+    from kedro_dab.bundle.layout import shipped_conf_files
+    from kedro_dab.deploy.apps import source_files as app_files
+    from kedro_dab.deploy.apps import source_folders
+
+    folders = source_folders(target, root)
+    if folders and wheel is not None:
+        for path in stage_wheel(root, wheel):
+            echo(f"staged {path.relative_to(root).as_posix()}")
+    in_apps = app_files(root, folders) if folders else []
+    if source is not None:
+        return {**source, **{rel: (root / rel).read_bytes() for rel in in_apps}}
+    shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
+    shipped += in_apps
+    return {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
 
 
 def job_id_for(
@@ -195,7 +237,6 @@ def destroy_with_sdk(
     """List the target's jobs (by state and by tags) and folders, ask `confirm` with those
     lines, then delete them. Anything already gone counts as deleted."""
     target = load_target(root, target_name)
-    refuse_apps(target, "destroy")
     workspace = Workspace(client or connect(target.host, profile))
     teardown = plan_destroy(workspace, target)
     lines = teardown.lines()
@@ -212,6 +253,9 @@ def destroy_with_sdk(
         assert change.job_id is not None
         workspace.delete_job(change.key, change.job_id)
         echo(f"deleted  job {change.key} ({change.job_id})")
+    for app in teardown.apps:
+        Apps(workspace).delete(app.name)
+        echo(f"deleted  app {app.key} ({app.name})")
     for path in teardown.paths:
         workspace.delete(path, recursive=True)
         echo(f"deleted  {path}")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.build import Artifact
+from kedro_dab.deploy import apps as app_deploy
 from kedro_dab.deploy.target import (
     USE_CLI,
     Target,
@@ -85,6 +86,7 @@ class DeployReport:
     deleted_files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """What went wrong after the deploy itself succeeded (a lock that could not be released)."""
+    apps: list[app_deploy.AppChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def deploy_target(
     deployment = _Deployment(
         workspace, target, desired, permissions, paths, wheel, wheel_remote, conf_files
     )
+    deployment.apps = app_deploy.wanted_apps(target, root, context, paths.files, user)
+    deployment.user = user
     if dry_run:
         decide(deployment).report_into(report, workspace.host)
         return report
@@ -967,6 +971,8 @@ class _Deployment:
     wheel: Artifact | None
     wheel_remote: str
     conf_files: Mapping[str, bytes]
+    apps: Mapping[str, app_deploy.WantedApp] = field(default_factory=dict)
+    user: str = ""
 
 
 @dataclass
@@ -987,6 +993,7 @@ class Changes:
     deletes: list[str] = field(default_factory=list)
     unchanged_files: int = 0
     file_hashes: dict[str, str] = field(default_factory=dict)
+    apps: app_deploy.AppChanges = field(default_factory=app_deploy.AppChanges)
 
     def report_into(self, report: DeployReport, host: str) -> None:
         """Fill a dry run's report: what the deploy would do."""
@@ -997,6 +1004,7 @@ class Changes:
         report.uploaded += self.uploads
         report.unchanged_files = self.unchanged_files
         report.deleted_files += self.deletes
+        report.apps += self.apps.all()
 
 
 def deployed_jobs(workspace: Workspace, target: Target) -> dict[str, list[int]]:
@@ -1058,6 +1066,7 @@ def decide(deployment: _Deployment) -> Changes:
     changes.deletes = [f"{d.paths.files}/{rel}" for rel in removed]
     changes.unchanged_files = len(d.conf_files) - len(changed)
     changes.file_hashes = hashes
+    changes.apps = app_deploy.decide_apps(d.workspace, d.apps, state, hashes, d.user)
     return changes
 
 
@@ -1181,6 +1190,9 @@ def _apply(
             report.jobs.append(
                 JobChange(change.key, "keep", change.job_id, _url(host, change.job_id))
             )
+    apps = app_deploy.apply_apps(
+        d.workspace, d.apps, changes.apps, changes.state, d.user, confirm_delete, echo, report.apps
+    )
     return {
         "version": STATE_VERSION,
         "bundle": d.target.bundle_name,
@@ -1189,6 +1201,7 @@ def _apply(
         "fingerprints": dict(sorted(prints.items())),
         "wheel": {"name": d.wheel.path.name, "sha256": d.wheel.sha256} if d.wheel else None,
         "files": changes.file_hashes,
+        **({"apps": apps} if apps else {}),
     }
 
 
@@ -1208,8 +1221,12 @@ def read_state(workspace: Workspace, target: Target) -> dict[str, Any]:
           "jobs": {"<resource key>": <job id>, ...},
           "fingerprints": {"<resource key>": "<hash of the settings and permissions sent>"},
           "wheel": {"name": "<wheel file name>", "sha256": "<hex>"} (null: none built),
-          "files": {"<path relative to the project>": "<sha256 hex>", ...}
+          "files": {"<path relative to the project>": "<sha256 hex>", ...},
+          "apps": {"<resource key>": {"name": "<app name>", "fingerprint": "<hash>",
+                                      "deployment": "<deployment id>"}}
         }
+
+    (`apps` only when the target has Databricks Apps; see `kedro_dab.deploy.apps`.)
 
     The jobs also carry tags (`kedro_dab_bundle`, `kedro_dab_target`, `kedro_dab_job`), so
     `deployed_jobs` finds them when this file is lost."""
@@ -1223,12 +1240,15 @@ class Teardown:
 
     jobs: list[JobChange]
     paths: list[str]
+    apps: list[app_deploy.AppChange] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One line per job and per path, for the user to review before approving."""
-        return [f"job {c.key} ({c.job_id})  {c.url}" for c in self.jobs] + [
-            f"folder {path}" for path in self.paths
-        ]
+        """One line per job, app and path, for the user to review before approving."""
+        return (
+            [f"job {c.key} ({c.job_id})  {c.url}" for c in self.jobs]
+            + [f"app {c.key} ({c.name})  {c.url}" for c in self.apps]
+            + [f"folder {path}" for path in self.paths]
+        )
 
 
 def plan_destroy(workspace: Workspace, target: Target) -> Teardown:
@@ -1256,4 +1276,5 @@ def plan_destroy(workspace: Workspace, target: Target) -> Teardown:
     wheel = (state.get("wheel") or {}).get("name")
     if wheel and paths.artifacts.startswith("/Volumes/"):
         folders.append(f"{paths.artifacts}/.internal/{wheel}")
-    return Teardown(jobs, [p for p in dict.fromkeys(folders) if workspace.exists(p)])
+    apps = app_deploy.destroy_plan(workspace, target, state, paths.files)
+    return Teardown(jobs, [p for p in dict.fromkeys(folders) if workspace.exists(p)], apps)

@@ -14,7 +14,7 @@ here: `databricks bundle plan` tells.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +60,22 @@ class JobSummary:
 
 
 @dataclass
+class AppSummary:
+    """One Databricks App of the target as the workspace has it."""
+
+    key: str
+    name: str
+    url: str | None
+    """The app's own address (None when it is not deployed)."""
+    compute: str | None
+    """The app's compute state (ACTIVE, STOPPED...), None when it is not deployed."""
+    status: str | None
+    """The application's state (RUNNING, CRASHED...)."""
+    deployment_id: str | None
+    """The active deployment, if any."""
+
+
+@dataclass
 class TargetSummary:
     """Every job of one target."""
 
@@ -67,6 +83,7 @@ class TargetSummary:
     host: str
     root_path: str
     jobs: list[JobSummary] = field(default_factory=list)
+    apps: list[AppSummary] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (`kedro dab summary --format json`)."""
@@ -127,6 +144,38 @@ def summarize(
                 last_run=_last_run(workspace, job_id),
                 in_sync=in_sync,
                 drift=drift,
+            )
+        )
+    out.apps = _apps(workspace, target, state)
+    return out
+
+
+def _apps(workspace: Workspace, target: Target, state: Mapping[str, Any]) -> list[AppSummary]:
+    """The configured apps and those the state names, read from the Apps API; an app of that
+    name that this user neither deployed nor created is not this target's."""
+    from kedro_dab.deploy.apps import Apps
+
+    known = {str(k): v.get("name") for k, v in (state.get("apps") or {}).items()}
+    names = {
+        key: str(app.get("name") or key)
+        for key, app in target.app_resources.items()
+        if isinstance(app, Mapping)
+    }
+    names.update({k: str(v) for k, v in known.items() if v})
+    out = []
+    for key, name in sorted(names.items()):
+        found = Apps(workspace).get(name) if "${" not in name else None
+        if found is None or (key not in known and found.get("creator") != workspace.user_name()):
+            out.append(AppSummary(key, name, None, None, None, None))
+            continue
+        out.append(
+            AppSummary(
+                key,
+                name,
+                found.get("url"),
+                (found.get("compute_status") or {}).get("state"),
+                (found.get("app_status") or {}).get("state"),
+                (found.get("active_deployment") or {}).get("deployment_id"),
             )
         )
     return out
@@ -313,4 +362,9 @@ def summary_lines(summary: TargetSummary) -> Sequence[str]:
                 f"{run.url}"
             )
         lines.append(f"  drift     {job.drift}")
+    for app in summary.apps:
+        lines.append(f"app {app.key}  {app.name}  {app.url or '(not deployed)'}")
+        if app.url:
+            lines.append(f"  compute   {app.compute or '?'}  app {app.status or '?'}")
+            lines.append(f"  deployed  {app.deployment_id or 'never'}")
     return lines

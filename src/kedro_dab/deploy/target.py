@@ -109,7 +109,9 @@ class Target:
     explicit_root_path: bool = False
     """Whether the target itself sets `workspace.root_path` (the CLI's production-mode rule)."""
     apps: list[str] = field(default_factory=list)
-    """Keys of `resources.apps`: the SDK engine neither deploys nor destroys apps."""
+    """Keys of `resources.apps`."""
+    app_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`resources.apps` as merged, `${...}` references still in them (see deploy/apps.py)."""
     python_files: dict[tuple[str, str], Path] = field(default_factory=dict)
     """(job key, task key) -> the file whose `spark_python_task.python_file` the merge kept:
     a local path is relative to the file that wrote it (a reference included), as the CLI
@@ -422,7 +424,7 @@ def load_target(
     resources = merged.get("resources") or {}
     for kind in resources:
         if kind == "apps":
-            continue  # read, so `run` and `summary` work; deploy and destroy refuse them
+            continue  # deploy/apps.py deploys them
         if kind != "jobs":
             raise unsupported(f"{DATABRICKS_YML}: resources.{kind} (the SDK engine deploys jobs)")
     jobs: dict[str, dict[str, Any]] = {}
@@ -463,6 +465,10 @@ def load_target(
         explicit_root_path=bool((chosen.get("workspace") or {}).get("root_path")),
         refusals=refusals,
         apps=sorted(resources.get("apps") or {}),
+        app_resources={
+            str(key): _without_nulls(app) if isinstance(app, Mapping) else app
+            for key, app in sorted((resources.get("apps") or {}).items())
+        },
         python_files=_python_file_locations(root, sources, name),
     )
 

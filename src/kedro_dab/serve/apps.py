@@ -5,6 +5,11 @@
 the folder's `conf/`, the endpoint from its `endpoint.yml`. It serves the same app as
 `kedro dab serve`, on `0.0.0.0` and the port Databricks Apps gives in `DATABRICKS_APP_PORT`.
 No bearer token: Databricks Apps put their own OAuth in front of the app.
+
+The Kedro env is `KEDRO_ENV`, which the bundle's app resource sets to its target's `kedro_env`
+(as the tasks get `--env`). Preloaded datasets that live in a Unity Catalog volume are fetched
+through the Files API at start-up (see `kedro_dab.serve.volumes`), with the credentials Apps
+give the app's service principal.
 """
 
 from __future__ import annotations
@@ -45,8 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from kedro_dab.serve.volumes import PreloadError, fetch_preloaded
+
     configure_project(package)
-    service = load_service(folder, args.env, [endpoint])
+
+    def prepare(catalog: object) -> None:
+        from databricks.sdk import WorkspaceClient
+
+        fetch_preloaded(catalog, endpoint.preload, folder, args.env, WorkspaceClient, print)
+
+    try:
+        service = load_service(folder, args.env, [endpoint], prepare=prepare)
+    except PreloadError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     app = create_app(service, token=None, max_body_bytes=DEFAULT_MAX_BODY_BYTES)
     run_server(app, args.host, port)
     return 0

@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -342,11 +342,13 @@ def load_service(
     endpoints: Sequence[Endpoint],
     names: Sequence[str] = (),
     preloaded: Mapping[str, Mapping[str, Any]] | None = None,
+    prepare: Callable[[Any], None] | None = None,
 ) -> Service:
     """Start a Kedro session for `env`, build its catalog once and preload every endpoint's
     `preload` datasets. `names` picks endpoints (default: all). `preloaded` (endpoint name ->
     dataset name -> data) gives preload data already in hand (an exported model's), which
-    is then not loaded from the catalog."""
+    is then not loaded from the catalog; `prepare(catalog)` runs before the preloads (a
+    Databricks App fetches them from volumes there)."""
     require_kedro_1()
     by_name = {e.name: e for e in endpoints}
     if not by_name:
@@ -370,6 +372,8 @@ def load_service(
     try:
         context = session.load_context()
         catalog = context.catalog
+        if prepare is not None:
+            prepare(catalog)
         parameters = context.params
         hook_manager = session._hook_manager
         compiled = {}
