@@ -130,7 +130,12 @@ def _strip_transcoding() -> Any:
 
 @functools.cache
 def _is_parameter() -> Any:
-    return _kedro_own("is_parameter", "kedro.io.core", "kedro.pipeline.modular_pipeline")
+    return _kedro_own(
+        "is_parameter",
+        "kedro.io.core",
+        "kedro.pipeline.pipeline",
+        "kedro.pipeline.modular_pipeline",
+    )
 
 
 @functools.cache
