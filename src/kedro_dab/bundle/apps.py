@@ -135,22 +135,13 @@ def _conf_files(plan: Plan, root: Path) -> dict[str, str]:
 
 def read_endpoint(folder: Path) -> tuple[str, Endpoint]:
     """(package name, endpoint) from an app folder's `endpoint.yml`."""
-    from kedro_dab.serve.endpoints import EndpointParam
+    from dataclasses import replace
+
+    from kedro_dab.serve.endpoints import endpoint_from_dict
 
     _, body = split_generated((folder / ENDPOINT_FILE).read_text(encoding="utf-8"))
     data = yaml.safe_load(body)
-    endpoint = Endpoint(
-        name=data["name"],
-        pipeline=data["pipeline"],
-        description=data["description"],
-        inputs=tuple(data["inputs"]),
-        outputs=tuple(data["outputs"]),
-        params=tuple(EndpointParam(**p) for p in data["params"]),
-        preload=tuple(data["preload"]),
-        catalog_inputs=tuple(data["catalog_inputs"]),
-        app=True,
-    )
-    return data["package"], endpoint
+    return data["package"], replace(endpoint_from_dict(data), app=True)
 
 
 def app_folders(root: Path) -> list[Path]:

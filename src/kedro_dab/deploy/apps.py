@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kedro_dab.deploy.target import USE_CLI, Target, UnsupportedBundle, resolve
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about
 
@@ -94,16 +92,6 @@ def source_folders(target: Target, root: Path) -> dict[str, str]:
     are relative to the file that sets them, as the CLI reads them."""
     from kedro_dab.bundle.layout import DATABRICKS_YML
 
-    defined: dict[str, Path] = {}
-    for rel in [DATABRICKS_YML, *target.includes]:
-        try:
-            data = yaml.safe_load((root / rel).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        for scope in (data, ((data.get("targets") or {}).get(target.name) or {})):
-            for key, app in ((scope.get("resources") or {}).get("apps") or {}).items():
-                if isinstance(app, Mapping) and "source_code_path" in app:
-                    defined[str(key)] = root / rel
     out = {}
     for key, app in target.app_resources.items():
         where = f"resources.apps.{key}"
@@ -113,7 +101,7 @@ def source_folders(target: Target, root: Path) -> dict[str, str]:
                 f"{where}: the SDK engine deploys an app from a local source_code_path "
                 f"(a folder of the bundle); {USE_CLI}"
             )
-        base = defined.get(key, root / DATABRICKS_YML).parent
+        base = target.app_files.get(key, root / DATABRICKS_YML).parent
         folder = (base / path).resolve()
         try:
             rel = folder.relative_to(root.resolve()).as_posix()

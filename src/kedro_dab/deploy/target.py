@@ -112,6 +112,9 @@ class Target:
     """Keys of `resources.apps`."""
     app_resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`resources.apps` as merged, `${...}` references still in them (see deploy/apps.py)."""
+    app_files: dict[str, Path] = field(default_factory=dict)
+    """App key -> the file whose `source_code_path` the merge kept (a relative path is
+    relative to that file, as the CLI reads it)."""
     python_files: dict[tuple[str, str], Path] = field(default_factory=dict)
     """(job key, task key) -> the file whose `spark_python_task.python_file` the merge kept:
     a local path is relative to the file that wrote it (a reference included), as the CLI
@@ -469,8 +472,27 @@ def load_target(
             str(key): _without_nulls(app) if isinstance(app, Mapping) else app
             for key, app in sorted((resources.get("apps") or {}).items())
         },
+        app_files=_app_file_locations(root, sources, name),
         python_files=_python_file_locations(root, sources, name),
     )
+
+
+def _app_file_locations(
+    root: Path, sources: Mapping[str, Mapping[str, Any]], name: str
+) -> dict[str, Path]:
+    """Where each app's `source_code_path` was last set, in the CLI's merge order: the
+    top-level resources of each file in load order, then the target's."""
+    out: dict[str, Path] = {}
+    for in_target in (False, True):
+        for rel, source in sources.items():
+            data: Any = source
+            if in_target:
+                data = (source.get("targets") or {}).get(name) or {}
+            apps = ((data.get("resources") or {}) if isinstance(data, Mapping) else {}).get("apps")
+            for key, app in (apps or {}).items() if isinstance(apps, Mapping) else ():
+                if isinstance(app, Mapping) and "source_code_path" in app:
+                    out[str(key)] = root / rel
+    return out
 
 
 def _python_file_locations(

@@ -219,3 +219,19 @@ def endpoint_to_dict(endpoint: Endpoint) -> dict[str, Any]:
             {"model_serving": endpoint.model_serving.model_dump()} if endpoint.model_serving else {}
         ),
     }
+
+
+def endpoint_from_dict(data: Mapping[str, Any]) -> Endpoint:
+    """The endpoint from its plan JSON form (`endpoint_to_dict`; `model_serving` is not read
+    back)."""
+    return Endpoint(
+        name=data["name"],
+        pipeline=data["pipeline"],
+        description=data["description"],
+        inputs=tuple(data["inputs"]),
+        outputs=tuple(data["outputs"]),
+        params=tuple(EndpointParam(**p) for p in data["params"]),
+        preload=tuple(data["preload"]),
+        catalog_inputs=tuple(data["catalog_inputs"]),
+        app=bool(data.get("app", False)),
+    )

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.serve.endpoints import Endpoint, EndpointParam, endpoint_to_dict, json_type
+from kedro_dab.serve.endpoints import Endpoint, endpoint_from_dict, endpoint_to_dict, json_type
 from kedro_dab.serve.runtime import ServeError
 
 INSTALL_HINT = "exporting a model needs MLflow: pip install 'kedro-dab[mlflow]'"
@@ -47,20 +47,6 @@ def require_extra() -> None:
 
     if importlib.util.find_spec("mlflow") is None:
         raise ServeError(INSTALL_HINT)
-
-
-def endpoint_from_dict(data: Mapping[str, Any]) -> Endpoint:
-    """The endpoint from its plan JSON form (`endpoint_to_dict`)."""
-    return Endpoint(
-        name=data["name"],
-        pipeline=data["pipeline"],
-        description=data["description"],
-        inputs=tuple(data["inputs"]),
-        outputs=tuple(data["outputs"]),
-        params=tuple(EndpointParam(**p) for p in data["params"]),
-        preload=tuple(data["preload"]),
-        catalog_inputs=tuple(data["catalog_inputs"]),
-    )
 
 
 def param_schema(endpoint: Endpoint) -> Any:
