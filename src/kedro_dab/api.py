@@ -473,7 +473,7 @@ def repair_run(
 
 
 def destroy(
-    project_path: Path | str = ".",
+    project_path: Path | str | BundleRoot = ".",
     target: str | None = None,
     *,
     engine: str = "auto",
@@ -484,11 +484,16 @@ def destroy(
 ) -> None:
     """`kedro dab destroy`: remove the target's jobs and workspace files. Everything it will
     delete is echoed first (one line per job and folder with the SDK engine), then
-    `confirm(lines)` decides; the default approves."""
+    `confirm(lines)` decides; the default approves. `project_path` may be the bundle root
+    already read."""
     from kedro_dab.deploy import cli, engines
     from kedro_dab.deploy.target import default_target
 
-    source = BundleRoot.read(Path(project_path).resolve())
+    source = (
+        project_path
+        if isinstance(project_path, BundleRoot)
+        else BundleRoot.read(Path(project_path).resolve())
+    )
     target_name = target or default_target(source)
     root = source.path
     if engines.choose_engine(engine) == "cli":

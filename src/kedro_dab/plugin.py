@@ -617,10 +617,11 @@ def destroy(
 ) -> None:
     """Remove the target's jobs and files from the workspace."""
     from kedro_dab import api
+    from kedro_dab.bundle.root import BundleRoot
     from kedro_dab.deploy.target import default_target
 
-    root = _project_path(metadata)
-    name = target or default_target(root)
+    source = BundleRoot.read(_project_path(metadata).resolve())
+    name = target or default_target(source)
 
     def confirm(items: list[str]) -> bool:
         if auto_approve:
@@ -628,7 +629,7 @@ def destroy(
         what = items[0] if len(items) == 1 else f"these {len(items)} items"
         return click.confirm(f"Delete {what} from target '{name}'?")
 
-    api.destroy(root, name, engine=engine, profile=profile, echo=click.echo, confirm=confirm)
+    api.destroy(source, name, engine=engine, profile=profile, echo=click.echo, confirm=confirm)
 
 
 @dab.command(name="diff")

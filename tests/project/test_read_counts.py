@@ -164,3 +164,17 @@ def test_a_dry_run_deploy_parses_each_input_once_and_lists_the_jobs_once(
     invoke(project, "deploy", "--engine", "sdk", "--dry-run")
     assert parses.problems(lambda name: 1) == []
     assert len(fake_workspace.requests("GET", r"/jobs/list$")) == 1
+
+
+def test_destroy_parses_the_bundle_root_once_and_nothing_of_the_project(
+    project: Path, parses: Parses, fake_workspace: FakeWorkspace
+) -> None:
+    # A target never deployed: nothing to delete, and nothing but the bundle's files to read.
+    invoke(project, "destroy", "--engine", "sdk", "--auto-approve")
+    bundle_files = {"databricks.yml", USER_INCLUDE}
+    assert (
+        parses.problems(
+            lambda name: 1 if name in bundle_files or name.startswith(f"{OWNED}/") else 0
+        )
+        == []
+    )
