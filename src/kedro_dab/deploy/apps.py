@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.deploy.target import USE_CLI, Target, UnsupportedBundle, resolve
-from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about, deleting
 
 SENT_FIELDS = ("description", "compute_size", "resources", "user_api_scopes", "budget_policy_id")
 """The fields of an app resource the Apps API create/update call carries besides `name`."""
@@ -287,13 +287,8 @@ class Apps:
 
     def delete(self, name: str) -> None:
         """Delete an app; one that is already gone is deleted."""
-        try:
+        with deleting(f"app '{name}' (apps/delete)"):
             self.client.apps.delete(name)
-        except Exception as exc:
-            if _gone(exc):
-                return
-            with about(f"app '{name}' (apps/delete)"):
-                raise exc
 
 
 RENAMED = "renamed"

@@ -124,6 +124,18 @@ def _gone(exc: BaseException) -> bool:
     return isinstance(exc, InvalidParameterValue) and "does not exist" in str(exc)
 
 
+@contextlib.contextmanager
+def deleting(subject: str) -> Iterator[None]:
+    """A delete request: an answer that the thing does not exist means it is deleted already;
+    any other error is one line naming `subject`."""
+    try:
+        yield
+    except Exception as exc:
+        if not _gone(exc):
+            with about(subject):
+                raise exc
+
+
 Progress = Callable[[int, int], None]
 """Called with (bytes sent, bytes in all) while a file uploads."""
 
@@ -241,16 +253,11 @@ class Workspace:
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
         """Delete a file or folder; one that is already gone is deleted."""
-        try:
+        with deleting(path):
             if path.startswith("/Volumes/"):
                 self.client.files.delete(path)
             else:
                 self.client.workspace.delete(path, recursive=recursive)
-        except Exception as exc:
-            if _gone(exc):
-                return
-            with about(path):
-                raise exc
 
     def read_json(self, path: str) -> dict[str, Any] | None:
         """A JSON object file, or None when it does not exist; an error when it is not JSON."""
@@ -302,10 +309,5 @@ class Workspace:
 
     def delete_job(self, key: str, job_id: int) -> None:
         """Delete a job; one that is already gone is deleted."""
-        try:
+        with deleting(f"job '{key}' ({job_id})"):
             self.client.jobs.delete(job_id)
-        except Exception as exc:
-            if _gone(exc):
-                return
-            with about(f"job '{key}' ({job_id})"):
-                raise exc
