@@ -33,6 +33,17 @@ __all__ = [
 OWNED_DIR = Path("resources") / "kedro-dab"
 
 # Two tasks joined by one dataset, `handover`: persisted or in memory as the catalog says.
+HANDOVER_CATALOG = """\
+raw_rows:
+  type: pickle.PickleDataset
+  filepath: data/01_raw/rows.pkl
+handover:
+  type: pickle.PickleDataset
+  filepath: data/02_intermediate/handover.pkl
+"""
+"""The catalog of `HANDOVER_PIPELINE`: its input and the dataset between its two nodes persisted."""
+
+
 HANDOVER_PIPELINE = """\
 from kedro.pipeline import Pipeline, node, pipeline
 

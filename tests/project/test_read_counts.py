@@ -27,20 +27,13 @@ from kedro_dab import api
 from kedro_dab.plugin import dab as dab_group
 from tests.fake_workspace import FakeWorkspace
 from tests.fake_workspace.fixture import fake_workspace
-from tests.project.conftest import HANDOVER_PIPELINE, shared_project
+from tests.project.conftest import HANDOVER_CATALOG, HANDOVER_PIPELINE, shared_project
 
 __all__ = ["fake_workspace"]
 
 pytestmark = pytest.mark.project
 
-CATALOG = """\
-raw_rows:
-  type: pickle.PickleDataset
-  filepath: data/01_raw/rows.pkl
-handover:
-  type: pickle.PickleDataset
-  filepath: data/02_intermediate/handover.pkl
-"""
+CATALOG = HANDOVER_CATALOG
 ENV_CATALOG = """\
 row_count:
   type: pickle.PickleDataset

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.project.conftest import HANDOVER_PIPELINE, dab, refusal_line, shared_project, snapshot
+from tests.project.conftest import (
+    HANDOVER_CATALOG,
+    HANDOVER_PIPELINE,
+    dab,
+    refusal_line,
+    shared_project,
+    snapshot,
+)
 
 pytestmark = pytest.mark.project
 
-CATALOG = """\
-raw_rows:
-  type: pickle.PickleDataset
-  filepath: data/01_raw/rows.pkl
-handover:
-  type: pickle.PickleDataset
-  filepath: data/02_intermediate/handover.pkl
-"""
+CATALOG = HANDOVER_CATALOG
 
 IN_MEMORY = {"catalog.yml": "handover:\n  type: MemoryDataset\n"}
 
