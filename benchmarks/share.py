@@ -44,19 +44,19 @@ def measure(project: Path, env: str) -> dict[str, Any]:
 
     step(FLOOR, floor)
     step("import kedro_dab (api, show)", lambda: __import__("kedro_dab.show") and None)
-    from kedro_dab import compat, grouping, plan, show
+    from kedro_dab import compat, grouping, kedro_config, plan, show
     from kedro_dab import project as reading
 
     registered = compat.load_pipelines()
     step("Kedro's topological sort, per pipeline", lambda: [p.nodes for p in registered.values()])
     nodes, _, names = step("nodes -> NodeInfo", lambda: reading.registry_nodes(registered))
-    loader = step("config loader", lambda: compat.config_loader(project, env))
-    catalog = step("catalog files (YAML)", lambda: compat.catalog_config(loader, env))
+    loader = step("config loader", lambda: kedro_config.config_loader(project, env))
+    catalog = step("catalog files (YAML)", lambda: kedro_config.catalog_config(loader, env))
     step(
         "in-memory or persisted, per dataset",
-        lambda: reading.persisted_families(reading.persisted_datasets(catalog, names), names),
+        lambda: reading.persisted_families(kedro_config.persisted_datasets(catalog, names), names),
     )
-    step("dab.yml", lambda: compat.load_config_key(loader, "dab"))
+    step("dab.yml", lambda: kedro_config.load_config_key(loader, "dab"))
     model = reading.read_project(project, env)
     seconds = [0.0]
     group_job = grouping.group_job
