@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -120,3 +121,13 @@ def project_frame(exc: BaseException, root: Path | None) -> str | None:
             continue
         found = f"src/{rel.as_posix()}:{line}"
     return found
+
+
+def suggest(word: str, candidates: Sequence[str], noun: str = "valid keys") -> str:
+    """`; did you mean 'x'?` for the closest candidate, else the list of candidates."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; {noun}: {', '.join(candidates)}" if candidates else ""

@@ -138,7 +138,7 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
         return load_config_key(loader, "catalog")
     import yaml
 
-    from kedro_dab.config import check_catalog_shape
+    from kedro_dab.shapes import check_catalog_shape
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     root = Path(loader.conf_source)

@@ -25,6 +25,7 @@ from kedro_dab.config import (
     TagRule,
     TargetSettings,
     parse_config,
+    plain,
 )
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.graphs import topological_order
@@ -314,9 +315,7 @@ def _unused_entries(
             for task in job.tasks
         )
         if not matched:
-            shown = ", ".join(
-                f"{k}: {v}" for k, v in entry.match.model_dump(exclude_none=True).items()
-            )
+            shown = ", ".join(f"{k}: {v}" for k, v in plain(entry.match, exclude_none=True).items())
             out.append(f"{where}: tasks[{index}] (match {{{shown}}}) matches no task")
     return out
 
@@ -595,9 +594,7 @@ def _plan_dict(plan: Plan) -> dict[str, Any]:
             "kedro_version": plan.kedro_version,
             "env": plan.env,
         },
-        "compute": {
-            name: profile.model_dump(mode="json") for name, profile in sorted(plan.compute.items())
-        },
+        "compute": {name: plain(profile) for name, profile in sorted(plan.compute.items())},
         "jobs": [
             {
                 "key": job.key,

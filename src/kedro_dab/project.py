@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab import compat, kedro_config
-from kedro_dab.config import check_catalog_shape, describe_load_failure, requirement_problem
+from kedro_dab.config import requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
+from kedro_dab.shapes import check_catalog_shape, describe_load_failure
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -356,7 +356,7 @@ CASES: list[Case] = [
         job("trigger: {periodic: {interval: 0, unit: DAYS}}"),
         "plan",
         "jobs.j.trigger.periodic.interval",
-        "greater than or equal to 1",
+        "expected a whole number >= 1, got 0",
     ),
     case(
         "job-parameter-twice",
@@ -394,7 +394,7 @@ CASES: list[Case] = [
         dab_yml("tasks: [{match: {group: '*'}, max_retries: -2}]\n"),
         "plan",
         "tasks[0].max_retries",
-        "greater than or equal to -1",
+        "expected a whole number >= -1, got -2",
     ),
     case(
         "dab-target-not-in-databricks-yml",

@@ -98,7 +98,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     (
         "a wrong type names the key",
         {"merge_memory": "maybe"},
-        starting("dab.yml: merge_memory: Input should be"),
+        exactly("dab.yml: merge_memory: expected true or false, got 'maybe'"),
     ),
 ]
 

@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from kedro_dab.bundle.layout import DATABRICKS_YML, DEFAULT_ENV, ENV_VARIABLE, OWNED_DIR
-from kedro_dab.config import check_bundle_shape
 from kedro_dab.errors import ConfigError, first_line, read_text
+from kedro_dab.shapes import check_bundle_shape
 
 _GLOB_CHARS = "*?["
 _ROOT_FILES = {DATABRICKS_YML, "databricks.yaml", "bundle.yml", "bundle.yaml"}

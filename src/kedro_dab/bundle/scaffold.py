@@ -25,8 +25,8 @@ from kedro_dab.bundle.layout import (
     OWNED_INCLUDE,
     glob_matches,
 )
-from kedro_dab.config import bundle_shape_problem
 from kedro_dab.errors import BundleError, ConfigError, first_line, os_error_line, read_text
+from kedro_dab.shapes import bundle_shape_problem
 
 GITIGNORE_LINES = (".databricks/", ".kedro-dab/")
 

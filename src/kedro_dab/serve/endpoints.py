@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kedro_dab.config import ModelServing, ServingEndpoint, suggest
-from kedro_dab.errors import ConfigError
+from kedro_dab.config import ModelServing, ServingEndpoint, plain
+from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.project import ProjectModel
 
 
@@ -215,9 +215,7 @@ def endpoint_to_dict(endpoint: Endpoint) -> dict[str, Any]:
         "preload": list(endpoint.preload),
         "catalog_inputs": list(endpoint.catalog_inputs),
         **({"app": True} if endpoint.app else {}),
-        **(
-            {"model_serving": endpoint.model_serving.model_dump()} if endpoint.model_serving else {}
-        ),
+        **({"model_serving": plain(endpoint.model_serving)} if endpoint.model_serving else {}),
     }
 
 
