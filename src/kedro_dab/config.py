@@ -16,20 +16,25 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
+from kedro_dab.config_jobs import (
+    EmailNotifications,
+    Health,
+    JobParameter,
+    Permission,
+    RunAs,
+    Schedule,
+    Strict,
+    Trigger,
+    WebhookNotifications,
+    parameter_text,
+)
 from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.limits import KEY_PATTERN, RESOURCE_KEY_PATTERN
-from kedro_dab.quartz import quartz_problem
-
-
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """Unknown keys are errors; settings never change once read. (msgspec applies `kw_only`
-    per class, so each settings class sets it.)"""
-
 
 # --- grouping rules ---------------------------------------------------------------------------
 
 
-class _Rule(_Strict, tag_field="by"):
+class _Rule(Strict, tag_field="by"):
     @property
     def by(self) -> str:
         """The rule's kind, as `dab.yml` names it (`by: tag`)."""
@@ -79,7 +84,7 @@ DEFAULT_GROUPING: tuple[Rule, ...] = (
 # --- compute ----------------------------------------------------------------------------------
 
 
-class _Compute(_Strict, tag_field="type"):
+class _Compute(Strict, tag_field="type"):
     @property
     def type(self) -> str:
         """The profile's kind, as `dab.yml` names it (`type: serverless`)."""
@@ -118,7 +123,7 @@ BUILTIN_COMPUTE: dict[str, Compute] = {SERVERLESS: ServerlessCompute()}
 # --- per-task settings ------------------------------------------------------------------------
 
 
-class Selector(_Strict, kw_only=True):
+class Selector(Strict, kw_only=True):
     """Which tasks a settings entry applies to. Every given condition must hold."""
 
     group: str | None = None
@@ -135,7 +140,7 @@ class Selector(_Strict, kw_only=True):
             raise ValueError("'match' needs at least one of group, tag, node, job")
 
 
-class TaskSettings(_Strict, kw_only=True):
+class TaskSettings(Strict, kw_only=True):
     """Settings for the tasks a selector matches; later entries override earlier ones."""
 
     match: Selector
@@ -184,134 +189,7 @@ def _mode(boundaries: Boundaries | None, merge_memory: bool | None) -> Boundarie
 # --- jobs ---------------------------------------------------------------------------------------
 
 
-class Schedule(_Strict, kw_only=True):
-    """A cron schedule (Quartz syntax)."""
-
-    quartz_cron_expression: Annotated[str, Meta(min_length=1)]
-    timezone_id: str = "UTC"
-    pause_status: Literal["PAUSED", "UNPAUSED"] | None = None
-
-    def __post_init__(self) -> None:
-        problem = quartz_problem(self.quartz_cron_expression)
-        if problem:
-            raise ValueError(problem)
-
-
-class EmailNotifications(_Strict, kw_only=True):
-    """Addresses notified on job events."""
-
-    on_start: tuple[str, ...] = ()
-    on_success: tuple[str, ...] = ()
-    on_failure: tuple[str, ...] = ()
-    on_duration_warning_threshold_exceeded: tuple[str, ...] = ()
-    no_alert_for_skipped_runs: bool | None = None
-
-
-class PeriodicTrigger(_Strict, kw_only=True):
-    """Run every `interval` units."""
-
-    interval: Annotated[int, Meta(ge=1)]
-    unit: Literal["HOURS", "DAYS", "WEEKS"]
-
-
-class FileArrivalTrigger(_Strict, kw_only=True):
-    """Run when new files land under `url` (a Unity Catalog volume or external location)."""
-
-    url: Annotated[str, Meta(min_length=1)]
-    min_time_between_triggers_seconds: Annotated[int, Meta(ge=0)] | None = None
-    wait_after_last_change_seconds: Annotated[int, Meta(ge=0)] | None = None
-
-
-class Trigger(_Strict, kw_only=True):
-    """A trigger other than a cron schedule: exactly one of `periodic` or `file_arrival`."""
-
-    periodic: PeriodicTrigger | None = None
-    file_arrival: FileArrivalTrigger | None = None
-    pause_status: Literal["PAUSED", "UNPAUSED"] | None = None
-
-    def __post_init__(self) -> None:
-        if (self.periodic is None) == (self.file_arrival is None):
-            raise ValueError("a trigger takes exactly one of 'periodic' or 'file_arrival'")
-
-
-class Webhook(_Strict, kw_only=True):
-    """A notification destination configured in the workspace, by id."""
-
-    id: Annotated[str, Meta(min_length=1)]
-
-
-class WebhookNotifications(_Strict, kw_only=True):
-    """Notification destinations called on job events."""
-
-    on_start: tuple[Webhook, ...] = ()
-    on_success: tuple[Webhook, ...] = ()
-    on_failure: tuple[Webhook, ...] = ()
-    on_duration_warning_threshold_exceeded: tuple[Webhook, ...] = ()
-
-
-class HealthRule(_Strict, kw_only=True):
-    """Warn when a run metric passes a threshold."""
-
-    metric: Literal[
-        "RUN_DURATION_SECONDS",
-        "STREAMING_BACKLOG_BYTES",
-        "STREAMING_BACKLOG_RECORDS",
-        "STREAMING_BACKLOG_SECONDS",
-        "STREAMING_BACKLOG_FILES",
-    ]
-    op: Literal["GREATER_THAN"] = "GREATER_THAN"
-    value: Annotated[int, Meta(ge=0)]
-
-
-class Health(_Strict, kw_only=True):
-    """Health rules of a job."""
-
-    rules: Annotated[tuple[HealthRule, ...], Meta(min_length=1)]
-
-
-class Principal(_Strict, kw_only=True):
-    """Exactly one of a user, a group or a service principal."""
-
-    user_name: str | None = None
-    group_name: str | None = None
-    service_principal_name: str | None = None
-
-    def __post_init__(self) -> None:
-        given = [
-            n for n in ("user_name", "group_name", "service_principal_name") if getattr(self, n)
-        ]
-        if len(given) != 1:
-            raise ValueError("give exactly one of user_name, group_name, service_principal_name")
-
-
-class RunAs(_Strict, kw_only=True):
-    """Who the job runs as: a user or a service principal."""
-
-    user_name: str | None = None
-    service_principal_name: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.user_name is None) == (self.service_principal_name is None):
-            raise ValueError("run_as takes exactly one of user_name or service_principal_name")
-
-
-class Permission(Principal, kw_only=True):
-    """A permission on the job."""
-
-    level: Literal["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"]
-
-
-class JobParameter(_Strict, kw_only=True):
-    """A job parameter, passed to every task as a Kedro runtime parameter (`--params`) through
-    Databricks' `{{job.parameters.<name>}}`, so a run can change it without a redeploy."""
-
-    name: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-    default: str | int | float | bool
-    kedro_param: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")] | None = None
-    """The Kedro parameter to set (dots for nested keys); the parameter's name by default."""
-
-
-class JobConfig(_Strict, kw_only=True):
+class JobConfig(Strict, kw_only=True):
     """One Databricks job: which pipelines it runs and how its nodes are grouped."""
 
     name: str | None = None
@@ -385,14 +263,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parameter_text(value: str | int | float | bool) -> str:
-    """A job parameter default as Databricks keeps it: text (`true`/`false` for booleans)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-class TargetSettings(_Strict, kw_only=True):
+class TargetSettings(Strict, kw_only=True):
     """How the jobs differ on one bundle target."""
 
     compute: str | None = None
@@ -407,7 +278,7 @@ class TargetSettings(_Strict, kw_only=True):
 ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
 
 
-class ModelServing(_Strict, kw_only=True):
+class ModelServing(Strict, kw_only=True):
     """An endpoint on Databricks Model Serving: its exported MLflow model (`kedro dab
     export-model`) registered in Unity Catalog as `<catalog_name>.<schema_name>.<model_name>`,
     and, once a `version` of it is registered, a serving endpoint for that version."""
@@ -422,7 +293,7 @@ class ModelServing(_Strict, kw_only=True):
     scale_to_zero: bool = True
 
 
-class ServingEndpoint(_Strict, kw_only=True):
+class ServingEndpoint(Strict, kw_only=True):
     """One serving endpoint: a registered pipeline answering HTTP requests. The request feeds
     `inputs` and may set `params`; `preload` datasets are loaded once at start-up."""
 
@@ -451,7 +322,7 @@ class ServingEndpoint(_Strict, kw_only=True):
                 raise ValueError(f"'{key}' lists a name twice")
 
 
-class DabConfig(_Strict, kw_only=True):
+class DabConfig(Strict, kw_only=True):
     """All of `dab.yml`."""
 
     grouping: tuple[Rule, ...] = DEFAULT_GROUPING

@@ -22,6 +22,7 @@ _TOKEN = re.compile(r"\.(\w+)|\[(\d+)\]|\[(\.\.\.)\]")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(.+)`$")
 _MISSING = re.compile(r"^Object missing required field `(.+)`$")
 _BAD_VALUE = re.compile(r"^Invalid (?:enum )?value (.+)$")
+_FIELD = re.compile(r"^field `(\w+)`: (.*)$", re.S)
 _TYPE_WORDS = {
     "bool": "true or false",
     "int": "a whole number",
@@ -65,6 +66,12 @@ def describe(
     return f"{where}: {_format_path(loc) or '(top level)'}: {_worded(message, value)}"
 
 
+def field_problem(name: str, problem: str) -> str:
+    """The message a settings class raises for a problem with one of its own fields, so the
+    error names that field's key path (msgspec names only the class's)."""
+    return f"field `{name}`: {problem}"
+
+
 def _locate(exc: msgspec.ValidationError, raw: Any, schema: Any) -> tuple[str, Loc]:
     """The message and the key path of `exc`; msgspec writes mapping keys as `[...]`, so the
     key is found by converting each entry of that mapping on its own."""
@@ -86,6 +93,9 @@ def _locate(exc: msgspec.ValidationError, raw: Any, schema: Any) -> tuple[str, L
         part: object = name if name else int(index)
         loc.append(part)
         value, kind = _step(kind, value, part)
+    own = _FIELD.match(message)
+    if own:
+        return own.group(2), [*loc, own.group(1)]
     return message, loc
 
 

@@ -311,7 +311,7 @@ CASES: list[Case] = [
         "jobs.nightly run!",
         "letters, digits",
     ),
-    case("dab-jobs-is-a-list", dab_yml("jobs: [a, b]\n"), "plan", "jobs", "dictionary"),
+    case("dab-jobs-is-a-list", dab_yml("jobs: [a, b]\n"), "plan", "jobs", "expected a mapping"),
     case("dab-empty-pipelines", job("pipelines: []"), "plan", "jobs.j", "at least one pipeline"),
     case(
         "cron-words",

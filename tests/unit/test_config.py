@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,26 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
         {"merge_memory": "maybe"},
         exactly("dab.yml: merge_memory: expected true or false, got 'maybe'"),
     ),
+    (
+        "the bad entry of a mapping is named even when an earlier entry is fine",
+        {"jobs": {"a": {}, "b": {"pipeline": ["x"]}}},
+        exactly("dab.yml: jobs.b.pipeline: unknown key; did you mean 'pipelines'?"),
+    ),
+    (
+        "a value outside its choices lists them",
+        {"boundaries": "keep"},
+        exactly("dab.yml: boundaries: 'keep' is not one of 'merge', 'persist', 'refuse'"),
+    ),
+    (
+        "a number below its minimum names the bound and the value",
+        {"jobs": {"j": {"max_concurrent_runs": 0}}},
+        exactly("dab.yml: jobs.j.max_concurrent_runs: expected a whole number >= 1, got 0"),
+    ),
+    (
+        "a missing required key is named",
+        {"serving": {"api": {}}},
+        exactly("dab.yml: serving.api: missing key 'pipeline'"),
+    ),
 ]
 
 
@@ -176,3 +198,16 @@ def test_pip_options_in_dab_yml_requirements_are_refused_as_in_requirements_txt(
 
     message = str(error.value)
     assert f"{path}: '{line}' is a pip option" in message
+
+
+def test_reading_dab_yml_and_planning_import_no_pydantic():
+    probe = (
+        "import sys, kedro_dab.api, kedro_dab.show, kedro_dab.plan\n"
+        "from kedro_dab.config import parse_config\n"
+        "parse_config({'jobs': {'j': {'schedule': {'quartz_cron_expression': '0 0 1 * * ?'}}},"
+        " 'compute': {'c': {'type': 'job_cluster', 'new_cluster': {}}},"
+        " 'serving': {'s': {'pipeline': 'p'}}})\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'pydantic_core'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
