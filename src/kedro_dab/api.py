@@ -584,7 +584,7 @@ def serving_app(
     some by name; default all), with the project's catalog built and `preload` datasets loaded
     once. `token`, when given, is required as a bearer token on every invocation."""
     from kedro_dab.serve.app import DEFAULT_MAX_BODY_BYTES, create_app, require_extra
-    from kedro_dab.serve.runtime import load_service, require_kedro_1
+    from kedro_dab.serve.startup import load_service, require_kedro_1
 
     require_extra()
     require_kedro_1()
@@ -642,9 +642,10 @@ def export_model(
     import json
 
     from kedro_dab.errors import ConfigError
+    from kedro_dab.serve.errors import ServeError
     from kedro_dab.serve.mlflow_model import export_model as export
     from kedro_dab.serve.mlflow_model import require_extra
-    from kedro_dab.serve.runtime import ServeError, require_kedro_1
+    from kedro_dab.serve.startup import require_kedro_1
 
     require_extra()
     require_kedro_1()
