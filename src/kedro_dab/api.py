@@ -5,8 +5,8 @@ Each function takes the project folder and, where it matters, the Kedro env the 
 tasks run with (default: the `kedro_env` variable of `databricks.yml`, else `databricks`).
 The functions are written in `kedro_dab._api`, one module per command family: planning,
 bundling, deploying, running and serving. Importing this module loads none of what they call
-(databricks-sdk, the bundle writer, the scaffold, the simulator, the serving stack); each
-function imports what it needs when called.
+(databricks-sdk, the bundle writer, the scaffold, the simulator, the serving runtime, any web
+framework); each function imports what it needs when called.
 """
 
 from __future__ import annotations
