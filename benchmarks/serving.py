@@ -132,7 +132,8 @@ def once():
 CHILD_CORE = """
 import json, sys, time
 from kedro_dab import api
-from kedro_dab.serve.runtime import load_service, parse_body
+from kedro_dab.serve.payload import parse_body
+from kedro_dab.serve.startup import load_service
 plan = api.make_plan(".", ENV)
 service = load_service(".", plan.env, plan.endpoints, [NAME])
 endpoint = service.endpoints[NAME]

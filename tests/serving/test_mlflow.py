@@ -157,8 +157,8 @@ def test_exporting_onto_an_existing_folder_is_refused_and_leaves_it_alone(exampl
 )
 def test_a_param_mlflow_cannot_type_is_refused_naming_it(kind: str, default: object):
     from kedro_dab.serve.endpoints import Endpoint, EndpointParam
+    from kedro_dab.serve.errors import ServeError
     from kedro_dab.serve.mlflow_model import param_schema
-    from kedro_dab.serve.runtime import ServeError
 
     endpoint = Endpoint(
         name="quote",
@@ -176,8 +176,8 @@ def test_a_param_mlflow_cannot_type_is_refused_naming_it(kind: str, default: obj
 
 def test_an_endpoint_with_several_inputs_is_refused_before_anything_is_written(tmp_path: Path):
     from kedro_dab.serve.endpoints import Endpoint
+    from kedro_dab.serve.errors import ServeError
     from kedro_dab.serve.mlflow_model import export_model
-    from kedro_dab.serve.runtime import ServeError
 
     endpoint = Endpoint(
         name="join",

@@ -19,14 +19,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from kedro_dab.serve.endpoints import Endpoint
-from kedro_dab.serve.runtime import (
-    NodeFailed,
-    RequestError,
-    ServeError,
-    Service,
-    parse_body,
-    to_jsonable,
-)
+from kedro_dab.serve.errors import NodeFailed, RequestError, ServeError
+from kedro_dab.serve.payload import parse_body, to_jsonable
+from kedro_dab.serve.runtime import Service
 
 logger = logging.getLogger("kedro_dab.serve")
 

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from kedro_dab.bundle.apps import read_endpoint
     from kedro_dab.serve.app import DEFAULT_MAX_BODY_BYTES, create_app, require_extra, run_server
-    from kedro_dab.serve.runtime import load_service
+    from kedro_dab.serve.startup import load_service
 
     require_extra()
     folder = args.folder.resolve()

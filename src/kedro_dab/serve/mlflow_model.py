@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.serve.endpoints import Endpoint, endpoint_from_dict, endpoint_to_dict, json_type
-from kedro_dab.serve.runtime import ServeError
+from kedro_dab.serve.errors import ServeError
 
 INSTALL_HINT = "exporting a model needs MLflow: pip install 'kedro-dab[mlflow]'"
 ENTRY_FILE = Path(__file__).with_name("mlflow_entry.py")
@@ -131,7 +131,8 @@ def export_model(
     from kedro_dab.build import build_wheel
     from kedro_dab.bundle.layout import shipped_conf_files
     from kedro_dab.plan import runtime_requirement
-    from kedro_dab.serve.runtime import load_service, parse_body, to_jsonable
+    from kedro_dab.serve.payload import parse_body, to_jsonable
+    from kedro_dab.serve.startup import load_service
 
     if len(endpoint.inputs) > 1:
         raise ServeError(
@@ -214,7 +215,7 @@ def _load_class() -> type:
         def load_context(self, context: Any) -> None:
             from kedro.framework.project import configure_project
 
-            from kedro_dab.serve.runtime import load_service
+            from kedro_dab.serve.startup import load_service
 
             config = context.model_config
             self.endpoint = endpoint_from_dict(json.loads(config["endpoint"]))
@@ -235,7 +236,8 @@ def _load_class() -> type:
         def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:
             from mlflow.exceptions import MlflowException
 
-            from kedro_dab.serve.runtime import RequestError, to_jsonable
+            from kedro_dab.serve.errors import RequestError
+            from kedro_dab.serve.payload import to_jsonable
 
             inputs: dict[str, Any] = {}
             if self.endpoint.inputs:

@@ -1,0 +1,161 @@
+"""Serving start-up: a project's endpoints loaded once into a `Service`.
+
+One Kedro session loads the project's context and catalog (the project's
+`after_context_created` and `after_catalog_created` hooks run once), every endpoint's `preload`
+datasets are loaded once, and each endpoint's pipeline is compiled into what a request needs:
+the datasets every request shares, the parameter datasets a request may change, the datasets
+the pipeline produces, and whether the project registers a hook that runs per request. Kedro's
+per-dataset and per-node INFO log lines are turned down to WARNING in a serving process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kedro_dab.errors import first_line
+from kedro_dab.serve.endpoints import Endpoint
+from kedro_dab.serve.errors import ServeError
+from kedro_dab.serve.runtime import CompiledEndpoint, Service
+
+logger = logging.getLogger("kedro_dab.serve")
+
+QUIET_LOGGERS = ("kedro.io.data_catalog", "kedro.pipeline.node", "kedro.io.core")
+
+
+def require_kedro_1() -> None:
+    """Serving needs Kedro 1.x: refuse older Kedro in one line."""
+    import kedro
+
+    if not str(kedro.__version__).startswith("1."):
+        raise ServeError(
+            f"kedro dab serve needs Kedro 1.x (this project runs Kedro {kedro.__version__}); "
+            "upgrade Kedro to serve endpoints"
+        )
+
+
+def load_service(
+    project_path: Path | str,
+    env: str,
+    endpoints: Sequence[Endpoint],
+    names: Sequence[str] = (),
+    preloaded: Mapping[str, Mapping[str, Any]] | None = None,
+    prepare: Callable[[Any], None] | None = None,
+) -> Service:
+    """Start a Kedro session for `env`, build its catalog once and preload every endpoint's
+    `preload` datasets. `names` picks endpoints (default: all). `preloaded` (endpoint name ->
+    dataset name -> data) gives preload data already in hand (an exported model's), which
+    is then not loaded from the catalog; `prepare(catalog)` runs before the preloads (a
+    Databricks App fetches them from volumes there)."""
+    require_kedro_1()
+    by_name = {e.name: e for e in endpoints}
+    if not by_name:
+        raise ServeError(
+            "dab.yml declares no serving endpoints; add one under 'serving:' (pipeline, inputs)"
+        )
+    for name in names:
+        if name not in by_name:
+            raise ServeError(
+                f"no serving endpoint '{name}' in dab.yml; endpoints: {', '.join(sorted(by_name))}"
+            )
+    chosen = [by_name[n] for n in (names or sorted(by_name))]
+    from kedro.framework.project import pipelines
+    from kedro.framework.session import KedroSession
+
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    root = Path(project_path).resolve()
+    session = KedroSession.create(root, env=env)
+    started = time.perf_counter()
+    try:
+        context = session.load_context()
+        catalog = context.catalog
+        if prepare is not None:
+            prepare(catalog)
+        parameters = context.params
+        hook_manager = session._hook_manager
+        compiled = {}
+        for endpoint in chosen:
+            compiled[endpoint.name] = _compile(
+                endpoint,
+                pipelines[endpoint.pipeline],
+                catalog,
+                hooked(hook_manager),
+                (preloaded or {}).get(endpoint.name, {}),
+            )
+    except Exception:
+        session.close()
+        raise
+    logger.info(
+        "Loaded %d endpoint(s) in %.2f s: %s",
+        len(compiled),
+        time.perf_counter() - started,
+        ", ".join(compiled),
+    )
+    return Service(root, env, compiled, parameters, hook_manager, session)
+
+
+REQUEST_HOOKS = (
+    "before_pipeline_run",
+    "after_pipeline_run",
+    "on_pipeline_error",
+    "before_node_run",
+    "after_node_run",
+    "on_node_error",
+    "before_dataset_loaded",
+    "after_dataset_loaded",
+    "before_dataset_saved",
+    "after_dataset_saved",
+)
+"""The hooks that run on each request (the start-up ones run once)."""
+
+
+def hooked(hook_manager: Any) -> bool:
+    """Whether any of the per-request hooks has an implementation."""
+    return any(getattr(hook_manager.hook, name).get_hookimpls() for name in REQUEST_HOOKS)
+
+
+def _compile(
+    endpoint: Endpoint, pipeline: Any, catalog: Any, hooks: bool, given: Mapping[str, Any]
+) -> CompiledEndpoint:
+    from kedro.io import MemoryDataset
+
+    shared: dict[str, Any] = {}
+    preloaded: dict[str, Any] = {}
+    for dataset in endpoint.preload:
+        try:
+            data = given[dataset] if dataset in given else catalog.load(dataset)
+        except Exception as exc:
+            raise ServeError(
+                f"endpoint '{endpoint.name}': cannot preload '{dataset}': {first_line(exc)}; "
+                "run the pipeline that makes it first, or check its catalog entry"
+            ) from exc
+        preloaded[dataset] = data
+        shared[dataset] = MemoryDataset(data, copy_mode="assign")
+    for dataset in endpoint.catalog_inputs:
+        shared[dataset] = catalog.get(dataset) if hasattr(catalog, "get") else catalog[dataset]
+    free = pipeline.inputs()
+    keys = [p.key for p in endpoint.params]
+    param_datasets = {}
+    for dataset in sorted(free):
+        if dataset == "parameters" or dataset.startswith("params:"):
+            root = dataset.removeprefix("params:") if dataset != "parameters" else ""
+            param_datasets[dataset] = tuple(
+                k
+                for k in keys
+                if not root or k == root or k.startswith(root + ".") or root.startswith(k + ".")
+            )
+    produced = tuple(sorted(pipeline.all_outputs()))
+    return CompiledEndpoint(
+        endpoint=endpoint,
+        pipeline=pipeline,
+        nodes=tuple(pipeline.nodes),
+        shared=shared,
+        preloaded=preloaded,
+        param_datasets=param_datasets,
+        produced=produced,
+        hooked=hooks,
+    )
