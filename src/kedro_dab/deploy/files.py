@@ -87,6 +87,8 @@ def _is_notebook(rel: str, data: bytes) -> bool:
 def file_changes(
     conf_files: Mapping[str, bytes], state: Mapping[str, Any]
 ) -> tuple[dict[str, str], list[str], list[str]]:
+    """(each file's sha256, the files changed since the deploy `state` records, the files it
+    records that are gone), the last two sorted."""
     hashes = {rel: hashlib.sha256(data).hexdigest() for rel, data in conf_files.items()}
     before = state.get("files") or {}
     changed = [rel for rel in sorted(hashes) if before.get(rel) != hashes[rel]]
