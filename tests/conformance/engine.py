@@ -9,13 +9,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.deploy.sdk import (
-    bundle_settings,
-    job_permissions,
-    references,
-    short_name,
-    target_paths,
-)
+from kedro_dab.deploy.context import references, short_name, target_paths
+from kedro_dab.deploy.job_settings import bundle_settings
+from kedro_dab.deploy.permissions import job_permissions
 from kedro_dab.deploy.target import USE_CLI, UnsupportedBundle, load_target
 
 USER = "tester@databricks.com"

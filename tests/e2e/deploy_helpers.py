@@ -1,4 +1,5 @@
-"""Helpers for the deploy end-to-end tests: the example project, the fake workspace, `kedro dab`."""
+"""Helpers for the deploy end-to-end tests: the example project, the fake workspace, `kedro dab`,
+and in-process deploys and destroys through the real databricks-sdk (`InProcessRun`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
+from databricks.sdk.clock import Clock
 
+from kedro_dab.build import Artifact
+from kedro_dab.deploy import engines
+from kedro_dab.deploy.sdk import DeployReport, deploy_target
+from kedro_dab.deploy.target import Target
+from kedro_dab.deploy.workspace import Workspace
 from tests.fake_workspace import FakeWorkspace, RecordedRequest
 from tests.fake_workspace.fixture import running_workspace
 from tests.support.kedro_projects import run_kedro
@@ -185,3 +194,80 @@ def interrupt_run(project: Path, ws: FakeWorkspace, timeout: float) -> tuple[int
     os.kill(process.pid, signal.SIGINT)
     out, _ = process.communicate("y\n", timeout=timeout)
     return process.returncode, out
+
+
+class QuickClock(Clock):
+    """The SDK's retry back-off, a hundred times faster."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds / 100)
+
+
+@dataclass(frozen=True)
+class BuiltProject:
+    """A copy of the example, its wheel built once: what an in-process deploy of `target` ships
+    (`files`: paths relative to the project, and their bytes)."""
+
+    root: Path
+    target: Target
+    wheel: Artifact
+    files: dict[str, bytes]
+
+
+ProjectT = TypeVar("ProjectT", bound=BuiltProject)
+
+
+@dataclass
+class InProcessRun(Generic[ProjectT]):
+    """One case's fake workspace, deployed to and destroyed in-process through the real
+    databricks-sdk (its retries on a `QuickClock`), and what the code under test said (`said`)
+    and which removals it asked to approve (`approved`)."""
+
+    project: ProjectT
+    ws: FakeWorkspace
+    said: list[str] = field(default_factory=list)
+    approved: list[list[str]] = field(default_factory=list)
+
+    def workspace(self) -> Workspace:
+        return Workspace(self.ws.client(clock=QuickClock(), retry_timeout_seconds=20))
+
+    def deploy(
+        self,
+        target: Target | None = None,
+        *,
+        approve: bool = False,
+        force_lock: bool = False,
+        dry_run: bool = False,
+        files: dict[str, bytes] | None = None,
+    ) -> DeployReport:
+        """Deploy `target` (the project's by default) with `files` (the project's by default),
+        answering `approve` when asked to delete what the configuration no longer has."""
+
+        def confirm(keys: list[str]) -> bool:
+            self.approved.append(keys)
+            return approve
+
+        return deploy_target(
+            self.workspace(),
+            target or self.project.target,
+            self.project.root,
+            self.project.wheel,
+            self.project.files if files is None else files,
+            dry_run=dry_run,
+            force_lock=force_lock,
+            confirm_delete=confirm,
+            echo=self.said.append,
+        )
+
+    def destroy(self) -> None:
+        """Destroy the project's `dev` target, approving everything."""
+        engines.destroy_with_sdk(
+            self.project.root,
+            "dev",
+            profile=None,
+            echo=self.said.append,
+            client=self.workspace().client,
+        )

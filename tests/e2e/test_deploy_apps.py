@@ -11,20 +11,20 @@ app) `POST /api/2.0/apps/<name>/deployments` with `mode: SNAPSHOT` and that fold
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from databricks.sdk.clock import Clock
 
-from kedro_dab.build import Artifact, build_wheel
+from kedro_dab.build import build_wheel
 from kedro_dab.deploy import engines
-from kedro_dab.deploy.sdk import DeployReport, deploy_target
-from kedro_dab.deploy.target import Target, load_target
-from kedro_dab.deploy.workspace import Workspace
+from kedro_dab.deploy.target import load_target
 from kedro_dab.errors import DabError
-from tests.e2e.deploy_helpers import bundle_root, copy_example, state_path
+from tests.e2e.deploy_helpers import (
+    BuiltProject,
+    InProcessRun,
+    bundle_root,
+    copy_example,
+    state_path,
+)
 from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
@@ -33,76 +33,20 @@ APP = "price-shuttle"
 FOLDER = "resources/kedro-dab/apps/price-shuttle"
 
 
-class QuickClock(Clock):
-    """The SDK's retry back-off, a hundred times faster."""
-
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds / 100)
-
-
-@dataclass(frozen=True)
-class Project:
-    root: Path
-    target: Target
-    wheel: Artifact
-    files: dict[str, bytes]
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     root = copy_example(tmp_path_factory.mktemp("apps"), app=True)
     wheel = build_wheel(root)
     target = load_target(root, "dev")
     files = engines.synced_files(target, root, "conf", wheel.path, lambda line: None)
-    return Project(root, target, wheel, files)
+    return BuiltProject(root, target, wheel, files)
 
 
-@dataclass
-class Run:
-    project: Project
-    ws: FakeWorkspace
-    said: list[str] = field(default_factory=list)
-    approved: list[list[str]] = field(default_factory=list)
-
-    def workspace(self) -> Workspace:
-        return Workspace(self.ws.client(clock=QuickClock(), retry_timeout_seconds=20))
-
-    def deploy(
-        self,
-        target: Target | None = None,
-        *,
-        approve: bool = False,
-        dry_run: bool = False,
-        files: dict[str, bytes] | None = None,
-    ) -> DeployReport:
-        def confirm(keys: list[str]) -> bool:
-            self.approved.append(keys)
-            return approve
-
-        return deploy_target(
-            self.workspace(),
-            target or self.project.target,
-            self.project.root,
-            self.project.wheel,
-            self.project.files if files is None else files,
-            dry_run=dry_run,
-            confirm_delete=confirm,
-            echo=self.said.append,
-        )
-
-    def destroy(self) -> None:
-        engines.destroy_with_sdk(
-            self.project.root,
-            "dev",
-            profile=None,
-            echo=self.said.append,
-            client=self.workspace().client,
-        )
+class Run(InProcessRun[BuiltProject]):
+    """One case's workspace, and what the code under test said."""
 
     def app_writes(self) -> list[str]:
+        """`METHOD path` of every Apps API request that is not a read."""
         return [
             f"{r.method} {r.path}"
             for r in self.ws.log
@@ -111,7 +55,7 @@ class Run:
 
 
 @pytest.fixture
-def run(project: Project, fake_workspace: FakeWorkspace) -> Run:
+def run(project: BuiltProject, fake_workspace: FakeWorkspace) -> Run:
     return Run(project, fake_workspace)
 
 
@@ -269,7 +213,7 @@ def test_a_failed_app_deployment_fails_the_deploy_naming_the_app_and_the_reason(
 
 
 def test_an_endpoint_removed_from_the_configuration_has_its_app_deleted_once_approved(
-    run: Run, project: Project
+    run: Run, project: BuiltProject
 ):
     import dataclasses
 
@@ -327,7 +271,7 @@ def test_the_summary_lists_the_app_with_its_address_state_and_deployment(run: Ru
     ],
 )
 def test_an_app_setting_the_sdk_engine_does_not_deploy_is_refused_before_any_write(
-    run: Run, project: Project, field: str, value: object
+    run: Run, project: BuiltProject, field: str, value: object
 ):
     import dataclasses
 
@@ -345,7 +289,7 @@ def test_an_app_setting_the_sdk_engine_does_not_deploy_is_refused_before_any_wri
 
 
 def test_a_renamed_app_is_a_new_app_and_the_old_one_is_deleted_as_the_cli_recreates_it(
-    run: Run, project: Project
+    run: Run, project: BuiltProject
 ):
     import dataclasses
 
@@ -364,7 +308,7 @@ def test_a_renamed_app_is_a_new_app_and_the_old_one_is_deleted_as_the_cli_recrea
     assert json.loads(run.ws.files[state_path(run.ws)])["apps"][APP]["name"] == "shuttle-quotes"
 
 
-def test_the_production_target_deploys_its_app_under_its_own_root(run: Run, project: Project):
+def test_the_production_target_deploys_its_app_under_its_own_root(run: Run, project: BuiltProject):
     prod = load_target(project.root, "prod")
 
     report = run.deploy(prod)

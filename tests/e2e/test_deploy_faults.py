@@ -18,20 +18,26 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from databricks.sdk.clock import Clock
 
-from kedro_dab.build import Artifact, build_wheel
+from kedro_dab.build import build_wheel
 from kedro_dab.bundle.layout import shipped_conf_files
 from kedro_dab.deploy import engines
-from kedro_dab.deploy.sdk import DeployReport, deploy_target
+from kedro_dab.deploy.sdk import DeployReport
 from kedro_dab.deploy.target import Target, load_target
-from kedro_dab.deploy.workspace import Workspace
 from kedro_dab.errors import DabError
-from tests.e2e.deploy_helpers import JOB, bundle_root, copy_example, lock_path, state_path
+from tests.e2e.deploy_helpers import (
+    JOB,
+    BuiltProject,
+    InProcessRun,
+    bundle_root,
+    copy_example,
+    lock_path,
+    state_path,
+)
 from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
@@ -40,25 +46,12 @@ EXTRA = "reporting_only"
 """A second job, configured in some histories and removed from the configuration later."""
 
 
-class QuickClock(Clock):
-    """The SDK's retry back-off, a hundred times faster."""
-
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds / 100)
-
-
 @dataclass(frozen=True)
-class Project:
-    """The example project, bundled and built once for every case."""
+class Project(BuiltProject):
+    """The example project, bundled and built once for every case: `target` has one job,
+    `two_jobs` also `EXTRA`; `files` is the shipped conf."""
 
-    root: Path
-    one_job: Target
     two_jobs: Target
-    wheel: Artifact
-    conf_files: dict[str, bytes]
 
 
 @pytest.fixture(scope="module")
@@ -76,54 +69,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         f"conf/{rel.as_posix()}": (root / "conf" / rel).read_bytes()
         for rel in shipped_conf_files(root / "conf")
     }
-    return Project(root, one, two, wheel, conf)
+    return Project(root=root, target=one, wheel=wheel, files=conf, two_jobs=two)
 
 
-@dataclass
-class Run:
+class Run(InProcessRun[Project]):
     """One case's workspace, and what the code under test said."""
-
-    project: Project
-    ws: FakeWorkspace
-    said: list[str] = field(default_factory=list)
-    approved: list[list[str]] = field(default_factory=list)
-
-    def workspace(self) -> Workspace:
-        return Workspace(self.ws.client(clock=QuickClock(), retry_timeout_seconds=20))
-
-    def deploy(
-        self,
-        target: Target | None = None,
-        *,
-        approve: bool = False,
-        force_lock: bool = False,
-        dry_run: bool = False,
-        conf: dict[str, bytes] | None = None,
-    ) -> DeployReport:
-        def confirm(keys: list[str]) -> bool:
-            self.approved.append(keys)
-            return approve
-
-        return deploy_target(
-            self.workspace(),
-            target or self.project.one_job,
-            self.project.root,
-            self.project.wheel,
-            self.project.conf_files if conf is None else conf,
-            dry_run=dry_run,
-            force_lock=force_lock,
-            confirm_delete=confirm,
-            echo=self.said.append,
-        )
-
-    def destroy(self) -> None:
-        engines.destroy_with_sdk(
-            self.project.root,
-            "dev",
-            profile=None,
-            echo=self.said.append,
-            client=self.workspace().client,
-        )
 
     def jobs_by_key(self) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
@@ -186,7 +136,7 @@ def settings_stale(run: Run) -> None:
 def conf_file_gone_on_both_sides(run: Run) -> None:
     """A conf file was deployed; it is deleted locally (the case's deploy omits it) and in the
     workspace by hand."""
-    run.deploy(conf={**run.project.conf_files, "conf/base/old.yml": b"old: 1\n"})
+    run.deploy(files={**run.project.files, "conf/base/old.yml": b"old: 1\n"})
     run.ws.workspace.delete(f"{bundle_root(run.ws)}/files/conf/base/old.yml", recursive=False)
 
 
@@ -536,11 +486,11 @@ def test_destroy_lists_every_job_and_folder_before_it_asks(run: Run) -> None:
 def test_upload_progress_reports_bytes(run: Run) -> None:
     run.deploy()
     wheel = run.project.wheel
-    total = wheel.size + sum(len(data) for data in run.project.conf_files.values())
+    total = wheel.size + sum(len(data) for data in run.project.files.values())
     lines = [line for line in run.said if line.startswith("uploaded  ")]
     assert lines[0].startswith(f"uploaded  {wheel.path.name}  {wheel.size:,}/{wheel.size:,} bytes")
     assert lines[-1].endswith(f"({total:,}/{total:,} in all)")
-    assert len(lines) == 1 + len(run.project.conf_files)
+    assert len(lines) == 1 + len(run.project.files)
 
 
 # --- before anything is built, and the command line ----------------------------------------------

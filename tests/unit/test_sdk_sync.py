@@ -171,7 +171,7 @@ def test_ignore_lines_match_as_the_clis_gitignore_module_matches_them(
     ],
 )
 def test_a_notebook_in_the_synced_files_is_refused(name: str, text: str, tmp_path: Path) -> None:
-    from kedro_dab.deploy.sdk import source_files
+    from kedro_dab.deploy.files import source_files
     from kedro_dab.deploy.target import UnsupportedBundle
 
     root = make(tmp_path, {})
@@ -182,7 +182,7 @@ def test_a_notebook_in_the_synced_files_is_refused(name: str, text: str, tmp_pat
 
 
 def test_a_python_file_without_the_notebook_header_is_synced(tmp_path: Path) -> None:
-    from kedro_dab.deploy.sdk import source_files
+    from kedro_dab.deploy.files import source_files
 
     root = make(tmp_path, {".gitignore": "conf/local/\n"})
     assert "src/pkg/nodes.py" in source_files(target(), root, "conf")

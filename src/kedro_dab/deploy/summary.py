@@ -94,7 +94,8 @@ def summarize(
     root: Path, target_name: str | None, *, profile: str | None = None, client: Any = None
 ) -> TargetSummary:
     """Read back what is deployed to the target."""
-    from kedro_dab.deploy.sdk import STATE_FILE, read_state, target_paths
+    from kedro_dab.deploy.context import target_paths
+    from kedro_dab.deploy.state import STATE_FILE, read_state
 
     target = load_target(root, target_name)
     workspace = Workspace(client or connect(target.host, profile))
@@ -215,14 +216,11 @@ def _local_fingerprints(
     """What a deploy of the local bundle would send for each job, against the deployed wheel,
     or why that cannot be known."""
     from kedro_dab.build import Artifact
-    from kedro_dab.deploy.sdk import (
-        desired_settings,
-        fingerprint,
-        job_permissions,
-        references,
-        short_name,
-        uses_wheel,
-    )
+    from kedro_dab.deploy.context import references, short_name
+    from kedro_dab.deploy.files import uses_wheel
+    from kedro_dab.deploy.job_settings import desired_settings
+    from kedro_dab.deploy.permissions import job_permissions
+    from kedro_dab.deploy.state import fingerprint
 
     stand_in: Artifact | None = None
     remote = ""
