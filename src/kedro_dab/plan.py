@@ -7,12 +7,14 @@ invariants again from the Plan alone; `plan_to_dict` is the documented, versione
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError
 from typing import Any
 
 from kedro_dab import boundaries as _boundaries
+from kedro_dab.collector import collector_paused
 from kedro_dab.config import (
     TASK_SETTING_NAMES,
     Compute,
@@ -28,7 +30,7 @@ from kedro_dab.config import (
 )
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.graphs import topological_order
-from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job
+from kedro_dab.grouping import BoundaryDataset, group_job
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
@@ -78,7 +80,7 @@ class Job:
     boundaries: str = "merge"
     """What happens to in-memory datasets between tasks: merge, persist or refuse."""
 
-    @property
+    @functools.cached_property
     def persisted(self) -> tuple[BoundaryDataset, ...]:
         """The in-memory datasets this job saves per run for later tasks."""
         return tuple(c for c in self.boundary_datasets if c.persisted)
@@ -90,9 +92,21 @@ class Job:
 
     def boundary_io(self, task_key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(loaded, saved): the persisted datasets task `task_key` reads and writes."""
-        load = tuple(c.dataset for c in self.persisted if task_key in c.consumers)
-        save = tuple(c.dataset for c in self.persisted if c.producer == task_key)
-        return load, save
+        load = self._boundary_io[0].get(task_key, [])
+        save = self._boundary_io[1].get(task_key, [])
+        return tuple(load), tuple(save)
+
+    @functools.cached_property
+    def _boundary_io(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Task key -> the persisted datasets it loads, and -> those it saves, in the order
+        of `persisted`."""
+        loads: dict[str, list[str]] = {}
+        saves: dict[str, list[str]] = {}
+        for boundary in self.persisted:
+            for consumer in dict.fromkeys(boundary.consumers):
+                loads.setdefault(consumer, []).append(boundary.dataset)
+            saves.setdefault(boundary.producer, []).append(boundary.dataset)
+        return loads, saves
 
 
 @dataclass(frozen=True)
