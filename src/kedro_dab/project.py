@@ -88,7 +88,7 @@ class ProjectModel:
 
     def is_memory(self, dataset: str) -> bool:
         """True when the dataset exists only in the memory of the process that makes it."""
-        return not compat.is_parameter(dataset) and dataset not in self.persisted
+        return dataset not in self.persisted and not compat.is_parameter(dataset)
 
 
 def read_project(project_path: Path | str, env: str) -> ProjectModel:
