@@ -581,7 +581,7 @@ def time_steps(project_path: Path) -> dict[str, float]:
     """Time kedro-dab's own steps on one project, in this process. Returns seconds per step.
 
     ADAPT THIS FUNCTION when ``kedro_dab``'s API changes; it is written against ``api.read``,
-    ``plan.build_plan`` and ``plan.check_plan``. The steps timed:
+    ``plan.build_plan`` and ``plan_checks.check_plan``. The steps timed:
 
     * ``read_project``: the project model. It bootstraps the project itself, so it includes
       what ``kedro registry list`` does (import the project, build its pipelines) plus reading
@@ -595,14 +595,15 @@ def time_steps(project_path: Path) -> dict[str, float]:
     try:
         api = importlib.import_module("kedro_dab.api")
         plan_module = importlib.import_module("kedro_dab.plan")
+        checks_module = importlib.import_module("kedro_dab.plan_checks")
     except ImportError as exc:
         raise StepsUnavailableError(
-            f"cannot import kedro_dab.api / kedro_dab.plan ({exc}); install kedro-dab in this "
-            "environment (pip install -e .) once the API exists."
+            f"cannot import kedro_dab.api / .plan / .plan_checks ({exc}); install kedro-dab in "
+            "this environment (pip install -e .) once the API exists."
         ) from exc
     read_project = _api_function(api, "read", "read_project")
     build_plan = _api_function(plan_module, "build_plan")
-    check_plan = _api_function(plan_module, "check_plan")
+    check_plan = _api_function(checks_module, "check_plan")
 
     timings: dict[str, float] = {}
     with _timed(timings, "read_project"):

@@ -12,15 +12,14 @@ containers and no cycles, and each collection would walk Kedro's whole object gr
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import functools
-import gc
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError
 
+from kedro_dab.collector import collector_paused
 from kedro_dab.config import (
     Boundaries,
     NamespaceRule,
@@ -109,19 +108,6 @@ def group_job(
         )
     with collector_paused():
         return _group(project, job_key, order, rules, pipelines, boundaries)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the garbage collector (if it runs) for the block: for passes that allocate many
-    containers and no reference cycles, in a process holding Kedro's pipelines."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _group(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab import compat
+from kedro_dab.collector import collector_paused
 
 
 def config_loader(project_path: Path, env: str) -> Any:
@@ -147,7 +148,8 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for path in files:
             try:
-                loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
+                with collector_paused():
+                    loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=loader_cls)
             except yaml.YAMLError:
                 return load_config_key(loader, "catalog")
             check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())

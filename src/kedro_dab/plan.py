@@ -1,38 +1,41 @@
 """The Plan: jobs made of tasks, platform-neutral, with the rule that placed every node.
 
-`build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan; `check_plan` proves the
-invariants again from the Plan alone; `plan_to_dict` is the documented, versioned JSON form.
+`build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan (each task's settings from
+`task_settings`), then has `plan_checks` prove its invariants again from the Plan alone;
+`kedro_run_args` is the command a task runs; `plan_to_dict` is the documented, versioned JSON
+form.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from graphlib import CycleError
 from typing import Any
 
 from kedro_dab import boundaries as _boundaries
+from kedro_dab.collector import collector_paused
 from kedro_dab.config import (
-    TASK_SETTING_NAMES,
     Compute,
     DabConfig,
     JobConfig,
     JobParameter,
-    Rule,
-    Selector,
-    ServerlessCompute,
-    TagRule,
     TargetSettings,
     parse_config,
     plain,
 )
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.graphs import topological_order
-from kedro_dab.grouping import BoundaryDataset, collector_paused, group_job
-from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, RESOURCE_KEY_PATTERN
+from kedro_dab.grouping import BoundaryDataset, group_job
+from kedro_dab.limits import RESOURCE_KEY_PATTERN
+from kedro_dab.plan_checks import check_plan
 from kedro_dab.project import ProjectModel
 from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
+from kedro_dab.task_settings import (
+    performance_target,
+    task_pipelines,
+    task_settings,
+    unused_entries,
+)
 
 PLAN_SCHEMA = "kedro-dab/plan"
 PLAN_VERSION = 1
@@ -79,7 +82,7 @@ class Job:
     boundaries: str = "merge"
     """What happens to in-memory datasets between tasks: merge, persist or refuse."""
 
-    @property
+    @functools.cached_property
     def persisted(self) -> tuple[BoundaryDataset, ...]:
         """The in-memory datasets this job saves per run for later tasks."""
         return tuple(c for c in self.boundary_datasets if c.persisted)
@@ -91,9 +94,21 @@ class Job:
 
     def boundary_io(self, task_key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(loaded, saved): the persisted datasets task `task_key` reads and writes."""
-        load = tuple(c.dataset for c in self.persisted if task_key in c.consumers)
-        save = tuple(c.dataset for c in self.persisted if c.producer == task_key)
-        return load, save
+        load = self._boundary_io[0].get(task_key, [])
+        save = self._boundary_io[1].get(task_key, [])
+        return tuple(load), tuple(save)
+
+    @functools.cached_property
+    def _boundary_io(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Task key -> the persisted datasets it loads, and -> those it saves, in the order
+        of `persisted`."""
+        loads: dict[str, list[str]] = {}
+        saves: dict[str, list[str]] = {}
+        for boundary in self.persisted:
+            for consumer in dict.fromkeys(boundary.consumers):
+                loads.setdefault(consumer, []).append(boundary.dataset)
+            saves.setdefault(boundary.producer, []).append(boundary.dataset)
+        return loads, saves
 
 
 @dataclass(frozen=True)
@@ -182,10 +197,10 @@ def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
             )
         tasks = []
         for group in grouping.groups:
-            pipelines, whole = _task_pipelines(
+            pipelines, whole = task_pipelines(
                 project, job_config.pipelines, group.nodes, pipeline_option, key, group.key
             )
-            compute, settings, sources, requirements = _task_settings(
+            compute, settings, sources, requirements = task_settings(
                 config, job_config, key, group.name, group.nodes, project
             )
             if group.key in persisting:
@@ -216,7 +231,7 @@ def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
                 pipelines=job_config.pipelines,
                 tasks=tuple(tasks),
                 boundary_datasets=grouping.boundary_datasets,
-                settings={**job_config.api_settings(), **_performance_target(config, key, tasks)},
+                settings={**job_config.api_settings(), **performance_target(config, key, tasks)},
                 parameters=job_config.parameters,
                 boundaries=boundaries,
             )
@@ -239,7 +254,7 @@ def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
         dependencies=project.dependencies,
         boundaries_root=config.boundaries_root,
         boundaries_retention_days=config.boundaries_retention_days,
-        warnings=tuple(_unused_entries(project, config, jobs_config, jobs, where)),
+        warnings=tuple(unused_entries(project, config, jobs_config, jobs, where)),
         endpoints=build_endpoints(project, config.serving, where),
     )
     check_plan(plan, project)
@@ -263,76 +278,6 @@ def _check_registry(project: ProjectModel, jobs_given: bool, where: str) -> None
         )
 
 
-def _unused_entries(
-    project: ProjectModel,
-    config: DabConfig,
-    jobs_config: Mapping[str, JobConfig],
-    jobs: Sequence[Job],
-    where: str,
-) -> list[str]:
-    """The dab.yml entries the user wrote that changed nothing, each as one line."""
-    out: list[str] = []
-    by_key = {job.key: job for job in jobs}
-    rule_sets: list[tuple[str, Sequence[Rule], list[Job]]] = []
-    if "grouping" in project.dab_config:
-        users = [by_key[k] for k, c in jobs_config.items() if c.grouping is None]
-        rule_sets.append(("grouping", config.grouping, users))
-    for key, job_config in sorted(jobs_config.items()):
-        if job_config.grouping is not None:
-            rule_sets.append((f"jobs.{key}.grouping", job_config.grouping, [by_key[key]]))
-    for label, rules, users in rule_sets:
-        if not users:
-            continue
-        reasons = [r for job in users for task in job.tasks for r in task.placed_by.values()]
-        tags = {
-            t
-            for job in users
-            for task in job.tasks
-            for n in task.nodes
-            for t in project.nodes[n].tags
-        }
-        for index, rule in enumerate(rules):
-            if any(r.startswith(f"grouping[{index}]:") for r in reasons):
-                continue
-            prefix = rule.prefix if isinstance(rule, TagRule) else None
-            if prefix is not None and not any(t.startswith(prefix) for t in tags):
-                out.append(f"{where}: {label}[{index}]: no node has a tag starting with '{prefix}'")
-                continue
-            out.append(
-                f"{where}: {label}[{index}] (by: {rule.by}) places no node"
-                f"{'; earlier rules place every node it matches' if index else ''}"
-            )
-    for index, entry in enumerate(config.tasks):
-        matched = any(
-            selector_matches(
-                entry.match,
-                job.key,
-                task.group,
-                {t for n in task.nodes for t in project.nodes[n].tags},
-                task.nodes,
-            )
-            for job in jobs
-            for task in job.tasks
-        )
-        if not matched:
-            shown = ", ".join(f"{k}: {v}" for k, v in plain(entry.match, exclude_none=True).items())
-            out.append(f"{where}: tasks[{index}] (match {{{shown}}}) matches no task")
-    return out
-
-
-def selector_matches(
-    match: Selector, job_key: str, group: str, tags: set[str], nodes: Sequence[str]
-) -> bool:
-    """Whether a `tasks` entry's `match` selects the task (every given condition holds)."""
-    if match.job and not fnmatch.fnmatchcase(job_key, match.job):
-        return False
-    if match.group and not fnmatch.fnmatchcase(group, match.group):
-        return False
-    if match.tag and match.tag not in tags:
-        return False
-    return not (match.node and not any(fnmatch.fnmatchcase(n, match.node) for n in nodes))
-
-
 def _default_job_key(project: ProjectModel) -> str:
     key = project.package_name
     return key if RESOURCE_KEY_PATTERN.match(key) else "kedro_job"
@@ -344,176 +289,12 @@ def _pipeline_option(project: ProjectModel) -> str:
     return "--pipeline"
 
 
-def _task_pipelines(
-    project: ProjectModel,
-    job_pipelines: Sequence[str],
-    nodes: Sequence[str],
-    option: str,
-    job_key: str,
-    task_key: str,
-) -> tuple[tuple[str, ...], bool]:
-    """The pipeline a task's `kedro run` names: one that holds all its nodes (so `--nodes`
-    never fails with "Pipeline does not contain nodes named ...")."""
-    wanted = set(nodes)
-    for pipeline in job_pipelines:
-        members = project.pipeline_sets[pipeline]
-        if wanted <= members:
-            return (pipeline,), len(members) == len(wanted)
-    holding = tuple(p for p in job_pipelines if not wanted.isdisjoint(project.pipeline_sets[p]))
-    if option == "--pipelines":
-        return holding, False
-    raise GroupingError(
-        f"job '{job_key}': task '{task_key}' takes nodes from pipelines {', '.join(holding)}, "
-        "and this project's `kedro run` accepts only one --pipeline; register a pipeline that "
-        "holds them all, or change the grouping so each task stays within one pipeline"
-    )
-
-
-def _task_settings(
-    config: DabConfig,
-    job: JobConfig,
-    job_key: str,
-    group: str,
-    nodes: Sequence[str],
-    project: ProjectModel,
-) -> tuple[str, dict[str, Any], dict[str, str], tuple[str, ...]]:
-    compute = job.default_compute or config.default_compute
-    sources = {
-        "compute": f"jobs.{job_key}.default_compute" if job.default_compute else "default_compute"
-    }
-    settings: dict[str, Any] = {}
-    requirements: set[str] = set()
-    tags = {t for n in nodes for t in project.nodes[n].tags}
-    for index, entry in enumerate(config.tasks):
-        if not selector_matches(entry.match, job_key, group, tags, nodes):
-            continue
-        for name in TASK_SETTING_NAMES:
-            value = getattr(entry, name)
-            if value is None:
-                continue
-            if name == "compute":
-                compute = value
-            elif name == "requirements":
-                requirements.update(value)
-                sources[name] = ", ".join(filter(None, (sources.get(name), f"tasks[{index}]")))
-                continue
-            else:
-                settings[name] = value
-            sources[name] = f"tasks[{index}]"
-    for pipeline, lines in sorted(project.requirements.items()):
-        if lines and not project.pipeline_sets.get(pipeline, frozenset()).isdisjoint(nodes):
-            requirements.update(lines)
-            origin = f"pipelines/{pipeline}/requirements.txt"
-            sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))
-    ordered = {name: settings[name] for name in TASK_SETTING_NAMES if name in settings}
-    return compute, ordered, sources, tuple(sorted(requirements))
-
-
-def _performance_target(config: DabConfig, job_key: str, tasks: Sequence[Task]) -> dict[str, str]:
-    """`performance_target` is a job setting: the job's serverless profiles must agree."""
-    profiles = config.compute_profiles()
-    wanted = {
-        profile.performance_target
-        for task in tasks
-        if isinstance(profile := profiles[task.compute], ServerlessCompute)
-        and profile.performance_target
-    }
-    if len(wanted) > 1:
-        raise ConfigError(
-            f"job '{job_key}': its serverless profiles ask for performance_target "
-            f"{' and '.join(sorted(wanted))}, but Databricks sets it per job; make them agree"
-        )
-    return {"performance_target": wanted.pop()} if wanted else {}
-
-
 def _target_compute(config: DabConfig) -> set[str]:
     return {t.compute for t in config.targets.values() if t.compute}
 
 
 def _used_compute(jobs: Sequence[Job]) -> list[str]:
     return sorted({task.compute for job in jobs for task in job.tasks})
-
-
-# --- invariants -----------------------------------------------------------------------------------
-
-
-def check_plan(plan: Plan, project: ProjectModel) -> None:
-    """Prove, from the Plan alone, what every generated job must satisfy: each node in exactly
-    one task, an acyclic task graph, no in-memory dataset across tasks, valid unique keys,
-    Databricks' task limit. Raises `GroupingError` naming the first broken rule."""
-    for job in plan.jobs:
-        expected = set()
-        for pipeline in job.pipelines:
-            expected.update(project.pipelines[pipeline])
-        owner: dict[str, str] = {}
-        keys = [task.key for task in job.tasks]
-        if len(job.tasks) > MAX_TASKS_PER_JOB:
-            raise GroupingError(f"job '{job.key}' has {len(job.tasks)} tasks, over the limit")
-        if len(set(keys)) != len(keys):
-            raise GroupingError(f"job '{job.key}' has duplicate task keys")
-        for task in job.tasks:
-            if not KEY_PATTERN.match(task.key):
-                raise GroupingError(f"job '{job.key}': task key '{task.key}' is not valid")
-            for name in task.nodes:
-                if name in owner:
-                    raise GroupingError(
-                        f"job '{job.key}': node '{name}' is in tasks '{owner[name]}' and "
-                        f"'{task.key}'"
-                    )
-                owner[name] = task.key
-        if set(owner) != expected:
-            missing = sorted(expected - set(owner))
-            raise GroupingError(f"job '{job.key}': nodes not in any task: {', '.join(missing)}")
-        _check_data_flow(job, project, owner)
-
-
-def _check_data_flow(job: Job, project: ProjectModel, owner: Mapping[str, str]) -> None:
-    producer = {d: owner[n] for n in owner for d in project.nodes[n].outputs}
-    persisted = {c.dataset for c in job.persisted}
-    needs: dict[str, set[str]] = {task.key: set() for task in job.tasks}
-    for name, task_key in owner.items():
-        for dataset in project.nodes[name].inputs:
-            source = producer.get(dataset)
-            if source is None or source == task_key:
-                continue
-            if project.is_memory(dataset) and dataset not in persisted:
-                raise GroupingError(
-                    f"job '{job.key}': in-memory dataset '{dataset}' passes from task "
-                    f"'{source}' to task '{task_key}'"
-                )
-            needs[task_key].add(source)
-    closure = _closure(job)
-    for task_key, sources in needs.items():
-        missing = sources - closure[task_key]
-        if missing:
-            raise GroupingError(
-                f"job '{job.key}': task '{task_key}' reads data from {sorted(missing)} "
-                "without depending on them"
-            )
-
-
-def _closure(job: Job) -> dict[str, set[str]]:
-    """Every task each task transitively depends on (raises on a cycle)."""
-    dependants: dict[str, list[str]] = {}
-    for task in job.tasks:
-        for dep in task.depends_on:
-            dependants.setdefault(dep, []).append(task.key)
-    keys = dict.fromkeys([*(task.key for task in job.tasks), *dependants])
-    try:
-        order = topological_order(keys, dependants)
-    except CycleError as exc:
-        raise GroupingError(
-            f"job '{job.key}': task dependencies form a cycle: {' -> '.join(exc.args[1])}"
-        ) from None
-    declared = {task.key: task.depends_on for task in job.tasks}
-    out: dict[str, set[str]] = {}
-    for key in order:
-        reach: set[str] = set()
-        for dep in declared.get(key, ()):
-            reach.add(dep)
-            reach |= out[dep]
-        out[key] = reach
-    return out
 
 
 # --- the command a task runs ---------------------------------------------------------------------

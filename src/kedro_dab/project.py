@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab import compat, kedro_config
+from kedro_dab.collector import collector_paused
 from kedro_dab.config import requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
 from kedro_dab.shapes import check_catalog_shape, describe_load_failure
@@ -88,7 +89,7 @@ class ProjectModel:
 
     def is_memory(self, dataset: str) -> bool:
         """True when the dataset exists only in the memory of the process that makes it."""
-        return not compat.is_parameter(dataset) and dataset not in self.persisted
+        return dataset not in self.persisted and not compat.is_parameter(dataset)
 
 
 def read_project(project_path: Path | str, env: str) -> ProjectModel:
@@ -100,16 +101,18 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     conf_dir = kedro_config.conf_source_dir(path)
     _check_env_folder(conf_dir, env, path)
 
-    nodes, order, catalog_names = registry_nodes(compat.load_pipelines())
-    loader = kedro_config.config_loader(path, env)
-    catalog = _load(loader, "catalog", env, path, fast=True)
-    check_catalog_shape(catalog, f"the catalog of env '{env}'")
-    persisted = persisted_families(
-        kedro_config.persisted_datasets(catalog, catalog_names), catalog_names
-    )
-    dab_raw = _load(loader, "dab", env, path)
-    dab_files = tuple(kedro_config.config_files(loader, "dab", env))
-    parameters = _load(loader, "parameters", env, path) if dab_raw.get("serving") else {}
+    registered = compat.load_pipelines()
+    with collector_paused():
+        nodes, order, catalog_names = registry_nodes(registered)
+        loader = kedro_config.config_loader(path, env)
+        catalog = _load(loader, "catalog", env, path, fast=True)
+        check_catalog_shape(catalog, f"the catalog of env '{env}'")
+        persisted = persisted_families(
+            kedro_config.persisted_datasets(catalog, catalog_names), catalog_names
+        )
+        dab_raw = _load(loader, "dab", env, path)
+        dab_files = tuple(kedro_config.config_files(loader, "dab", env))
+        parameters = _load(loader, "parameters", env, path) if dab_raw.get("serving") else {}
 
     return ProjectModel(
         path=path,
@@ -169,17 +172,23 @@ def registry_nodes(
     nodes: dict[str, NodeInfo] = {}
     order: dict[str, tuple[str, ...]] = {}
     catalog_names: set[str] = set()
-    for name in sorted(pipelines):
-        names = []
-        for node in pipelines[name].nodes:  # Kedro's topological order
-            info = nodes.get(node.name)
-            if info is None:
-                facts = compat.node_facts(node)
-                catalog_names.update((*facts[3], *facts[4]))
-                info = node_info(*facts)
-                nodes[info.name] = info
-            names.append(info.name)
-        order[name] = tuple(names)
+    read: dict[int, str] = {}
+    """id() of each node object read -> its name: most nodes are in several pipelines (one
+    object, shared), and Kedro computes a node's name on every access."""
+    with collector_paused():
+        for name in sorted(pipelines):
+            names = []
+            for node in pipelines[name].nodes:  # Kedro's topological order
+                node_name = read.get(id(node))
+                if node_name is None:
+                    facts = compat.node_facts(node)
+                    node_name = read[id(node)] = facts[0]
+                    if node_name not in nodes:
+                        catalog_names.update(facts[3])
+                        catalog_names.update(facts[4])
+                        nodes[node_name] = node_info(*facts)
+                names.append(node_name)
+            order[name] = tuple(names)
     return nodes, order, catalog_names
 
 
@@ -191,8 +200,8 @@ def node_info(
     outputs: tuple[str, ...],
 ) -> NodeInfo:
     """A node as Kedro's graph sees it: datasets named without their `@` transcoding."""
-    linked_in = tuple(_linked(d) for d in inputs)
-    linked_out = tuple(_linked(d) for d in outputs)
+    linked_in = tuple(map(_linked, inputs)) if "@" in "".join(inputs) else inputs
+    linked_out = tuple(map(_linked, outputs)) if "@" in "".join(outputs) else outputs
     catalog_outputs = outputs if linked_out != outputs else ()
     return NodeInfo(name, namespace, tags, linked_in, linked_out, catalog_outputs)
 

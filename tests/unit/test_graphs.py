@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kedro_dab.collector import collector_paused
 from kedro_dab.graphs import topological_order, transitive_reduction
-from kedro_dab.grouping import collector_paused
 
 
 @st.composite
