@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
 from kedro_dab.deploy.sdk import (
     bundle_settings,
     job_permissions,
@@ -16,7 +17,7 @@ from kedro_dab.deploy.sdk import (
     short_name,
     target_paths,
 )
-from kedro_dab.deploy.target import USE_CLI, UnsupportedBundle, load_target
+from kedro_dab.deploy.target import load_target
 
 USER = "tester@databricks.com"
 HOST = "https://workspace.test"

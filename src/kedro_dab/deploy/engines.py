@@ -22,7 +22,8 @@ from kedro_dab.deploy.sdk import (
     source_files,
     uses_wheel,
 )
-from kedro_dab.deploy.target import Target, load_target, synced
+from kedro_dab.deploy.sync import synced
+from kedro_dab.deploy.target import Target, load_target
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError
 
