@@ -156,7 +156,7 @@ def run_job(
     serverless: bool,
     repair: str | None,
     workers: int | None,
-    run_id: str | None = None,
+    run_id: str | None,
 ) -> None:
     """Run a job on Databricks and follow it; with --local, simulate it here task by task,
     exactly as Databricks would call each task; with --repair, rerun a failed run's failed
@@ -186,8 +186,8 @@ def _run_locally(
     env: str | None,
     params: str | None,
     workers: int | None,
-    run_id: str | None = None,
-    repair: bool = False,
+    run_id: str | None,
+    repair: bool,
 ) -> None:
     from rich.console import Console
 
@@ -239,7 +239,7 @@ def _run_remotely(
     target: str | None,
     profile: str | None,
     params: str | None,
-    repair: str | None = None,
+    repair: str | None,
 ) -> None:
     from rich.console import Console
 
