@@ -12,7 +12,8 @@ from typing import Any
 from kedro_dab.deploy.context import references, short_name, target_paths
 from kedro_dab.deploy.job_settings import bundle_settings
 from kedro_dab.deploy.permissions import job_permissions
-from kedro_dab.deploy.target import USE_CLI, UnsupportedBundle, load_target
+from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
+from kedro_dab.deploy.target import load_target
 
 USER = "tester@databricks.com"
 HOST = "https://workspace.test"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_dab.deploy.target import Target, sync_files
+from kedro_dab.deploy.sync import sync_files
+from kedro_dab.deploy.target import Target
 
 DATA = Path(__file__).parent / "data" / "sync"
 

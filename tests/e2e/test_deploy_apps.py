@@ -275,7 +275,7 @@ def test_an_app_setting_the_sdk_engine_does_not_deploy_is_refused_before_any_wri
 ):
     import dataclasses
 
-    from kedro_dab.deploy.target import UnsupportedBundle
+    from kedro_dab.deploy.refusals import UnsupportedBundle
 
     app = {**project.target.app_resources[APP], field: value}
     target = dataclasses.replace(project.target, app_resources={APP: app})

@@ -15,7 +15,9 @@ import pytest
 import yaml
 
 from kedro_dab.bundle.root import go_glob
-from kedro_dab.deploy.target import UnsupportedBundle, load_target, synced
+from kedro_dab.deploy.refusals import UnsupportedBundle
+from kedro_dab.deploy.sync import synced
+from kedro_dab.deploy.target import load_target
 from kedro_dab.errors import ConfigError, DabError
 from tests.conformance.engine import USER, engine_view
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kedro_dab.deploy.target import IgnorePatterns, Target, sync_files
+from kedro_dab.deploy.sync import IgnorePatterns, sync_files
+from kedro_dab.deploy.target import Target
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -172,7 +173,7 @@ def test_ignore_lines_match_as_the_clis_gitignore_module_matches_them(
 )
 def test_a_notebook_in_the_synced_files_is_refused(name: str, text: str, tmp_path: Path) -> None:
     from kedro_dab.deploy.files import source_files
-    from kedro_dab.deploy.target import UnsupportedBundle
+    from kedro_dab.deploy.refusals import UnsupportedBundle
 
     root = make(tmp_path, {})
     (root / "notebooks").mkdir()

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kedro_dab.deploy.target import USE_CLI, Target, UnsupportedBundle, resolve
+from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
+from kedro_dab.deploy.target import Target, resolve
 from kedro_dab.errors import ConfigError
 
 _DEV_CONCURRENT_RUNS = 4

@@ -16,7 +16,8 @@ from kedro_dab.deploy.changes import JobChange
 from kedro_dab.deploy.files import runs_source, source_files, uses_wheel
 from kedro_dab.deploy.sdk import DeployReport, deploy_target
 from kedro_dab.deploy.state import read_state
-from kedro_dab.deploy.target import Target, load_target, synced
+from kedro_dab.deploy.sync import synced
+from kedro_dab.deploy.target import Target, load_target
 from kedro_dab.deploy.teardown import plan_destroy
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, connect
 from kedro_dab.errors import ConfigError

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.deploy.job_settings import is_local
-from kedro_dab.deploy.target import USE_CLI, Target, UnsupportedBundle
+from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
+from kedro_dab.deploy.target import Target
 from kedro_dab.deploy.workspace import Progress
 
 
@@ -48,7 +49,7 @@ def source_files(target: Target, root: Path, conf_dir: str) -> dict[str, bytes]:
     says: of the conf folder only the files `shipped_conf_files` lists (never `conf/local`
     nor credentials), and no `.env*` file anywhere."""
     from kedro_dab.bundle.layout import shipped_conf_files
-    from kedro_dab.deploy.target import sync_files
+    from kedro_dab.deploy.sync import sync_files
 
     shipped = {f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir, root)}
     out = {}
