@@ -241,7 +241,7 @@ class JobConfig(Strict, kw_only=True):
         ):
             value = getattr(self, key)
             if value is not None:
-                out[key] = _plain(plain(value, exclude_none=True))
+                out[key] = plain(value, compact=True)
         for key in ("max_concurrent_runs", "timeout_seconds"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -250,17 +250,8 @@ class JobConfig(Strict, kw_only=True):
                 {"name": p.name, "default": parameter_text(p.default)} for p in self.parameters
             ]
         if self.permissions:
-            out["permissions"] = [_plain(plain(p, exclude_none=True)) for p in self.permissions]
+            out["permissions"] = [plain(p, compact=True) for p in self.permissions]
         return out
-
-
-def _plain(value: Any) -> Any:
-    """Tuples to lists and empty lists dropped, as the Jobs API writes them."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v not in ((), [])}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
 
 
 class TargetSettings(Strict, kw_only=True):
@@ -382,27 +373,18 @@ def parse_config(
     return config
 
 
-def plain(value: Any, exclude_none: bool = False) -> Any:
+def plain(value: Any, compact: bool = False) -> Any:
     """Settings as plain data (mappings, lists, scalars), keys in declaration order; with
-    `exclude_none`, unset optional keys are left out."""
-    built = msgspec.to_builtins(value)
-    return _dropped_none(built) if exclude_none else _listed(built)
+    `compact`, unset keys and empty lists are left out, as the Jobs API writes them."""
 
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items() if not (compact and v in (None, (), []))}
+        if isinstance(item, (list, tuple)):
+            return [walk(v) for v in item]
+        return item
 
-def _dropped_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _dropped_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_dropped_none(v) for v in value]
-    return value
-
-
-def _listed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _listed(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_listed(v) for v in value]
-    return value
+    return walk(msgspec.to_builtins(value))
 
 
 def requirement_problem(line: str) -> str | None:

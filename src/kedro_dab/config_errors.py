@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from kedro_dab.errors import suggest
+from kedro_dab.shapes import relative
 
 Loc = list[object]
 """A key path: mapping keys (text) and list indices (numbers)."""
@@ -206,14 +207,7 @@ def display(files: Sequence[Path], root: Path | None) -> str:
     """The `dab.yml` files as the user knows them (`conf/base/dab.yml + conf/prod/dab.yml`)."""
     if not files:
         return "dab.yml"
-    return " + ".join(_relative(f, root) for f in files)
-
-
-def _relative(path: Path, root: Path | None) -> str:
-    try:
-        return path.relative_to(root).as_posix() if root else path.as_posix()
-    except ValueError:
-        return path.as_posix()
+    return " + ".join(relative(f, root) for f in files)
 
 
 def file_holding(loc: Sequence[object], files: Sequence[Path], root: Path | None) -> str | None:
@@ -232,7 +226,7 @@ def file_holding(loc: Sequence[object], files: Sequence[Path], root: Path | None
                 node = _ABSENT
                 break
         if node is not _ABSENT:
-            return _relative(path, root)
+            return relative(path, root)
     return None
 
 

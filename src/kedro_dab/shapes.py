@@ -11,7 +11,8 @@ from typing import Any
 from kedro_dab.errors import ConfigError
 
 
-def _relative(path: Path, root: Path | None) -> str:
+def relative(path: Path, root: Path | None) -> str:
+    """`path` relative to `root` as the user knows it (POSIX), or as given when outside."""
     try:
         return path.relative_to(root).as_posix() if root else path.as_posix()
     except ValueError:
@@ -138,7 +139,7 @@ def describe_load_failure(key: str, files: Sequence[Path], root: Path, message: 
     import yaml
 
     for path in files:
-        rel = _relative(path, root)
+        rel = relative(path, root)
         try:
             text = path.read_text(encoding="utf-8")
             loaded = yaml.safe_load(text)

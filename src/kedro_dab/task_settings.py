@@ -166,7 +166,7 @@ def unused_entries(
             for task in job.tasks
         )
         if not matched:
-            shown = ", ".join(f"{k}: {v}" for k, v in plain(entry.match, exclude_none=True).items())
+            shown = ", ".join(f"{k}: {v}" for k, v in plain(entry.match, compact=True).items())
             out.append(f"{where}: tasks[{index}] (match {{{shown}}}) matches no task")
     return out
 
