@@ -273,3 +273,15 @@ def test_plan_shows_each_task_environment_and_its_requirements():
     line = next(ln for ln in out.getvalue().splitlines() if " train " in ln)
     assert "environment serverless_" in line
     assert "xgboost==2.1.1" in line
+
+
+def test_a_tasks_entry_that_matches_no_task_is_a_warning_showing_its_conditions():
+    plan = plan_of({"tasks": [{"match": {"group": "nowhere*", "tag": "ml"}, "max_retries": 1}]})
+
+    assert plan.warnings == (
+        "dab.yml: tasks[0] (match {group: nowhere*, tag: ml}) matches no task",
+    )
+
+
+def test_a_tasks_entry_that_matches_a_task_is_no_warning():
+    assert plan_of({"tasks": [{"match": {"tag": "ml"}, "max_retries": 1}]}).warnings == ()
