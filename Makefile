@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make example   init, plan, bundle, validate, a local run and one served request of
 #                  examples/spaceflights (no workspace)
-#   make test      lint + the whole test suite under Kedro 1.x, then the project tests under 0.19
+#   make test      lint (ruff, mypy) + the whole test suite under Kedro 1.x, then the project
+#                  tests under 0.19
 PYTHON ?= python3
 VENV ?= .venv
 KEDRO ?= kedro>=1.0,<2
@@ -37,6 +38,7 @@ example: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 # Two workers, one test file each at a time (module fixtures are built once).
 PYTEST_WORKERS ?= -n 2 --dist loadfile

@@ -185,6 +185,60 @@ def test_cluster_settings_keep_the_key_order_dab_yml_gives_them():
     assert json.dumps(cluster["new_cluster"]) == json.dumps(spec)
 
 
+EVERY_JOB_SETTING = {
+    "name": "Every setting",
+    "trigger": {"periodic": {"interval": 4, "unit": "HOURS"}, "pause_status": "PAUSED"},
+    "tags": {"team": "data", "cost": "ml"},
+    "max_concurrent_runs": 3,
+    "timeout_seconds": 600,
+    "email_notifications": {"on_start": ["a@example.com"], "no_alert_for_skipped_runs": True},
+    "webhook_notifications": {"on_failure": [{"id": "hook-1"}]},
+    "health": {"rules": [{"metric": "RUN_DURATION_SECONDS", "value": 900}]},
+    "run_as": {"service_principal_name": "9f0c-sp"},
+    "permissions": [{"group_name": "data", "level": "CAN_MANAGE_RUN"}],
+    "parameters": [{"name": "run_date", "default": "2026-01-01"}],
+}
+PERSIST = {"boundaries": "persist", "boundaries_root": "/Volumes/main/etl/runs"}
+RENDERINGS = {
+    "job, task and cluster settings": (DAB, {}),
+    "every job setting": ({**DAB, "jobs": {"nightly": EVERY_JOB_SETTING}}, {}),
+    "from source on serverless": (
+        {**DAB, "default_compute": "serverless", "tasks": []},
+        {"from_source": True},
+    ),
+    "from source on a job cluster": (DAB, {"from_source": True, "compute": "etl"}),
+    "every task on the existing cluster": (DAB, {"compute": "dev"}),
+    "persisted boundaries and the cleanup task": (
+        {**DAB, **PERSIST, "grouping": [{"by": "node"}], "merge_memory": None},
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("dab, variant", RENDERINGS.values(), ids=list(RENDERINGS))
+def test_a_rendered_job_is_exactly_what_the_official_job_model_serialises(dab, variant):
+    from databricks.bundles.jobs import Job
+
+    dab = {key: value for key, value in dab.items() if value is not None}
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+    for job in plan.jobs:
+        settings = job_settings(plan, job, **variant)
+
+        assert Job.from_dict(settings).as_dict() == settings
+
+
+def test_a_persisting_job_renders_its_cleanup_task():
+    dab = {**DAB, **PERSIST, "grouping": [{"by": "node"}]}
+    dab.pop("merge_memory")
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+
+    tasks = job_settings(plan, plan.jobs[0])["tasks"]
+
+    assert tasks[-1]["python_wheel_task"]["package_name"] == "kedro-dab"
+
+
 def test_importing_the_renderer_leaves_the_official_models_unimported_until_a_job_is_rendered():
     probe = (
         "import sys, kedro_dab.api, kedro_dab.bundle.render; "
@@ -192,3 +246,21 @@ def test_importing_the_renderer_leaves_the_official_models_unimported_until_a_jo
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_rendering_jobs_without_a_job_cluster_leaves_the_official_models_unimported():
+    probe = """
+import sys
+from kedro_dab.bundle.render import render_plan
+from kedro_dab.config import parse_config
+from kedro_dab.plan import build_plan
+from tests.unit.test_render import DAB, NODES, project
+dab = {**DAB, "tasks": [{"match": {"group": "report*"}, "compute": "dev"}]}
+model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+files = render_plan(build_plan(model, parse_config(dab)))
+assert "existing_cluster_id" in files["nightly.yml"] and "serverless" in files["nightly.yml"]
+print(sorted(m for m in sys.modules if m.startswith("databricks.bundles")))
+"""
+    root = Path(__file__).parents[2]
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=root)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -1,8 +1,11 @@
-"""Plan -> the official `databricks-bundles` job models -> YAML text. Never looks at Kedro.
+"""Plan -> the bundle's job definitions -> YAML text. Never looks at Kedro.
 
-Each job is built from the `databricks.bundles.jobs` dataclasses, so its structure is the
-bundle schema's by construction, and serialised with their `as_dict()`. The models are
-imported when a job is rendered, not with this module: `plan` never pays for them.
+Each job is built as the official `databricks-bundles` typed mappings (`JobDict`, `TaskDict`,
+...), which `make lint` type-checks, so a wrong key or nesting fails before any test runs; the
+result is what the models' `as_dict()` writes, which the tests check against the models
+themselves. The models' classes (hundreds of modules, a third of a second to import) are
+loaded only for the one free-form mapping dab.yml passes through, a job cluster's
+`new_cluster`, and by `validate`; `plan` and a `bundle` without job clusters never pay for them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -22,7 +25,13 @@ from kedro_dab.limits import with_hash
 from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, runtime_requirement
 
 if TYPE_CHECKING:
-    from databricks.bundles import jobs as models
+    from databricks.bundles.jobs import (
+        ClusterSpecDict,
+        JobDict,
+        JobEnvironmentDict,
+        LibraryDict,
+        TaskDict,
+    )
 
 WHEEL_FROM_OWNED = "../../dist/*.whl"
 """The project wheel, relative to a file in OWNED_DIR (bundle paths are file-relative)."""
@@ -71,66 +80,53 @@ def job_settings(
     from_source: bool = False,
     compute: str | None = None,
     target: str | None = None,
-) -> dict[str, Any]:
-    """The bundle job definition (Jobs API settings plus bundle paths) of one job, serialised
-    from its `databricks-bundles` model; `compute` puts every task on one profile (a target's
-    override); `target` picks its boundaries root."""
+) -> JobDict:
+    """The bundle job definition (Jobs API settings plus bundle paths) of one job, as the
+    `databricks-bundles` Job model serialises it; `compute` puts every task on one profile (a
+    target's override); `target` picks its boundaries root."""
     if compute is not None:
         job = replace(job, tasks=tuple(replace(t, compute=compute) for t in job.tasks))
-    model, written = job_model(plan, job, from_source, target)
-    return _ordered(model.as_dict(), written)
-
-
-def job_model(
-    plan: Plan, job: Job, from_source: bool = False, target: str | None = None
-) -> tuple[models.Job, dict[str, Any]]:
-    """One job as a `databricks-bundles` Job, and the dab.yml mappings it holds (job settings,
-    task settings, cluster specs), whose key order the serialised job keeps."""
-    from databricks.bundles import jobs as models
-
     store = plan.boundary_store(job, target)
     cleanup = cleanup_task(job)
     every = (*job.tasks, *((cleanup,) if cleanup else ()))
-    tasks = [task_model(plan, job, task, from_source, store) for task in job.tasks]
+    tasks = [task_entry(plan, job, task, from_source, store) for task in job.tasks]
     if cleanup is not None:
-        tasks.append(cleanup_task_model(plan, job, cleanup, from_source, store))
+        tasks.append(cleanup_task_entry(plan, job, cleanup, from_source, store))
     clusters = {
         name: profile.new_cluster
         for name in sorted({task.compute for task in every})
         if isinstance(profile := plan.compute[name], JobClusterCompute)
     }
-    environments: dict[str, models.JobEnvironment] = {}
+    environments: dict[str, JobEnvironmentDict] = {}
     for task in every:
         profile = plan.compute[task.compute]
         if isinstance(profile, ServerlessCompute):
             key = environment_key(task, from_source)
             code = list(plan.dependencies) if from_source else [WHEEL_FROM_OWNED]
             wanted = [*code, *profile.dependencies, *task.requirements]
-            environments[key] = models.JobEnvironment(
-                environment_key=key,
-                spec=models.Environment(
-                    environment_version=profile.environment_version,
-                    dependencies=list(dict.fromkeys(wanted)),
-                ),
-            )
-    model = replace(
-        _from_dict(models.Job, {"name": job.name, **job.settings}, f"jobs.{job.key}"),
-        tasks=tasks,
-        job_clusters=[
-            models.JobCluster(
-                job_cluster_key=name,
-                new_cluster=_from_dict(models.ClusterSpec, spec, f"compute.{name}.new_cluster"),
-            )
+            environments[key] = {
+                "environment_key": key,
+                "spec": {
+                    "environment_version": profile.environment_version,
+                    "dependencies": list(dict.fromkeys(wanted)),
+                },
+            }
+    settings: JobDict = {
+        "name": job.name,
+        **cast("JobDict", job.settings),
+        "tasks": [*tasks],
+        "job_clusters": [
+            {"job_cluster_key": name, "new_cluster": cluster_spec(spec, name)}
             for name, spec in clusters.items()
         ],
-        environments=[environments[key] for key in sorted(environments)],
-    )
+        "environments": [environments[key] for key in sorted(environments)],
+    }
     written = {
         **job.settings,
         "tasks": [dict(task.settings) for task in every],
         "job_clusters": [{"new_cluster": spec} for spec in clusters.values()],
     }
-    return model, written
+    return cast("JobDict", _ordered(_serialised(settings), written))
 
 
 def environment_key(task: Task, from_source: bool = False) -> str:
@@ -141,7 +137,7 @@ def environment_key(task: Task, from_source: bool = False) -> str:
     return with_hash(task.compute, "\n".join(parts))
 
 
-def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, str]:
+def _compute_keys(plan: Plan, task: Task, from_source: bool) -> TaskDict:
     profile = plan.compute[task.compute]
     if isinstance(profile, ServerlessCompute):
         return {"environment_key": environment_key(task, from_source)}
@@ -152,12 +148,10 @@ def _compute_keys(plan: Plan, task: Task, from_source: bool) -> dict[str, str]:
     return {}
 
 
-def task_model(
+def task_entry(
     plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
-) -> models.Task:
+) -> TaskDict:
     """One entry of the job's `tasks` list (`store`: where its boundary data goes)."""
-    from databricks.bundles import jobs as models
-
     args = kedro_run_args(
         plan,
         job,
@@ -166,35 +160,31 @@ def task_model(
         f"${{var.{ENV_VARIABLE}}}",
         boundary_store=store,
     )
-    runs: dict[str, Any]
+    runs: TaskDict
     if from_source:
-        runs = {
-            "spark_python_task": models.SparkPythonTask(
-                python_file=RUNNER_FROM_OWNED, parameters=args
-            )
-        }
+        runs = {"spark_python_task": {"python_file": RUNNER_FROM_OWNED, "parameters": [*args]}}
     else:
         runs = {
-            "python_wheel_task": models.PythonWheelTask(
-                package_name=plan.distribution_name,
-                entry_point=plan.console_script,
-                parameters=args,
-            )
+            "python_wheel_task": {
+                "package_name": plan.distribution_name,
+                "entry_point": plan.console_script,
+                "parameters": [*args],
+            }
         }
-    libraries = []
+    libraries: list[LibraryDict] = []
     if not isinstance(plan.compute[task.compute], ServerlessCompute):
         if not from_source:
-            libraries.append(models.Library(whl=WHEEL_FROM_OWNED))
+            libraries.append({"whl": WHEEL_FROM_OWNED})
         packages = [*(plan.dependencies if from_source else ()), *task.requirements]
         libraries += [_pypi(package) for package in dict.fromkeys(packages)]
-    return models.Task(
-        task_key=task.key,
-        depends_on=[models.TaskDependency(task_key=key) for key in task.depends_on],
+    return {
+        "task_key": task.key,
+        "depends_on": [{"task_key": key} for key in task.depends_on],
         **_compute_keys(plan, task, from_source),
         **runs,
-        libraries=libraries,
-        **task.settings,
-    )
+        "libraries": [*libraries],
+        **cast("TaskDict", task.settings),
+    }
 
 
 def cleanup_task(job: Job) -> Task | None:
@@ -222,41 +212,52 @@ def cleanup_task(job: Job) -> Task | None:
     )
 
 
-def cleanup_task_model(
+def cleanup_task_entry(
     plan: Plan, job: Job, task: Task, from_source: bool = False, store: str | None = None
-) -> models.Task:
+) -> TaskDict:
     """The cleanup task's entry: kedro-dab's own script, not the project's."""
-    from databricks.bundles import jobs as models
-
     serverless = isinstance(plan.compute[task.compute], ServerlessCompute)
-    return models.Task(
-        task_key=task.key,
-        depends_on=[models.TaskDependency(task_key=key) for key in task.depends_on],
+    return {
+        "task_key": task.key,
+        "depends_on": [{"task_key": key} for key in task.depends_on],
         **_compute_keys(plan, task, from_source),
-        python_wheel_task=models.PythonWheelTask(
-            package_name="kedro-dab",
-            entry_point=boundaries.CLEANUP_SCRIPT,
-            parameters=cleanup_args(plan, job, store),
-        ),
-        libraries=[] if serverless else [_pypi(p) for p in task.requirements],
-    )
+        "python_wheel_task": {
+            "package_name": "kedro-dab",
+            "entry_point": boundaries.CLEANUP_SCRIPT,
+            "parameters": [*cleanup_args(plan, job, store)],
+        },
+        "libraries": [] if serverless else [_pypi(p) for p in task.requirements],
+    }
 
 
-def _pypi(package: str) -> models.Library:
-    from databricks.bundles import jobs as models
-
-    return models.Library(pypi=models.PythonPyPiLibrary(package=package))
+def _pypi(package: str) -> LibraryDict:
+    return {"pypi": {"package": package}}
 
 
-def _from_dict(cls: Any, data: Mapping[str, Any], where: str) -> Any:
-    """`cls.from_dict(data)`, a rejection being an error that names the dab.yml key."""
+def cluster_spec(spec: Mapping[str, Any], name: str) -> ClusterSpecDict:
+    """A compute profile's `new_cluster`, checked and serialised by the `databricks-bundles`
+    ClusterSpec model (imported only here: the one free-form mapping dab.yml passes through),
+    a rejection being an error that names the dab.yml key."""
+    from databricks.bundles.jobs import ClusterSpec
+
     try:
-        return cls.from_dict(data)
+        return ClusterSpec.from_dict(cast("ClusterSpecDict", spec)).as_dict()
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigError(
-            f"dab.yml: {where}: {first_line(exc)}; fix it (see the Databricks bundle "
-            "settings reference)"
+            f"dab.yml: compute.{name}.new_cluster: {first_line(exc)}; fix it (see the "
+            "Databricks bundle settings reference)"
         ) from exc
+
+
+def _serialised(data: Any) -> Any:
+    """`data` as the models' `as_dict()` writes it: keys in alphabetical order, and None,
+    empty lists and empty mappings left out."""
+    if isinstance(data, list):
+        return [_serialised(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {key: _serialised(data[key]) for key in sorted(data)}
+    return {key: value for key, value in out.items() if value not in (None, [], {})}
 
 
 _LEADING = (
@@ -278,7 +279,7 @@ _TRAILING = ("parameters", "dependencies", "spec", "new_cluster", "tasks", "envi
 
 
 def _ordered(data: Any, written: Any = None) -> Any:
-    """`data` (a model's `as_dict()`, keys alphabetical) with its keys in the order a reader
+    """`data` (as the models serialise it, keys alphabetical) with its keys in the order a reader
     expects: a mapping all of whose keys dab.yml gave (`written`) keeps dab.yml's order; in
     the others, names and wiring come first, then dab.yml's settings, then nested lists."""
     if isinstance(data, list):
