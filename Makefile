@@ -40,8 +40,9 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Two workers, one test file each at a time (module fixtures are built once).
-PYTEST_WORKERS ?= -n 2 --dist loadfile
+# Two workers, one test file each at a time (module fixtures are built once); the slowest
+# tests are listed at the end of each run.
+PYTEST_WORKERS ?= -n 2 --dist loadfile --durations=15
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_WORKERS)
