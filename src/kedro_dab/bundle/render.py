@@ -89,9 +89,6 @@ def job_settings(
     store = plan.boundary_store(job, target)
     cleanup = cleanup_task(job)
     every = (*job.tasks, *((cleanup,) if cleanup else ()))
-    tasks = [task_entry(plan, job, task, from_source, store) for task in job.tasks]
-    if cleanup is not None:
-        tasks.append(cleanup_task_entry(plan, job, cleanup, from_source, store))
     clusters = {
         name: profile.new_cluster
         for name in sorted({task.compute for task in every})
@@ -114,7 +111,12 @@ def job_settings(
     settings: JobDict = {
         "name": job.name,
         **cast("JobDict", job.settings),
-        "tasks": [*tasks],
+        "tasks": [
+            (cleanup_task_entry if task is cleanup else task_entry)(
+                plan, job, task, from_source, store
+            )
+            for task in every
+        ],
         "job_clusters": [
             {"job_cluster_key": name, "new_cluster": cluster_spec(spec, name)}
             for name, spec in clusters.items()
