@@ -33,13 +33,13 @@ class BoundaryDataset(AbstractDataset[Any, Any]):
         """`path`: the dataset's folder, `<store>/<run id>/<dataset>`."""
         self._path = Path(path)
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
         began = time.perf_counter()
         data = load_data(self._path)
         self._log("loaded", began)
         return data
 
-    def _save(self, data: Any) -> None:
+    def save(self, data: Any) -> None:
         began = time.perf_counter()
         run = self._path.parent
         run.mkdir(parents=True, exist_ok=True)

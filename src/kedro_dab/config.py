@@ -34,14 +34,14 @@ from kedro_dab.limits import KEY_PATTERN, RESOURCE_KEY_PATTERN
 # --- grouping rules ---------------------------------------------------------------------------
 
 
-class _Rule(Strict, tag_field="by"):
+class _Rule(Strict, tag_field="by", frozen=True):
     @property
     def by(self) -> str:
         """The rule's kind, as `dab.yml` names it (`by: tag`)."""
         return str(self.__struct_config__.tag)
 
 
-class TagRule(_Rule, tag="tag", kw_only=True):
+class TagRule(_Rule, tag="tag", kw_only=True, frozen=True):
     """Nodes tagged `<prefix><group>` (or one of `tags`) go to the task named after the group."""
 
     prefix: str | None = None
@@ -54,7 +54,7 @@ class TagRule(_Rule, tag="tag", kw_only=True):
             raise ValueError("'prefix' must not be empty: every tag would name a task")
 
 
-class NamespaceRule(_Rule, tag="namespace", kw_only=True):
+class NamespaceRule(_Rule, tag="namespace", kw_only=True, frozen=True):
     """Nodes go to the task named after their namespace, cut to `depth` levels."""
 
     depth: Annotated[int, Meta(ge=1)] = 1
@@ -62,14 +62,14 @@ class NamespaceRule(_Rule, tag="namespace", kw_only=True):
     """Glob patterns; when given, only namespaces matching one of them are grouped."""
 
 
-class PipelineRule(_Rule, tag="pipeline", kw_only=True):
+class PipelineRule(_Rule, tag="pipeline", kw_only=True, frozen=True):
     """All nodes of a registered pipeline go to one task named after the pipeline."""
 
     pipelines: tuple[str, ...] | None = None
     """Pipelines to group; by default each pipeline the job deploys."""
 
 
-class NodeRule(_Rule, tag="node", kw_only=True):
+class NodeRule(_Rule, tag="node", kw_only=True, frozen=True):
     """One task per node (also what happens to nodes that no rule matches)."""
 
 
@@ -84,14 +84,14 @@ DEFAULT_GROUPING: tuple[Rule, ...] = (
 # --- compute ----------------------------------------------------------------------------------
 
 
-class _Compute(Strict, tag_field="type"):
+class _Compute(Strict, tag_field="type", frozen=True):
     @property
     def type(self) -> str:
         """The profile's kind, as `dab.yml` names it (`type: serverless`)."""
         return str(self.__struct_config__.tag)
 
 
-class ServerlessCompute(_Compute, tag="serverless", kw_only=True):
+class ServerlessCompute(_Compute, tag="serverless", kw_only=True, frozen=True):
     """Serverless jobs compute: the task runs in a job environment holding the project wheel."""
 
     environment_version: str = "4"
@@ -102,13 +102,13 @@ class ServerlessCompute(_Compute, tag="serverless", kw_only=True):
     profiles must agree."""
 
 
-class JobClusterCompute(_Compute, tag="job_cluster", kw_only=True):
+class JobClusterCompute(_Compute, tag="job_cluster", kw_only=True, frozen=True):
     """A job cluster created for the run; tasks that share the profile share the cluster."""
 
     new_cluster: dict[str, Any]
 
 
-class ExistingClusterCompute(_Compute, tag="existing_cluster", kw_only=True):
+class ExistingClusterCompute(_Compute, tag="existing_cluster", kw_only=True, frozen=True):
     """An all-purpose cluster that already exists (handy for development targets)."""
 
     cluster_id: Annotated[str, Meta(min_length=1)]
@@ -123,7 +123,7 @@ BUILTIN_COMPUTE: dict[str, Compute] = {SERVERLESS: ServerlessCompute()}
 # --- per-task settings ------------------------------------------------------------------------
 
 
-class Selector(Strict, kw_only=True):
+class Selector(Strict, kw_only=True, frozen=True):
     """Which tasks a settings entry applies to. Every given condition must hold."""
 
     group: str | None = None
@@ -140,7 +140,7 @@ class Selector(Strict, kw_only=True):
             raise ValueError("'match' needs at least one of group, tag, node, job")
 
 
-class TaskSettings(Strict, kw_only=True):
+class TaskSettings(Strict, kw_only=True, frozen=True):
     """Settings for the tasks a selector matches; later entries override earlier ones."""
 
     match: Selector
@@ -189,7 +189,7 @@ def _mode(boundaries: Boundaries | None, merge_memory: bool | None) -> Boundarie
 # --- jobs ---------------------------------------------------------------------------------------
 
 
-class JobConfig(Strict, kw_only=True):
+class JobConfig(Strict, kw_only=True, frozen=True):
     """One Databricks job: which pipelines it runs and how its nodes are grouped."""
 
     name: str | None = None
@@ -254,7 +254,7 @@ class JobConfig(Strict, kw_only=True):
         return out
 
 
-class TargetSettings(Strict, kw_only=True):
+class TargetSettings(Strict, kw_only=True, frozen=True):
     """How the jobs differ on one bundle target."""
 
     compute: str | None = None
@@ -269,7 +269,7 @@ class TargetSettings(Strict, kw_only=True):
 ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
 
 
-class ModelServing(Strict, kw_only=True):
+class ModelServing(Strict, kw_only=True, frozen=True):
     """An endpoint on Databricks Model Serving: its exported MLflow model (`kedro dab
     export-model`) registered in Unity Catalog as `<catalog_name>.<schema_name>.<model_name>`,
     and, once a `version` of it is registered, a serving endpoint for that version."""
@@ -284,7 +284,7 @@ class ModelServing(Strict, kw_only=True):
     scale_to_zero: bool = True
 
 
-class ServingEndpoint(Strict, kw_only=True):
+class ServingEndpoint(Strict, kw_only=True, frozen=True):
     """One serving endpoint: a registered pipeline answering HTTP requests. The request feeds
     `inputs` and may set `params`; `preload` datasets are loaded once at start-up."""
 
@@ -313,7 +313,7 @@ class ServingEndpoint(Strict, kw_only=True):
                 raise ValueError(f"'{key}' lists a name twice")
 
 
-class DabConfig(Strict, kw_only=True):
+class DabConfig(Strict, kw_only=True, frozen=True):
     """All of `dab.yml`."""
 
     grouping: tuple[Rule, ...] = DEFAULT_GROUPING
@@ -417,7 +417,7 @@ def _check_requirements(config: DabConfig, where: str) -> None:
 
 def _check_references(config: DabConfig, where: str) -> None:
     profiles = config.compute_profiles()
-    refs = [("default_compute", config.default_compute)]
+    refs: list[tuple[str, str | None]] = [("default_compute", config.default_compute)]
     refs += [
         (f"jobs.{key}.default_compute", job.default_compute) for key, job in config.jobs.items()
     ]

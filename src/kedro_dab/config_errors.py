@@ -114,8 +114,9 @@ def _choose(kind: Any, value: Any) -> Any:
     options = _options(kind)
     for option in options:
         config = getattr(option, "__struct_config__", None)
-        tagged = config is not None and config.tag_field and isinstance(value, Mapping)
-        if tagged and value.get(config.tag_field) == config.tag:
+        if config is None or not config.tag_field or not isinstance(value, Mapping):
+            continue
+        if value.get(config.tag_field) == config.tag:
             return option
     return options[0]
 

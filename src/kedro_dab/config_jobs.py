@@ -15,10 +15,11 @@ from kedro_dab.quartz import quartz_problem
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Unknown keys are errors; settings never change once read. (msgspec applies `kw_only`
-    per class, so each settings class sets it.)"""
+    per class, so each settings class sets it; each also repeats `frozen=True`, which msgspec
+    inherits but type checkers, reading structs as `dataclass_transform` classes, do not.)"""
 
 
-class Schedule(Strict, kw_only=True):
+class Schedule(Strict, kw_only=True, frozen=True):
     """A cron schedule (Quartz syntax)."""
 
     quartz_cron_expression: Annotated[str, Meta(min_length=1)]
@@ -31,7 +32,7 @@ class Schedule(Strict, kw_only=True):
             raise ValueError(field_problem("quartz_cron_expression", problem))
 
 
-class EmailNotifications(Strict, kw_only=True):
+class EmailNotifications(Strict, kw_only=True, frozen=True):
     """Addresses notified on job events."""
 
     on_start: tuple[str, ...] = ()
@@ -41,14 +42,14 @@ class EmailNotifications(Strict, kw_only=True):
     no_alert_for_skipped_runs: bool | None = None
 
 
-class PeriodicTrigger(Strict, kw_only=True):
+class PeriodicTrigger(Strict, kw_only=True, frozen=True):
     """Run every `interval` units."""
 
     interval: Annotated[int, Meta(ge=1)]
     unit: Literal["HOURS", "DAYS", "WEEKS"]
 
 
-class FileArrivalTrigger(Strict, kw_only=True):
+class FileArrivalTrigger(Strict, kw_only=True, frozen=True):
     """Run when new files land under `url` (a Unity Catalog volume or external location)."""
 
     url: Annotated[str, Meta(min_length=1)]
@@ -56,7 +57,7 @@ class FileArrivalTrigger(Strict, kw_only=True):
     wait_after_last_change_seconds: Annotated[int, Meta(ge=0)] | None = None
 
 
-class Trigger(Strict, kw_only=True):
+class Trigger(Strict, kw_only=True, frozen=True):
     """A trigger other than a cron schedule: exactly one of `periodic` or `file_arrival`."""
 
     periodic: PeriodicTrigger | None = None
@@ -68,13 +69,13 @@ class Trigger(Strict, kw_only=True):
             raise ValueError("a trigger takes exactly one of 'periodic' or 'file_arrival'")
 
 
-class Webhook(Strict, kw_only=True):
+class Webhook(Strict, kw_only=True, frozen=True):
     """A notification destination configured in the workspace, by id."""
 
     id: Annotated[str, Meta(min_length=1)]
 
 
-class WebhookNotifications(Strict, kw_only=True):
+class WebhookNotifications(Strict, kw_only=True, frozen=True):
     """Notification destinations called on job events."""
 
     on_start: tuple[Webhook, ...] = ()
@@ -83,7 +84,7 @@ class WebhookNotifications(Strict, kw_only=True):
     on_duration_warning_threshold_exceeded: tuple[Webhook, ...] = ()
 
 
-class HealthRule(Strict, kw_only=True):
+class HealthRule(Strict, kw_only=True, frozen=True):
     """Warn when a run metric passes a threshold."""
 
     metric: Literal[
@@ -97,13 +98,13 @@ class HealthRule(Strict, kw_only=True):
     value: Annotated[int, Meta(ge=0)]
 
 
-class Health(Strict, kw_only=True):
+class Health(Strict, kw_only=True, frozen=True):
     """Health rules of a job."""
 
     rules: Annotated[tuple[HealthRule, ...], Meta(min_length=1)]
 
 
-class Principal(Strict, kw_only=True):
+class Principal(Strict, kw_only=True, frozen=True):
     """Exactly one of a user, a group or a service principal."""
 
     user_name: str | None = None
@@ -118,7 +119,7 @@ class Principal(Strict, kw_only=True):
             raise ValueError("give exactly one of user_name, group_name, service_principal_name")
 
 
-class RunAs(Strict, kw_only=True):
+class RunAs(Strict, kw_only=True, frozen=True):
     """Who the job runs as: a user or a service principal."""
 
     user_name: str | None = None
@@ -129,13 +130,13 @@ class RunAs(Strict, kw_only=True):
             raise ValueError("run_as takes exactly one of user_name or service_principal_name")
 
 
-class Permission(Principal, kw_only=True):
+class Permission(Principal, kw_only=True, frozen=True):
     """A permission on the job."""
 
     level: Literal["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"]
 
 
-class JobParameter(Strict, kw_only=True):
+class JobParameter(Strict, kw_only=True, frozen=True):
     """A job parameter, passed to every task as a Kedro runtime parameter (`--params`) through
     Databricks' `{{job.parameters.<name>}}`, so a run can change it without a redeploy."""
 

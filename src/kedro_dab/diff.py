@@ -107,15 +107,16 @@ def base_plan(root: Path, ref: str, env: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kedro-dab-base-") as tmp:
         archive = Path(tmp) / "base.tar"
         with archive.open("wb") as out:
-            done = subprocess.run(
+            archived = subprocess.run(
                 ["git", "archive", "--format=tar", commit],
                 cwd=top,
                 stdout=out,
                 stderr=subprocess.PIPE,
                 check=False,
             )
-        if done.returncode != 0:
-            raise DiffError(f"--base '{ref}': git archive failed: {done.stderr.decode().strip()}")
+        if archived.returncode != 0:
+            detail = archived.stderr.decode().strip()
+            raise DiffError(f"--base '{ref}': git archive failed: {detail}")
         tree = Path(tmp) / "tree"
         with tarfile.open(archive) as tar:
             try:

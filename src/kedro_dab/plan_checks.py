@@ -24,7 +24,7 @@ def check_plan(plan: Plan, project: ProjectModel) -> None:
     one task, an acyclic task graph, no in-memory dataset across tasks, valid unique keys,
     Databricks' task limit. Raises `GroupingError` naming the first broken rule."""
     for job in plan.jobs:
-        expected = set()
+        expected: set[str] = set()
         for pipeline in job.pipelines:
             expected.update(project.pipelines[pipeline])
         owner: dict[str, str] = {}

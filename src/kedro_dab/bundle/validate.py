@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_dab.bundle.layout import OWNED_DIR, check_bundle_root, sync_excludes, target_problems
 from kedro_dab.bundle.render import job_settings
@@ -18,6 +18,9 @@ from kedro_dab.bundle.root import BundleRoot
 from kedro_dab.bundle.write import write_owned
 from kedro_dab.errors import DabError, first_line
 from kedro_dab.plan import Plan
+
+if TYPE_CHECKING:
+    from databricks.bundles.jobs import JobDict
 
 
 @dataclass
@@ -166,12 +169,12 @@ def console_script_problem(root: Path, plan: Plan, timeout: float = 120) -> str 
     )
 
 
-def structure_problem(settings: dict[str, Any]) -> str | None:
+def structure_problem(settings: JobDict) -> str | None:
     """Why the `databricks-bundles` Job model rejects a job definition, or None."""
     from databricks.bundles.jobs import Job
 
     try:
-        Job.from_dict(settings)  # type: ignore[arg-type]
+        Job.from_dict(settings)
     except (ValueError, TypeError, KeyError) as exc:
         return first_line(exc)
     return None
@@ -206,7 +209,8 @@ def boundary_problems(
         return []
     jobs = ", ".join(f"'{key}'" for key in persisting)
     problems = []
-    for target in list(targets) or [None]:
+    target_names: list[str | None] = [*targets] or [None]
+    for target in target_names:
         chosen = plan.targets.get(target) if target else None
         root = (chosen.boundaries_root if chosen else None) or plan.boundaries_root
         key = f"targets.{target}.boundaries_root" if chosen and chosen.boundaries_root else None

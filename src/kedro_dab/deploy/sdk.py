@@ -204,11 +204,11 @@ def _apply(
         # A create retried by the SDK after its response was lost leaves a twin behind: one more
         # listing (only when something was created) finds and deletes it.
         for key, ids in deployed_jobs(d.workspace, d.target).items():
-            for twin in ids:
-                if key in created and twin != created[key]:
-                    d.workspace.delete_job(key, twin)
-                    report.jobs.append(JobChange(key, "delete", twin, reason="duplicate"))
-                    echo(f"{'delete':9} job {key} ({twin}, a duplicate)")
+            for twin_id in ids:
+                if key in created and twin_id != created[key]:
+                    d.workspace.delete_job(key, twin_id)
+                    report.jobs.append(JobChange(key, "delete", twin_id, reason="duplicate"))
+                    echo(f"{'delete':9} job {key} ({twin_id}, a duplicate)")
 
     removed = sorted({change.key for change in changes.removed})
     if removed and confirm_delete(removed):

@@ -184,8 +184,8 @@ def load_target(
             "either 'development' or 'production'"
         )
 
-    bundle = merged.get("bundle") or {}
-    bundle_name = str(bundle.get("name") or "")
+    bundle_section = merged.get("bundle") or {}
+    bundle_name = str(bundle_section.get("name") or "")
     if not bundle_name:
         raise ConfigError(f"{DATABRICKS_YML}: bundle.name is missing")
     workspace = merged.get("workspace") or {}
@@ -194,7 +194,7 @@ def load_target(
     artifacts = merged.get("artifacts") or {}
     refusals = []
     for check in (
-        lambda: check_keys(bundle, _BUNDLE_KEYS, "bundle."),
+        lambda: check_keys(bundle_section, _BUNDLE_KEYS, "bundle."),
         lambda: check_keys(sync, _SYNC_KEYS, "sync."),
         lambda: _check_artifacts(root, artifacts),
     ):
@@ -327,7 +327,8 @@ class _Resolver:
     one) is resolved first; a cycle is an error naming it."""
 
     def __init__(self, context: Mapping[str, Any], where: str) -> None:
-        self.context, self.where, self.done = context, where, {}
+        self.context, self.where = context, where
+        self.done: dict[str, Any] = {}
 
     def value(self, value: Any, seen: tuple[str, ...]) -> Any:
         if isinstance(value, str):
@@ -382,7 +383,7 @@ class _Resolver:
             if indexable or (
                 isinstance(step, str) and isinstance(found, Mapping) and step in found
             ):
-                found = found[step]  # type: ignore[index]
+                found = found[step]
             else:
                 raise ConfigError(f"{self.where}: reference does not exist: ${{{path}}}")
             found = self.value(found, (*seen, path))

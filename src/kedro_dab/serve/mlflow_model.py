@@ -63,8 +63,9 @@ def param_schema(endpoint: Endpoint) -> Any:
             continue
         if param.type == "array":
             kinds = {_scalar_type(v) for v in param.default}
-            if len(kinds) == 1 and None not in kinds:
-                specs.append(ParamSpec(param.key, kinds.pop(), list(param.default), shape=(-1,)))
+            kind = kinds.pop() if len(kinds) == 1 else None
+            if kind is not None:
+                specs.append(ParamSpec(param.key, kind, list(param.default), shape=(-1,)))
                 continue
         raise ServeError(
             f"{where} ({param.type}, default {param.default!r}) cannot be an MLflow model "
@@ -207,9 +208,9 @@ def _native(value: Any) -> Any:
 
 
 def _load_class() -> type:
-    import mlflow.pyfunc
+    from mlflow.pyfunc import PythonModel
 
-    class EndpointModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    class EndpointModel(PythonModel):
         """A kedro-dab serving endpoint as an MLflow pyfunc model."""
 
         def load_context(self, context: Any) -> None:

@@ -24,14 +24,17 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_dab.serve.endpoints import Endpoint
 from kedro_dab.serve.errors import NodeFailed, RequestError
 from kedro_dab.serve.payload import check_params
 
+if TYPE_CHECKING:
+    from kedro.io.core import TCopyMode
 
-def copy_mode_of(data: Any) -> str:
+
+def copy_mode_of(data: Any) -> TCopyMode:
     """Kedro's copy rule for in-memory data (DataFrames and arrays copied, Spark and ibis tables
     assigned, anything else deep-copied), told from the type without import attempts."""
     kind = type(data)
@@ -163,7 +166,7 @@ class Service:
         for dataset in compiled.produced:
             datasets[dataset] = request_dataset()
         catalog = self._catalog_class(datasets=datasets)
-        run_params = {
+        run_params: dict[str, Any] = {
             "run_id": uuid.uuid4().hex,
             "project_path": str(self.project_path),
             "env": self.env,
@@ -200,7 +203,9 @@ class Service:
     def _param_value(self, dataset: str, keys: Sequence[str], given: Mapping[str, Any]) -> Any:
         """A fresh copy of a parameter dataset's value, with the request's values set."""
         root = "" if dataset == "parameters" else dataset.removeprefix("params:")
-        value = copy.deepcopy(self._parameters if not root else _get_key(self._parameters, root))
+        value: Any = copy.deepcopy(
+            self._parameters if not root else _get_key(self._parameters, root)
+        )
         for key in keys:
             if key not in given:
                 continue
@@ -251,7 +256,7 @@ def request_dataset_class() -> type:
 
         def save(self, data: Any) -> None:
             if self._copy_mode is None:
-                self._copy_mode = copy_mode_of(data)  # type: ignore[assignment]
+                self._copy_mode = copy_mode_of(data)
             MemoryDataset.save.__wrapped__(self, data)  # type: ignore[attr-defined]
 
     return RequestDataset

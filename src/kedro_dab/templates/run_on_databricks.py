@@ -18,6 +18,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import click
 
 PIPELINE = "__default__"
 NODES = ""  # comma-separated node names; empty runs the whole pipeline
@@ -76,7 +80,8 @@ def main() -> None:
     from kedro.framework.startup import bootstrap_project
 
     metadata = bootstrap_project(root)
-    run = find_run_command(metadata.package_name)
+    # Kedro annotates it as any callable; it is the project's `run` click command.
+    run = cast("click.Command", find_run_command(metadata.package_name))
     options = {opt for param in run.params for opt in getattr(param, "opts", ())}
     try:
         run.main(args=arguments(options), standalone_mode=False)
