@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from kedro_dab.bundle.write import WriteReport
     from kedro_dab.deploy.runs import RunStatus
     from kedro_dab.deploy.sdk import DeployReport
-    from kedro_dab.simulate import SimulationResult, TaskRun
+    from kedro_dab.simulate import SimulationResult
+    from kedro_dab.simulate_tasks import TaskRun
 
 __all__ = [
     "BundleResult",
@@ -70,7 +71,7 @@ _LAZY_TYPES = {
     "ValidationReport": "kedro_dab.bundle.validate",
     "WriteReport": "kedro_dab.bundle.write",
     "SimulationResult": "kedro_dab.simulate",
-    "TaskRun": "kedro_dab.simulate",
+    "TaskRun": "kedro_dab.simulate_tasks",
 }
 
 

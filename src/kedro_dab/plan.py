@@ -2,8 +2,7 @@
 
 `build_plan` turns a `ProjectModel` and its `dab.yml` into a Plan (each task's settings from
 `task_settings`), then has `plan_checks` prove its invariants again from the Plan alone;
-`kedro_run_args` is the command a task runs; `plan_to_dict` is the documented, versioned JSON
-form.
+`kedro_run_args` is the command a task runs. The Plan's JSON form is in `plan_json`.
 """
 
 from __future__ import annotations
@@ -22,23 +21,19 @@ from kedro_dab.config import (
     JobParameter,
     TargetSettings,
     parse_config,
-    plain,
 )
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.grouping import BoundaryDataset, group_job
 from kedro_dab.limits import RESOURCE_KEY_PATTERN
 from kedro_dab.plan_checks import check_plan
 from kedro_dab.project import ProjectModel
-from kedro_dab.serve.endpoints import Endpoint, build_endpoints, endpoint_to_dict
+from kedro_dab.serve.endpoints import Endpoint, build_endpoints
 from kedro_dab.task_settings import (
     performance_target,
     task_pipelines,
     task_settings,
     unused_entries,
 )
-
-PLAN_SCHEMA = "kedro-dab/plan"
-PLAN_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -352,95 +347,3 @@ def cleanup_args(
 def parameter_reference(name: str) -> str:
     """Databricks' dynamic value reference to a job parameter."""
     return "{{job.parameters." + name + "}}"
-
-
-# --- JSON form ---------------------------------------------------------------------------------
-
-
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The documented, versioned JSON form of a Plan (`kedro dab plan --format json`)."""
-    with collector_paused():
-        return _plan_dict(plan)
-
-
-def _plan_dict(plan: Plan) -> dict[str, Any]:
-    return {
-        "schema": PLAN_SCHEMA,
-        "version": PLAN_VERSION,
-        "project": {
-            "name": plan.project_name,
-            "package": plan.package_name,
-            "distribution": plan.distribution_name,
-            "console_script": plan.console_script,
-            "kedro_version": plan.kedro_version,
-            "env": plan.env,
-        },
-        "compute": {name: plain(profile) for name, profile in sorted(plan.compute.items())},
-        "jobs": [
-            {
-                "key": job.key,
-                "name": job.name,
-                "pipelines": list(job.pipelines),
-                "settings": dict(job.settings),
-                "tasks": [
-                    {
-                        "key": task.key,
-                        "group": task.group,
-                        "rule": task.rule,
-                        "depends_on": list(task.depends_on),
-                        "compute": task.compute,
-                        "settings": dict(task.settings),
-                        "settings_source": dict(task.settings_source),
-                        "requirements": list(task.requirements),
-                        "run_args": kedro_run_args(plan, job, task, "<conf-source>"),
-                        "nodes": [
-                            {"name": name, "placed_by": task.placed_by[name]} for name in task.nodes
-                        ],
-                    }
-                    for task in job.tasks
-                ],
-                "boundary_datasets": [
-                    {
-                        "dataset": c.dataset,
-                        "producer": c.producer,
-                        "consumers": list(c.consumers),
-                        "in_memory": c.in_memory,
-                        **({"written_as": c.written_as} if c.written_as else {}),
-                        "persisted": c.persisted,
-                        **(
-                            {
-                                "location": _boundaries.dataset_location(
-                                    plan.boundary_store(job),
-                                    _boundaries.RUN_ID_REFERENCE,
-                                    c.dataset,
-                                )
-                            }
-                            if c.persisted
-                            else {}
-                        ),
-                    }
-                    for c in job.boundary_datasets
-                ],
-                "boundaries": _boundaries_dict(plan, job),
-            }
-            for job in plan.jobs
-        ],
-        **({"endpoints": [endpoint_to_dict(e) for e in plan.endpoints]} if plan.endpoints else {}),
-    }
-
-
-def _boundaries_dict(plan: Plan, job: Job) -> dict[str, Any]:
-    out: dict[str, Any] = {"mode": job.boundaries}
-    if job.persisted:
-        out.update(
-            {
-                "store": plan.boundary_store(job),
-                "run_location": _boundaries.run_location(
-                    plan.boundary_store(job), _boundaries.RUN_ID_REFERENCE
-                ),
-                "retention_days": plan.boundaries_retention_days,
-                "cleanup_task": job.cleanup_task,
-                "cleanup_args": cleanup_args(plan, job),
-            }
-        )
-    return out

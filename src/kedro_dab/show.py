@@ -8,7 +8,8 @@ from typing import Any
 
 from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
 from kedro_dab.config import ServerlessCompute
-from kedro_dab.plan import Plan, plan_to_dict
+from kedro_dab.plan import Plan
+from kedro_dab.plan_json import plan_to_dict
 
 
 def plan_json(plan: Plan) -> str:

@@ -8,62 +8,25 @@ dependants of a failed task are skipped, as Databricks does by default.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kedro_dab import boundaries
 from kedro_dab.bundle.layout import shipped_conf_files
 from kedro_dab.errors import ConfigError
 from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, parameter_reference
+from kedro_dab.simulate_checks import BoundaryChecker
+from kedro_dab.simulate_tasks import DONE, Listener, Scheduler, TaskRun
 
-PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = (
-    "pending",
-    "running",
-    "done",
-    "failed",
-    "skipped",
-    "cancelled",
-)
 WORK_DIR = ".kedro-dab/simulate"
 BOUNDARIES_DIR = ".kedro-dab/boundaries"
 """The local stand-in for `boundaries_root`: `<dir>/<job>/<run id>/<dataset>`."""
 RUN_RECORD = "run.json"
-_TAIL_LINES = 20
-
-
-@dataclass
-class TaskRun:
-    """One task of a simulated run: its state, timing, log and any problem found."""
-
-    key: str
-    argv: list[str]
-    state: str = PENDING
-    seconds: float | None = None
-    log_path: Path | None = None
-    returncode: int | None = None
-    problems: list[str] = field(default_factory=list)
-    started: float | None = None
-    unverified: list[str] = field(default_factory=list)
-    """Datasets later tasks read from this one whose existence could not be told here (the
-    dataset needs credentials or a service this machine lacks): neither passed nor failed."""
-    module: str | None = None
-    """The module `python -m` runs; the project's package when None."""
-
-    def log_tail(self, lines: int = _TAIL_LINES) -> str:
-        """The last lines of the task's log."""
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        return "\n".join(text[-lines:])
 
 
 @dataclass
@@ -83,9 +46,6 @@ class SimulationResult:
     def ok(self) -> bool:
         """True when every task finished and every check passed."""
         return all(t.state == DONE for t in self.tasks)
-
-
-Listener = Callable[[TaskRun], None]
 
 
 def pick_job(plan: Plan, job_key: str | None) -> Job:
@@ -177,12 +137,12 @@ def simulate(
         run.log_path = run_dir / "logs" / f"{run.key}.log"
         if run.key in done:
             run.state = DONE
-    checker = _BoundaryChecker(project_path, conf_source, env, job)
+    checker = BoundaryChecker(project_path, conf_source, env, job)
     if store is not None and run_id is not None:
         checker.boundary_folder = lambda dataset: Path(
             boundaries.dataset_location(str(store), run_id, dataset)
         )
-    scheduler = _Scheduler(
+    scheduler = Scheduler(
         project_path,
         job,
         runs,
@@ -284,191 +244,3 @@ def _substitute(arg: str, values: Mapping[str, str]) -> str:
     for name, value in values.items():
         arg = arg.replace(parameter_reference(name), value)
     return arg
-
-
-class _Scheduler:
-    """Start ready tasks up to the worker limit; on failure skip dependants; on Ctrl-C stop."""
-
-    def __init__(
-        self,
-        project_path: Path,
-        job: Job,
-        runs: dict[str, TaskRun],
-        workers: int,
-        listener: Listener,
-        checker: _BoundaryChecker,
-        python: str,
-        package: str,
-    ) -> None:
-        self.project_path = project_path
-        self.job = job
-        self.runs = runs
-        self.workers = max(1, workers)
-        self.listener = listener
-        self.checker = checker
-        self.python = python
-        self.package = package
-        self.depends = {t.key: set(t.depends_on) for t in job.tasks}
-        self.order = [t.key for t in job.tasks]
-        self.live: dict[str, tuple[subprocess.Popen[bytes], Any]] = {}
-
-    def run(self) -> None:
-        try:
-            while True:
-                self._reap()
-                self._skip_blocked()
-                self._start_ready()
-                if not self.live and not any(r.state == PENDING for r in self.runs.values()):
-                    return
-                time.sleep(0.02)
-        except KeyboardInterrupt:
-            self._stop_all()
-            raise
-
-    def _start_ready(self) -> None:
-        for key in self.order:
-            if len(self.live) >= self.workers:
-                return
-            run = self.runs[key]
-            if run.state != PENDING:
-                continue
-            if all(self.runs[d].state == DONE for d in self.depends[key]):
-                self._start(run)
-
-    def _start(self, run: TaskRun) -> None:
-        assert run.log_path is not None
-        run.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = run.log_path.open("wb")
-        # Databricks calls the wheel's entry point, `<package>.__main__:main`, with the task's
-        # parameters as argv; `python -m <package>` runs that same function.
-        command = [self.python, "-m", run.module or self.package, *run.argv]
-        environ = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        src = str(self.project_path / "src")
-        environ["PYTHONPATH"] = os.pathsep.join(
-            p for p in (src, environ.get("PYTHONPATH", "")) if p
-        )
-        process = subprocess.Popen(
-            command,
-            cwd=self.project_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=environ,
-            start_new_session=True,
-        )
-        run.state = RUNNING
-        run.started = time.monotonic()
-        self.live[run.key] = (process, log)
-        self.listener(run)
-
-    def _reap(self) -> None:
-        for key, (process, log) in list(self.live.items()):
-            code = process.poll()
-            if code is None:
-                continue
-            log.close()
-            del self.live[key]
-            run = self.runs[key]
-            run.returncode = code
-            run.seconds = time.monotonic() - (run.started or time.monotonic())
-            if code == 0:
-                run.problems, run.unverified = self.checker.check(key)
-                run.state = FAILED if run.problems else DONE
-            else:
-                run.state = FAILED
-                run.problems.append(f"exit code {code}")
-            self.listener(run)
-
-    def _skip_blocked(self) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for key in self.order:
-                run = self.runs[key]
-                if run.state == PENDING and any(
-                    self.runs[d].state in (FAILED, SKIPPED, CANCELLED) for d in self.depends[key]
-                ):
-                    run.state = SKIPPED
-                    run.problems.append("an upstream task failed")
-                    self.listener(run)
-                    changed = True
-
-    def _stop_all(self) -> None:
-        for key, (process, log) in list(self.live.items()):
-            _terminate(process)
-            log.close()
-            run = self.runs[key]
-            run.state = CANCELLED
-            run.returncode = process.returncode
-            run.seconds = time.monotonic() - (run.started or time.monotonic())
-            self.listener(run)
-        self.live.clear()
-        for run in self.runs.values():
-            if run.state == PENDING:
-                run.state = CANCELLED
-                self.listener(run)
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-class _BoundaryChecker:
-    """After a task ends, check that each dataset later tasks read from it exists."""
-
-    def __init__(self, project_path: Path, conf_source: Path, env: str, job: Job) -> None:
-        self.project_path = project_path
-        self.conf_source = conf_source
-        self.env = env
-        self.by_producer: dict[str, list[Any]] = {}
-        for boundary in job.boundary_datasets:
-            self.by_producer.setdefault(boundary.producer, []).append(boundary)
-        self._catalog: Any = None
-        self.boundary_folder: Callable[[str], Path] | None = None
-        """Where a persisted boundary dataset of this run is kept (set for persisting jobs)."""
-
-    def check(self, task_key: str) -> tuple[list[str], list[str]]:
-        """(problems, datasets whose existence cannot be told) after `task_key` ended."""
-        problems = []
-        unknown = []
-        for boundary in self.by_producer.get(task_key, []):
-            readers = ", ".join(f"'{c}'" for c in boundary.consumers)
-            if boundary.persisted and self.boundary_folder is not None:
-                folder = self.boundary_folder(boundary.dataset)
-                if not (folder / boundaries.FORMAT_FILE).is_file():
-                    problems.append(
-                        f"persisted boundary dataset '{boundary.dataset}' is not in {folder} "
-                        f"after task '{task_key}' finished, but task(s) {readers} read it"
-                    )
-                continue
-            if boundary.in_memory:
-                problems.append(
-                    f"in-memory dataset '{boundary.dataset}' made by task '{task_key}' is lost "
-                    f"when the task ends, but task(s) {readers} read it"
-                )
-                continue
-            exists = self._exists(boundary.written_as or boundary.dataset)
-            if exists is False:
-                problems.append(
-                    f"dataset '{boundary.dataset}' does not exist after task '{task_key}' "
-                    f"finished, but task(s) {readers} read it"
-                )
-            elif exists is None:
-                unknown.append(
-                    f"cannot tell whether dataset '{boundary.dataset}' exists after task "
-                    f"'{task_key}' (task(s) {readers} read it): it could not be checked here"
-                )
-        return problems, unknown
-
-    def _exists(self, dataset: str) -> bool | None:
-        from kedro_dab import kedro_config
-
-        if self._catalog is None:
-            self._catalog = kedro_config.make_catalog(self.project_path, self.conf_source, self.env)
-        return kedro_config.dataset_exists(self._catalog, dataset)

@@ -14,7 +14,8 @@ from kedro_dab.bundle.render import render_plan
 from kedro_dab.bundle.validate import boundary_problems
 from kedro_dab.config import parse_config
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.plan import PLAN_VERSION, build_plan, plan_to_dict, runtime_requirement
+from kedro_dab.plan import build_plan, runtime_requirement
+from kedro_dab.plan_json import PLAN_VERSION, plan_to_dict
 from tests.support.bundle_schema import bundle_errors, require_schema
 from tests.support.models import node, project
 

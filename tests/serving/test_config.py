@@ -42,7 +42,7 @@ def test_defaults_are_kedros_free_outputs_and_the_other_free_inputs(project: Pat
 
 
 def test_the_plan_json_carries_the_endpoints(project: Path):
-    from kedro_dab.plan import plan_to_dict
+    from kedro_dab.plan_json import plan_to_dict
 
     endpoints = {e["name"]: e for e in plan_to_dict(_plan_with(project, DAB_YML))["endpoints"]}
     assert endpoints["score"]["inputs"] == ["rows"]

@@ -25,7 +25,8 @@ from kedro_dab import compat
 from kedro_dab.config import parse_config
 from kedro_dab.errors import GroupingError
 from kedro_dab.limits import KEY_PATTERN
-from kedro_dab.plan import Plan, build_plan, plan_to_dict
+from kedro_dab.plan import Plan, build_plan
+from kedro_dab.plan_json import plan_to_dict
 from kedro_dab.project import ProjectModel, registry_nodes
 from tests.support.models import project
 

@@ -55,7 +55,7 @@ def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = N
     project at git revision `base` (planned from a clean export of that revision, in a
     subprocess with the same Python and Kedro)."""
     from kedro_dab.diff import base_plan, diff_plans
-    from kedro_dab.plan import plan_to_dict
+    from kedro_dab.plan_json import plan_to_dict
 
     root = Path(project_path).resolve()
     before = base_plan(root, base, env)

@@ -12,7 +12,8 @@ from kedro_dab.plan import Plan
 
 if TYPE_CHECKING:
     from kedro_dab.deploy.runs import RunStatus
-    from kedro_dab.simulate import SimulationResult, TaskRun
+    from kedro_dab.simulate import SimulationResult
+    from kedro_dab.simulate_tasks import TaskRun
 
 
 def simulate(

@@ -117,7 +117,7 @@ def wiring_problems(bundle: BundleRoot, plan: Plan) -> list[str]:
     first: `databricks.yml` missing or not wired for kedro-dab (include, `kedro_env` variable,
     shipped envs), dab.yml targets it lacks or cannot run, unusable boundaries roots. `bundle`
     and `deploy` stop on the first; `validate` reports them all."""
-    from kedro_dab.bundle.scaffold import RUNNER
+    from kedro_dab.bundle.scaffold_templates import RUNNER
 
     try:
         check_bundle_root(bundle, plan.conf_dir)

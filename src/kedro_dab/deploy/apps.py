@@ -15,6 +15,8 @@ deployment came from this target's source folder, or when this user created it a
 deployed (a create whose response was lost). Any other app of that name is someone else's: the
 deploy stops, as the CLI's does (409 RESOURCE_ALREADY_EXISTS). `decide_apps` is the one decision
 for the dry run and the deploy.
+
+The Apps API calls are in `apps_api`; where each app's source folder is, in `apps_source`.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_dab.deploy.apps_api import Apps, fresh
+from kedro_dab.deploy.apps_source import source_folders
 from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
 from kedro_dab.deploy.target import Target, resolve
-from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about, deleting
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError
 
 SENT_FIELDS = ("description", "compute_size", "resources", "user_api_scopes", "budget_policy_id")
 """The fields of an app resource the Apps API create/update call carries besides `name`."""
 _HANDLED = {"name", "source_code_path", "config", "permissions", *SENT_FIELDS}
-_SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
 @dataclass(frozen=True)
@@ -86,48 +89,6 @@ class AppChanges:
 
 
 # --- reading the configuration ----------------------------------------------------------------
-
-
-def source_folders(target: Target, root: Path) -> dict[str, str]:
-    """Each app's `source_code_path` as a folder relative to the bundle root: relative paths
-    are relative to the file that sets them, as the CLI reads them."""
-    from kedro_dab.bundle.layout import DATABRICKS_YML
-
-    out = {}
-    for key, app in target.app_resources.items():
-        where = f"resources.apps.{key}"
-        path = app.get("source_code_path") if isinstance(app, Mapping) else None
-        if not isinstance(path, str) or not path or "${" in path:
-            raise UnsupportedBundle(
-                f"{where}: the SDK engine deploys an app from a local source_code_path "
-                f"(a folder of the bundle); {USE_CLI}"
-            )
-        base = target.app_files.get(key, root / DATABRICKS_YML).parent
-        folder = (base / path).resolve()
-        try:
-            rel = folder.relative_to(root.resolve()).as_posix()
-        except ValueError:
-            raise UnsupportedBundle(
-                f"{where}.source_code_path '{path}' is outside the bundle root; move the app's "
-                "source into the bundle"
-            ) from None
-        if not folder.is_dir():
-            raise WorkspaceError(
-                f"{where}.source_code_path '{path}' is not a folder ({rel}); run "
-                "`kedro dab bundle` to write the app's source"
-            )
-        out[key] = rel
-    return out
-
-
-def source_files(root: Path, folders: Mapping[str, str]) -> list[str]:
-    """The files of the apps' source folders, relative to the bundle root, sorted."""
-    found = set()
-    for rel in folders.values():
-        for path in (root / rel).rglob("*"):
-            if path.is_file() and not _SKIPPED_PARTS & set(path.relative_to(root).parts):
-                found.add(path.relative_to(root).as_posix())
-    return sorted(found)
 
 
 def wanted_apps(
@@ -191,119 +152,12 @@ def fingerprint(app: WantedApp, file_hashes: Mapping[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-# --- the workspace side -------------------------------------------------------------------------
-
-
-class Apps:
-    """The Apps API calls a deploy and a destroy make, errors in one line naming the app."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self.client = workspace.client
-
-    def get(self, name: str) -> dict[str, Any] | None:
-        """The app as the API returns it, or None when there is none of that name."""
-        try:
-            return dict(self.client.apps.get(name).as_dict())
-        except Exception as exc:
-            if _gone(exc):
-                return None
-            with about(f"app '{name}'"):
-                raise exc
-        return None  # pragma: no cover - about() always raises
-
-    def create(self, settings: Mapping[str, Any], user: str) -> dict[str, Any]:
-        """Create the app (compute started). A create retried by the SDK after its response
-        was lost meets the app it made: one this user created and never deployed is taken."""
-        from databricks.sdk.errors import ResourceAlreadyExists
-        from databricks.sdk.service.apps import App
-
-        name = settings["name"]
-        try:
-            with_compute = self.client.apps.create(App.from_dict(dict(settings)))
-            return dict(with_compute.response.as_dict())
-        except ResourceAlreadyExists:
-            found = self.get(name)
-            if found is not None and _fresh(found, user):
-                return found
-            raise WorkspaceError(
-                f"app '{name}' already exists in the workspace and was not deployed by this "
-                "target; delete it, or give the endpoint's app another name"
-            ) from None
-        except Exception as exc:
-            with about(f"app '{name}' (apps/create)"):
-                raise exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def update(self, settings: Mapping[str, Any]) -> None:
-        from databricks.sdk.service.apps import App
-
-        name = settings["name"]
-        with about(f"app '{name}' (apps/update)"):
-            self.client.apps.update(name, App.from_dict(dict(settings)))
-
-    def ensure_running(self, name: str, found: Mapping[str, Any], timeout: float) -> None:
-        """Start the app's compute unless it is active, and wait until it is."""
-        import datetime
-
-        state = (found.get("compute_status") or {}).get("state")
-        with about(f"app '{name}' (start)"):
-            if state in ("STOPPED", "ERROR", None):
-                self.client.apps.start(name)
-            if state != "ACTIVE":
-                self.client.apps.wait_get_app_active(
-                    name, timeout=datetime.timedelta(seconds=timeout)
-                )
-
-    def deploy(self, app: WantedApp, timeout: float) -> str:
-        """Start a deployment of the synced source and follow it; its id."""
-        import datetime
-
-        from databricks.sdk.errors import DatabricksError, OperationFailed
-        from databricks.sdk.service.apps import AppDeployment
-
-        where = f"app '{app.name}' (resources.apps.{app.key}) deployment"
-        try:
-            with about(where):
-                try:
-                    started = self.client.apps.deploy(
-                        app.name, AppDeployment.from_dict(app.deployment())
-                    )
-                    deployment_id = str(started.response.deployment_id)
-                except DatabricksError:
-                    # A deploy retried by the SDK after its response was lost finds its own
-                    # deployment in progress: follow that one.
-                    pending = (self.get(app.name) or {}).get("pending_deployment") or {}
-                    if pending.get("source_code_path") != app.remote:
-                        raise
-                    deployment_id = str(pending["deployment_id"])
-                self.client.apps.wait_get_deployment_app_succeeded(
-                    app.name, deployment_id, timeout=datetime.timedelta(seconds=timeout)
-                )
-        except OperationFailed as exc:
-            raise WorkspaceError(
-                f"{where} from {app.remote} failed: {exc}; fix the app's source and deploy again"
-            ) from None
-        return deployment_id
-
-    def delete(self, name: str) -> None:
-        """Delete an app; one that is already gone is deleted."""
-        with deleting(f"app '{name}' (apps/delete)"):
-            self.client.apps.delete(name)
+# --- deciding and applying -----------------------------------------------------------------------
 
 
 RENAMED = "renamed"
 DEPLOY_TIMEOUT = 20 * 60.0
 """How long a deploy waits for an app's compute and for its deployment (the CLI's 20 minutes)."""
-
-
-def _fresh(found: Mapping[str, Any], user: str) -> bool:
-    """Created by `user` and never deployed: what a create whose response was lost leaves."""
-    return (
-        found.get("creator") == user
-        and not found.get("active_deployment")
-        and not found.get("pending_deployment")
-    )
 
 
 def _ours(found: Mapping[str, Any], app: WantedApp, known: bool, user: str) -> bool:
@@ -313,7 +167,7 @@ def _ours(found: Mapping[str, Any], app: WantedApp, known: bool, user: str) -> b
         (found.get(kind) or {}).get("source_code_path")
         for kind in ("active_deployment", "pending_deployment")
     }
-    return app.remote in sources or _fresh(found, user)
+    return app.remote in sources or fresh(found, user)
 
 
 def _running_from(found: Mapping[str, Any], app: WantedApp) -> bool:
@@ -323,9 +177,6 @@ def _running_from(found: Mapping[str, Any], app: WantedApp) -> bool:
         and active.get("source_code_path") == app.remote
         and (active.get("status") or {}).get("state") == "SUCCEEDED"
     )
-
-
-# --- deciding and applying -----------------------------------------------------------------------
 
 
 def decide_apps(

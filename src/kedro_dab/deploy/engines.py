@@ -11,7 +11,7 @@ from typing import Any
 
 from kedro_dab.bundle.root import BundleRoot, as_bundle_root
 from kedro_dab.deploy import cli
-from kedro_dab.deploy.apps import Apps
+from kedro_dab.deploy.apps_api import Apps
 from kedro_dab.deploy.changes import JobChange
 from kedro_dab.deploy.files import runs_source, source_files, uses_wheel
 from kedro_dab.deploy.sdk import DeployReport, deploy_target
@@ -137,7 +137,7 @@ def deploy_with_sdk(
     through databricks-sdk. Local inputs are checked before the workspace is contacted, and the
     workspace before the (slow) wheel build."""
     from kedro_dab.build import build_wheel
-    from kedro_dab.deploy.apps import source_folders
+    from kedro_dab.deploy.apps_source import source_folders
 
     bundle = as_bundle_root(root)
     root = bundle.path
@@ -182,8 +182,8 @@ def synced_files(
     `wheel` staged in it."""
     from kedro_dab.bundle.apps import stage_wheel
     from kedro_dab.bundle.layout import shipped_conf_files
-    from kedro_dab.deploy.apps import source_files as app_files
-    from kedro_dab.deploy.apps import source_folders
+    from kedro_dab.deploy.apps_source import source_files as app_files
+    from kedro_dab.deploy.apps_source import source_folders
 
     folders = source_folders(target, root)
     if folders and wheel is not None:

@@ -154,7 +154,7 @@ def summarize(
 def _apps(workspace: Workspace, target: Target, state: Mapping[str, Any]) -> list[AppSummary]:
     """The configured apps and those the state names, read from the Apps API; an app of that
     name that this user neither deployed nor created is not this target's."""
-    from kedro_dab.deploy.apps import Apps
+    from kedro_dab.deploy.apps_api import Apps
 
     known = {str(k): v.get("name") for k, v in (state.get("apps") or {}).items()}
     names = {
