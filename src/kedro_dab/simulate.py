@@ -121,7 +121,9 @@ def simulate(
         )
     done = _repairable(run_dir, job, run_id) if repair else set()
     conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
-    boundary = {"boundary_store": str(store), "run_id": run_id} if store else {}
+    boundary: dict[str, str] = {}
+    if store is not None and run_id is not None:
+        boundary = {"boundary_store": str(store), "run_id": run_id}
     runs = {
         task.key: TaskRun(
             task.key, task_argv(plan, job, task, conf_source, env, params, **boundary)

@@ -28,11 +28,11 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
             for folder in reversed(missing):
                 folder.mkdir()
                 made.append(folder)
-            handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            staged.append((Path(temp), path))
+            handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            staged.append((Path(temp_name), path))
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
                 out.write(text)
-            os.chmod(temp, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
+            os.chmod(temp_name, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
         for temp, path in staged:
             current = path
             kept = _keep(path)

@@ -9,7 +9,7 @@ from importlib import resources
 
 def template(name: str) -> str:
     """The text of a file shipped in `kedro_dab/templates`."""
-    return resources.files("kedro_dab").joinpath("templates", name).read_text(encoding="utf-8")
+    return (resources.files("kedro_dab") / "templates" / name).read_text(encoding="utf-8")
 
 
 def plain(value: str) -> str:
