@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_dab.deploy.references import resolve
 from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
-from kedro_dab.deploy.target import Target, resolve
+from kedro_dab.deploy.target import Target
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about, deleting
 
 SENT_FIELDS = ("description", "compute_size", "resources", "user_api_scopes", "budget_policy_id")
