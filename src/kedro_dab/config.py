@@ -2,8 +2,11 @@
 
 The raw mapping comes from the project's own config loader (base merged with the env); this
 module turns it into frozen `msgspec` structs, or a `ConfigError` that names the file and key
-path (worded by `config_errors`). Parsing is cheap enough for `plan`: no schema is built at
-import time.
+path (worded by `config_errors`). It holds the whole file (`DabConfig`), its jobs, targets and
+`boundaries`, and the checks across entries (compute references, key names, requirement
+lines); the grouping rules, compute profiles and task settings, serving endpoints and the
+job-level Jobs API settings are in `config_grouping`, `config_compute`, `config_serving` and
+`config_jobs`. Parsing is cheap enough for `plan`: no schema is built at import time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
+from kedro_dab.config_compute import (
+    BUILTIN_COMPUTE,
+    SERVERLESS,
+    Compute,
+    ServerlessCompute,
+    TaskSettings,
+)
+from kedro_dab.config_grouping import DEFAULT_GROUPING, Rule
 from kedro_dab.config_jobs import (
     EmailNotifications,
     Health,
@@ -28,140 +39,9 @@ from kedro_dab.config_jobs import (
     WebhookNotifications,
     parameter_text,
 )
+from kedro_dab.config_serving import ENDPOINT_NAME_PATTERN, ServingEndpoint
 from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.limits import KEY_PATTERN, RESOURCE_KEY_PATTERN
-
-# --- grouping rules ---------------------------------------------------------------------------
-
-
-class _Rule(Strict, tag_field="by", frozen=True):
-    @property
-    def by(self) -> str:
-        """The rule's kind, as `dab.yml` names it (`by: tag`)."""
-        return str(self.__struct_config__.tag)
-
-
-class TagRule(_Rule, tag="tag", kw_only=True, frozen=True):
-    """Nodes tagged `<prefix><group>` (or one of `tags`) go to the task named after the group."""
-
-    prefix: str | None = None
-    tags: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if (self.prefix is None) == (self.tags is None):
-            raise ValueError("a tag rule takes exactly one of 'prefix' or 'tags'")
-        if self.prefix == "":
-            raise ValueError("'prefix' must not be empty: every tag would name a task")
-
-
-class NamespaceRule(_Rule, tag="namespace", kw_only=True, frozen=True):
-    """Nodes go to the task named after their namespace, cut to `depth` levels."""
-
-    depth: Annotated[int, Meta(ge=1)] = 1
-    namespaces: tuple[str, ...] | None = None
-    """Glob patterns; when given, only namespaces matching one of them are grouped."""
-
-
-class PipelineRule(_Rule, tag="pipeline", kw_only=True, frozen=True):
-    """All nodes of a registered pipeline go to one task named after the pipeline."""
-
-    pipelines: tuple[str, ...] | None = None
-    """Pipelines to group; by default each pipeline the job deploys."""
-
-
-class NodeRule(_Rule, tag="node", kw_only=True, frozen=True):
-    """One task per node (also what happens to nodes that no rule matches)."""
-
-
-Rule = TagRule | NamespaceRule | PipelineRule | NodeRule
-
-DEFAULT_GROUPING: tuple[Rule, ...] = (
-    TagRule(prefix="task."),
-    NamespaceRule(depth=1),
-)
-
-
-# --- compute ----------------------------------------------------------------------------------
-
-
-class _Compute(Strict, tag_field="type", frozen=True):
-    @property
-    def type(self) -> str:
-        """The profile's kind, as `dab.yml` names it (`type: serverless`)."""
-        return str(self.__struct_config__.tag)
-
-
-class ServerlessCompute(_Compute, tag="serverless", kw_only=True, frozen=True):
-    """Serverless jobs compute: the task runs in a job environment holding the project wheel."""
-
-    environment_version: str = "4"
-    dependencies: tuple[str, ...] = ()
-    """Extra pip requirements installed beside the project wheel."""
-    performance_target: Literal["STANDARD", "PERFORMANCE_OPTIMIZED"] | None = None
-    """Cost-efficient or fast start; Databricks sets it per job, so a job's serverless
-    profiles must agree."""
-
-
-class JobClusterCompute(_Compute, tag="job_cluster", kw_only=True, frozen=True):
-    """A job cluster created for the run; tasks that share the profile share the cluster."""
-
-    new_cluster: dict[str, Any]
-
-
-class ExistingClusterCompute(_Compute, tag="existing_cluster", kw_only=True, frozen=True):
-    """An all-purpose cluster that already exists (handy for development targets)."""
-
-    cluster_id: Annotated[str, Meta(min_length=1)]
-
-
-Compute = ServerlessCompute | JobClusterCompute | ExistingClusterCompute
-
-SERVERLESS = "serverless"
-BUILTIN_COMPUTE: dict[str, Compute] = {SERVERLESS: ServerlessCompute()}
-
-
-# --- per-task settings ------------------------------------------------------------------------
-
-
-class Selector(Strict, kw_only=True, frozen=True):
-    """Which tasks a settings entry applies to. Every given condition must hold."""
-
-    group: str | None = None
-    """Glob on the task's group name."""
-    tag: str | None = None
-    """A tag that at least one of the task's nodes carries."""
-    node: str | None = None
-    """Glob that at least one of the task's node names matches."""
-    job: str | None = None
-    """Glob on the job key."""
-
-    def __post_init__(self) -> None:
-        if not any((self.group, self.tag, self.node, self.job)):
-            raise ValueError("'match' needs at least one of group, tag, node, job")
-
-
-class TaskSettings(Strict, kw_only=True, frozen=True):
-    """Settings for the tasks a selector matches; later entries override earlier ones."""
-
-    match: Selector
-    compute: str | None = None
-    max_retries: Annotated[int, Meta(ge=-1)] | None = None
-    min_retry_interval_millis: Annotated[int, Meta(ge=0)] | None = None
-    retry_on_timeout: bool | None = None
-    timeout_seconds: Annotated[int, Meta(ge=0)] | None = None
-    requirements: tuple[str, ...] | None = None
-    """Extra pip requirements for the matched tasks, beside the project wheel."""
-
-
-TASK_SETTING_NAMES = (
-    "compute",
-    "max_retries",
-    "min_retry_interval_millis",
-    "retry_on_timeout",
-    "timeout_seconds",
-    "requirements",
-)
-
 
 Boundaries = Literal["merge", "persist", "refuse"]
 """What happens to an in-memory dataset that one task writes and another reads: `merge` the
@@ -264,53 +144,6 @@ class TargetSettings(Strict, kw_only=True, frozen=True):
     instead of the wheel, so iterating needs no wheel build."""
     boundaries_root: Annotated[str, Meta(min_length=1)] | None = None
     """Where persisted boundary datasets go on this target (overrides `boundaries_root`)."""
-
-
-ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
-
-
-class ModelServing(Strict, kw_only=True, frozen=True):
-    """An endpoint on Databricks Model Serving: its exported MLflow model (`kedro dab
-    export-model`) registered in Unity Catalog as `<catalog_name>.<schema_name>.<model_name>`,
-    and, once a `version` of it is registered, a serving endpoint for that version."""
-
-    catalog_name: Annotated[str, Meta(min_length=1)]
-    schema_name: Annotated[str, Meta(min_length=1)]
-    model_name: Annotated[str, Meta(min_length=1)] | None = None
-    """Default: the endpoint name with '-' as '_'."""
-    version: Annotated[int, Meta(ge=1)] | None = None
-    """The registered model version to serve; without one, only the model is declared."""
-    workload_size: Literal["Small", "Medium", "Large"] = "Small"
-    scale_to_zero: bool = True
-
-
-class ServingEndpoint(Strict, kw_only=True, frozen=True):
-    """One serving endpoint: a registered pipeline answering HTTP requests. The request feeds
-    `inputs` and may set `params`; `preload` datasets are loaded once at start-up."""
-
-    pipeline: Annotated[str, Meta(min_length=1)]
-    """The registered pipeline the endpoint runs."""
-    description: str | None = None
-    inputs: tuple[str, ...] = ()
-    """Free inputs of the pipeline that each request feeds."""
-    outputs: tuple[str, ...] | None = None
-    """Datasets returned; default: the pipeline's free outputs."""
-    params: tuple[str, ...] = ()
-    """Parameter keys (dots for nested keys) a request may set; defaults and types come from
-    the project's parameters."""
-    preload: tuple[str, ...] | None = None
-    """Catalog datasets loaded once at start-up; default: every other free input."""
-    app: bool = False
-    """Also deploy the endpoint as a Databricks App (`resources.apps.<name>` in the bundle)."""
-    model_serving: ModelServing | None = None
-    """Also declare it for Databricks Model Serving (`resources.registered_models` and
-    `resources.model_serving_endpoints` in the bundle)."""
-
-    def __post_init__(self) -> None:
-        for key in ("inputs", "outputs", "params", "preload"):
-            values = getattr(self, key) or ()
-            if len(set(values)) != len(values):
-                raise ValueError(f"'{key}' lists a name twice")
 
 
 class DabConfig(Strict, kw_only=True, frozen=True):

@@ -20,15 +20,8 @@ from dataclasses import dataclass
 from graphlib import CycleError
 
 from kedro_dab.collector import collector_paused
-from kedro_dab.config import (
-    Boundaries,
-    NamespaceRule,
-    NodeRule,
-    PipelineRule,
-    Rule,
-    TagRule,
-    suggest,
-)
+from kedro_dab.config import Boundaries, suggest
+from kedro_dab.config_grouping import NamespaceRule, NodeRule, PipelineRule, Rule, TagRule
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.graphs import strongly_connected, topological_order, transitive_reduction
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash

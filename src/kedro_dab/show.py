@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
-from kedro_dab.config import ServerlessCompute
+from kedro_dab.config_compute import ServerlessCompute
 from kedro_dab.plan import Plan
 from kedro_dab.plan_json import plan_to_dict
 

@@ -11,16 +11,9 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kedro_dab.config import (
-    TASK_SETTING_NAMES,
-    DabConfig,
-    JobConfig,
-    Rule,
-    Selector,
-    ServerlessCompute,
-    TagRule,
-    plain,
-)
+from kedro_dab.config import DabConfig, JobConfig, plain
+from kedro_dab.config_compute import TASK_SETTING_NAMES, Selector, ServerlessCompute
+from kedro_dab.config_grouping import Rule, TagRule
 from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.project import ProjectModel
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kedro_dab.config import DEFAULT_GROUPING, parse_config
+from kedro_dab.config import parse_config
+from kedro_dab.config_grouping import DEFAULT_GROUPING
 from kedro_dab.errors import ConfigError
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from kedro_dab import boundaries
 from kedro_dab.bundle.layout import ENV_VARIABLE
-from kedro_dab.config import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
+from kedro_dab.config_compute import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
 from kedro_dab.errors import ConfigError, first_line
 from kedro_dab.limits import with_hash
 from kedro_dab.plan import Job, Plan, Task, cleanup_args, kedro_run_args, runtime_requirement

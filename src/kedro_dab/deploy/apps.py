@@ -30,8 +30,9 @@ from typing import Any
 
 from kedro_dab.deploy.apps_api import Apps, fresh
 from kedro_dab.deploy.apps_source import source_folders
+from kedro_dab.deploy.references import resolve
 from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
-from kedro_dab.deploy.target import Target, resolve
+from kedro_dab.deploy.target import Target
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError
 
 SENT_FIELDS = ("description", "compute_size", "resources", "user_api_scopes", "budget_policy_id")

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_dab.deploy.references import resolve
 from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
-from kedro_dab.deploy.target import Target, resolve
+from kedro_dab.deploy.target import Target
 from kedro_dab.errors import ConfigError
 
 _DEV_CONCURRENT_RUNS = 4

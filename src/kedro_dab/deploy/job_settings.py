@@ -14,10 +14,11 @@ from typing import Any
 from kedro_dab.build import Artifact
 from kedro_dab.deploy.context import target_presets
 from kedro_dab.deploy.metadata import METADATA_FILE
+from kedro_dab.deploy.references import go_string as _go_string
+from kedro_dab.deploy.references import resolve
 from kedro_dab.deploy.refusals import USE_CLI, UnsupportedBundle
 from kedro_dab.deploy.state import TAG_BUNDLE, TAG_KEY, TAG_TARGET
-from kedro_dab.deploy.target import Target, merge_by_key, resolve
-from kedro_dab.deploy.target import go_string as _go_string
+from kedro_dab.deploy.target import Target, merge_by_key
 from kedro_dab.errors import ConfigError
 
 _KEYED_LISTS = (("job_clusters", "job_cluster_key", False), ("parameters", "name", False))

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro_dab.deploy.context import is_service_principal
-from kedro_dab.deploy.target import Target, resolve
+from kedro_dab.deploy.references import resolve
+from kedro_dab.deploy.target import Target
 from kedro_dab.errors import ConfigError
 
 _BUNDLE_LEVELS = {"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN"}

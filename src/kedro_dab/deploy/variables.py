@@ -1,7 +1,7 @@
 """Each variable's value for one target, by the Databricks CLI's precedence: `--var`,
 `BUNDLE_VAR_<name>`, `.databricks/bundle/<target>/variable-overrides.json`, the target's
 default, the variable's default. A value may still hold `${...}` references; they resolve with
-everything else (`kedro_dab.deploy.target.resolve`).
+everything else (`kedro_dab.deploy.references.resolve`).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def diff_command(metadata: Any, base: str, env: str | None, fmt: str, output: Pa
     """What a change does to the jobs: tasks added, removed or renamed, nodes that moved
     between tasks and why, settings that changed."""
     from kedro_dab import api
-    from kedro_dab.diff import diff_markdown, diff_text
+    from kedro_dab.diff_report import diff_markdown, diff_text
 
     result = api.diff(project_path(metadata), base, env)
     text = diff_markdown(result) if fmt == "markdown" else diff_text(result)

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kedro_dab.config import ModelServing, ServingEndpoint, plain
+from kedro_dab.config import plain
+from kedro_dab.config_serving import ModelServing, ServingEndpoint
 from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.project import ProjectModel
 
