@@ -3,9 +3,10 @@ pyproject.toml and the catalog files are each parsed once by `plan`, `bundle`, `
 `deploy --dry-run` and `run --local`.
 
 The commands run in this process through click's CliRunner on a real `kedro new` project; every
-YAML, JSON and TOML parse in the process is counted and traced back to the input whose text it
-parsed. Kedro's own project bootstrap (`kedro.framework.startup`, which the `kedro` command runs
-before any plugin command) is not counted.
+YAML (PyYAML's and `fast_yaml`'s), JSON and TOML parse in the process is counted and traced
+back to the input whose text it parsed. Kedro's own project bootstrap
+(`kedro.framework.startup`, which the `kedro` command runs before any plugin command) is not
+counted.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def inputs(root: Path) -> list[str]:
     return names
 
 
+NOT_COUNTED = ("kedro/framework/startup.py", "kedro_dab/fast_yaml.py")
+"""Kedro's bootstrap, and `fast_yaml` handing a text it counted once over to `yaml.load`."""
+
+
 class Parses:
     """Counts the parses of each input while active, with who parsed it."""
 
@@ -95,7 +100,7 @@ class Parses:
         name = self.by_text.get(text) if isinstance(text, str) else None
         if name is not None:
             stack = traceback.extract_stack()[:-2]
-            if not any(f.filename.endswith("kedro/framework/startup.py") for f in stack):
+            if not any(f.filename.endswith(NOT_COUNTED) for f in stack):
                 self.counts[name] += 1
                 own = [f for f in stack if "kedro_dab" in f.filename] or stack
                 self.callers[name].append(" <- ".join(f"{f.name}" for f in reversed(own[-4:])))
@@ -116,9 +121,11 @@ class Parses:
 def parses(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Parses]:
     """Every parse of an input from here on, counted."""
     import kedro_dab.project as reading
+    from kedro_dab import fast_yaml
 
     counter = Parses(project)
-    load, loads = yaml.load, json.loads
+    load, loads, fast_load = yaml.load, json.loads, fast_yaml.load
+    monkeypatch.setattr(fast_yaml, "load", lambda text: fast_load(counter.saw(text)))
     toml_loads = reading.tomllib.loads
     monkeypatch.setattr(yaml, "load", lambda stream, Loader: load(counter.saw(stream), Loader))
     monkeypatch.setattr(json, "loads", lambda text, **kw: loads(counter.saw(text), **kw))
