@@ -2,7 +2,9 @@
 
 Each node is placed by the first rule that matches it (one task per node when none does).
 Groups joined by in-memory datasets can be merged, together with every group that lies
-between them, so the result stays acyclic. Unsafe results are errors that say what to change.
+between them, so the result stays acyclic (grouping_merge.py holds the merge). Unsafe results
+are errors that say what to change; grouping_merge.py words those about a cycle between tasks
+and about in-memory datasets that would cross them.
 
 Inside, nodes are numbered by their place in the job's order and groups by the order their
 first node comes in (so a group's number is its rank): the passes over nodes and edges index
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError
@@ -23,14 +24,13 @@ from kedro_dab.collector import collector_paused
 from kedro_dab.config import Boundaries, suggest
 from kedro_dab.config_grouping import NamespaceRule, NodeRule, PipelineRule, Rule, TagRule
 from kedro_dab.errors import ConfigError, GroupingError
-from kedro_dab.graphs import strongly_connected, topological_order, transitive_reduction
+from kedro_dab.graphs import topological_order, transitive_reduction
+from kedro_dab.grouping_merge import cycle_message, memory_message, merge_memory
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash
 from kedro_dab.project import NodeInfo, ProjectModel
 
 GroupId = tuple[str, str]
 """(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""
-
-_MAX_LISTED = 5
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,10 @@ def _group(
     try:
         group_order = topological_order(range(len(gids)), edges)
     except CycleError as exc:
-        raise GroupingError(_cycle_message(job_key, exc.args[1], edges, gids, order)) from None
+        raise GroupingError(cycle_message(job_key, exc.args[1], edges, gids, order)) from None
 
     if boundaries == "merge" and memory_edges:
-        chosen = _merge_memory(gids, placed, edges, memory_edges, why)
+        chosen = merge_memory(gids, placed, edges, memory_edges, why)
         gids, placed = _numbered(chosen)
         edges, memory_edges, readers = _links(infos, producer, placed, memory)
         try:
@@ -142,7 +142,7 @@ def _group(
     ]
     lost = [b for b in between if memory(b[0])] if boundaries != "persist" else []
     if lost:
-        raise GroupingError(_memory_message(job_key, lost, gids))
+        raise GroupingError(memory_message(job_key, lost, gids))
     if len(gids) > MAX_TASKS_PER_JOB:
         raise GroupingError(
             f"job '{job_key}' would have {len(gids)} tasks, more than the "
@@ -343,113 +343,6 @@ def _numbered(chosen: Sequence[GroupId]) -> tuple[list[GroupId], list[int]]:
     number: dict[GroupId, int] = {}
     placed = [number.setdefault(gid, len(number)) for gid in chosen]
     return list(number), placed
-
-
-def _cycle_message(
-    job_key: str, cycle: Sequence[int], edges: Links, gids: Sequence[GroupId], order: Sequence[str]
-) -> str:
-    links = [edges[s][t] for s, t in itertools.pairwise(cycle)]
-    steps = [
-        f"'{order[made]}' writes '{dataset}' read by '{order[read]}'"
-        for dataset, made, read in links
-    ]
-    names = " -> ".join(_label(gids[g]) for g in cycle)
-    movers = sorted({order[read] for _, _, read in links})
-    return (
-        f"job '{job_key}': the grouping rules make tasks wait for each other in a cycle "
-        f"({names}): {'; '.join(steps)}; change the rules so that these nodes do not "
-        f"alternate between tasks, for example give one of {', '.join(repr(m) for m in movers)} "
-        "another task tag, or group them by a coarser rule"
-    )
-
-
-def _label(gid: GroupId) -> str:
-    return f"{gid[0]} '{gid[1]}'"
-
-
-def _memory_message(
-    job_key: str, lost: Sequence[tuple[str, int, Sequence[int]]], gids: Sequence[GroupId]
-) -> str:
-    shown = []
-    for dataset, source, consumers in lost[:_MAX_LISTED]:
-        readers = ", ".join(_label(gids[c]) for c in consumers)
-        shown.append(f"'{dataset}' (made in {_label(gids[source])}, read in {readers})")
-    more = f" and {len(lost) - _MAX_LISTED} more" if len(lost) > _MAX_LISTED else ""
-    return (
-        f"job '{job_key}': in-memory datasets would cross task boundaries and be lost at run "
-        f"time: {'; '.join(shown)}{more}; declare them in the catalog, group their nodes "
-        "into one task, or set boundaries: merge (or boundaries: persist) in dab.yml"
-    )
-
-
-# --- merging groups joined by in-memory data ----------------------------------------------------
-
-
-def _merge_memory(
-    gids: Sequence[GroupId],
-    placed: Sequence[int],
-    edges: Links,
-    memory_edges: Mapping[int, Mapping[int, str]],
-    why: list[str],
-) -> list[GroupId]:
-    """Each node's group once the groups joined by in-memory data, and every group between
-    them, are merged; a moved node's reason says into which group and why."""
-    parent = list(range(len(gids)))
-
-    def find(g: int) -> int:
-        while parent[g] != g:
-            parent[g] = parent[parent[g]]
-            g = parent[g]
-        return g
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    cause: dict[int, str] = {}
-    for source, targets in edges.items():
-        held = memory_edges.get(source, {})
-        for target in targets:
-            dataset = held.get(target)
-            if dataset is not None:
-                cause.setdefault(source, f"in-memory dataset '{dataset}'")
-                cause.setdefault(target, f"in-memory dataset '{dataset}'")
-                union(source, target)
-
-    quotient: dict[int, set[int]] = {}
-    for source, targets in edges.items():
-        for target in targets:
-            a, b = find(source), find(target)
-            if a != b:
-                quotient.setdefault(a, set()).add(b)
-    roots = sorted({find(g) for g in range(len(gids))})
-    for component in strongly_connected(roots, quotient):
-        if len(component) > 1:
-            for g in component:
-                cause.setdefault(g, "it lies between tasks joined by in-memory data")
-            head = min(component)
-            for g in component:
-                union(head, g)
-
-    counts: dict[int, dict[int, int]] = {}
-    for g in placed:
-        members = counts.setdefault(find(g), {})
-        members[g] = members.get(g, 0) + 1
-    named: dict[int, tuple[int, int, int]] = {}
-    for root, members in counts.items():
-        best = min(members, key=lambda g: (-members[g], g))
-        named[root] = (best, members[best], sum(members.values()))
-    out: list[GroupId] = []
-    for i, original in enumerate(placed):
-        chosen, held_nodes, size = named[find(original)]
-        out.append(gids[chosen])
-        if chosen != original:
-            why[i] += (
-                f"; merged into {_label(gids[chosen])} (named after the group holding most of "
-                f"the task, {held_nodes} of its {size} nodes): {cause[original]}"
-            )
-    return out
 
 
 # --- keys and dependencies ----------------------------------------------------------------------

@@ -247,7 +247,8 @@ def test_destroy_deletes_the_app_and_an_app_already_gone_is_no_error(run: Run):
 
 
 def test_the_summary_lists_the_app_with_its_address_state_and_deployment(run: Run):
-    from kedro_dab.deploy.summary import summarize, summary_lines
+    from kedro_dab.deploy.summary import summarize
+    from kedro_dab.deploy.summary_text import summary_lines
 
     before = summarize(run.project.root, "dev", client=run.workspace().client)
     assert [(a.key, a.url) for a in before.apps] == [(APP, None)]

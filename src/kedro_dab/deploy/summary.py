@@ -6,20 +6,20 @@ state) with what the local bundle files would send now, against the same uploade
 change to dab.yml or the bundle that was not deployed shows, a rebuilt wheel does not.
 
 A target deployed by the Databricks CLI (the `cli` engine) has no kedro-dab deployment state;
-its jobs are read from the state the CLI keeps beside it, as `databricks bundle summary` reads
-it: `resources.json` (the CLI's direct engine) or `terraform.tfstate`. Its drift is unknown
-here: `databricks bundle plan` tells.
+its jobs are read from the state the CLI keeps beside it (cli_state.py). Its drift is unknown
+here: `databricks bundle plan` tells. The text form of a summary is in summary_text.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kedro_dab.deploy.cli_state import cli_deployed_jobs
 from kedro_dab.deploy.target import Target, load_target
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about, connect
 from kedro_dab.errors import ConfigError
@@ -241,57 +241,6 @@ def _local_fingerprints(
     return out
 
 
-CLI_STATE_FILES = ("resources.json", "terraform.tfstate")
-"""The Databricks CLI's deployment state files in `workspace.state_path`: its direct engine's,
-then its Terraform engine's."""
-
-
-def cli_deployed_jobs(workspace: Workspace, state_path: str) -> tuple[dict[str, int], str | None]:
-    """The job ids by resource key that the Databricks CLI's deployment state records, and the
-    state file they come from; ({}, None) when the CLI has not deployed the target. Of the two
-    state files, the one with the higher `serial` is the CLI's current one (a tie: direct)."""
-    found: list[tuple[int, int, dict[str, int], str]] = []
-    for rank, name in enumerate(CLI_STATE_FILES):
-        path = f"{state_path}/{name}"
-        data = workspace.read_json(path)
-        if not isinstance(data, dict):
-            continue
-        jobs = _direct_jobs(data) if name == "resources.json" else _terraform_jobs(data)
-        serial = data.get("serial")
-        found.append((serial if isinstance(serial, int) else 0, -rank, jobs, path))
-    if not found:
-        return {}, None
-    _, _, jobs, path = max(found, key=lambda f: (f[0], f[1]))
-    return jobs, path
-
-
-def _direct_jobs(data: dict[str, Any]) -> dict[str, int]:
-    prefix = "resources.jobs."
-    out = {}
-    for name, entry in (data.get("state") or {}).items():
-        if (
-            name.startswith(prefix)
-            and isinstance(entry, dict)
-            and str(entry.get("__id__", "")).isdigit()
-        ):
-            out[name[len(prefix) :]] = int(entry["__id__"])
-    return out
-
-
-def _terraform_jobs(data: dict[str, Any]) -> dict[str, int]:
-    out = {}
-    for resource in data.get("resources") or []:
-        if not isinstance(resource, dict) or resource.get("type") != "databricks_job":
-            continue
-        if resource.get("mode", "managed") != "managed":
-            continue
-        for instance in resource.get("instances") or []:
-            job_id = str((instance.get("attributes") or {}).get("id", ""))
-            if job_id.isdigit():
-                out[str(resource.get("name"))] = int(job_id)
-    return out
-
-
 def _wheel_of(workspace: Workspace, job_id: int) -> str | None:
     """The file name of the first wheel a deployed job's tasks install."""
     with about(f"job {job_id}"):
@@ -339,30 +288,3 @@ def _iso(millis: int | None) -> str | None:
 def _version_of(wheel: str | None) -> str | None:
     match = _WHEEL_VERSION.match(wheel or "")
     return match.group("version") if match else None
-
-
-def summary_lines(summary: TargetSummary) -> Sequence[str]:
-    """The summary for people, one fact a line."""
-    lines = [f"target {summary.target}: {summary.host}  {summary.root_path}"]
-    for job in summary.jobs:
-        lines.append(f"job {job.key}  {job.url or '(not deployed)'}")
-        if job.job_id is None:
-            continue
-        lines.append(f"  wheel     {job.wheel or '?'}  (version {job.wheel_version or '?'})")
-        lines.append(f"  deployed  {job.deployed_at or '?'}")
-        run = job.last_run
-        if run is None:
-            lines.append("  last run  none yet")
-        else:
-            took = f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else "?"
-            lines.append(
-                f"  last run  {run.run_id} {run.state}  started {run.start or '?'}  took {took}  "
-                f"{run.url}"
-            )
-        lines.append(f"  drift     {job.drift}")
-    for app in summary.apps:
-        lines.append(f"app {app.key}  {app.name}  {app.url or '(not deployed)'}")
-        if app.url:
-            lines.append(f"  compute   {app.compute or '?'}  app {app.status or '?'}")
-            lines.append(f"  deployed  {app.deployment_id or 'never'}")
-    return lines

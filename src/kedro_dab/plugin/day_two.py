@@ -77,7 +77,7 @@ def summary_command(
     import json
 
     from kedro_dab import api
-    from kedro_dab.deploy.summary import summary_lines
+    from kedro_dab.deploy.summary_text import summary_lines
 
     result = api.summary(project_path(metadata), target, profile=profile)
     if fmt == "json":
