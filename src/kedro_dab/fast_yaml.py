@@ -5,9 +5,9 @@ PyYAML's C loader parses in C but builds a node tree, resolves and constructs ev
 Python. Here the values are built straight from libyaml's events, and a plain scalar goes
 through PyYAML's own implicit resolvers and constructors only when its first character can
 start something other than a string (as PyYAML indexes them). Anything this does not build
-itself (anchors and aliases, merge keys, explicit tags, a container as a mapping key, more
-than one document) is handed to `yaml.load` whole, so the answer, or the error, is always
-PyYAML's.
+itself (anchors and aliases, merge keys, explicit tags other than `!!map` and `!!seq`, a
+container as a mapping key, more than one document, a scalar its constructor refuses) is
+handed to `yaml.load` whole, so the answer, or the error, is always PyYAML's.
 """
 
 from __future__ import annotations
@@ -73,7 +73,12 @@ def _build(text: str) -> Any:
                         if pattern.match(value):
                             if tag in _HANDED_OVER:
                                 raise _HandOver
-                            value = loader.construct_object(ScalarNode(tag, value), deep=True)
+                            # a refused scalar (2001-13-45) is yaml.load's to report, after
+                            # any parse error further on
+                            try:
+                                value = loader.construct_object(ScalarNode(tag, value))
+                            except Exception:
+                                raise _HandOver from None
                             break
             elif kind is MappingStartEvent:
                 if event.anchor is not None or event.tag not in _MAP_TAGS:

@@ -135,6 +135,8 @@ CORPUS = {
     "not a number": "a: .nan\nb: -.inf\n",
     "timestamps": "a: 2001-12-14\nb: 2001-12-14 21:59:43.10 -5\n",
     "a block literal": "a: |\n  line one\n  line two\n",
+    "an impossible date, then a syntax error": "a: 2001-13-45\nb: [1\n",
+    "an impossible date": "a: 2001-13-45\n",
     "a tab where YAML forbids one": "a:\n\t- b\n",
     "an unclosed flow": "a: [1, 2\n",
     "a bad indentation": "a:\n  b: 1\n c: 2\n",
