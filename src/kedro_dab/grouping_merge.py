@@ -3,9 +3,9 @@ errors that name groups: tasks that wait for each other in a cycle, and in-memor
 would cross task boundaries.
 
 `merge_memory` joins the groups linked by in-memory data, then every group that lies between
-them, so the task graph stays acyclic. All three are called from `grouping.group_job`, on the
-numbers it gives nodes (their place in the job's order) and groups (the order of their first
-node), while it keeps the garbage collector paused.
+them, so the task graph stays acyclic. All three are called from `grouping.group_job`'s
+grouping pass, on the numbers it gives nodes (their place in the job's order) and groups (the
+order of their first node), while it keeps the garbage collector paused.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def merge_memory(
 def cycle_message(
     job_key: str, cycle: Sequence[int], edges: Links, gids: Sequence[GroupId], order: Sequence[str]
 ) -> str:
+    """The error for groups in a `cycle` (group numbers, the first repeated at the end): each
+    step's node, dataset and reader, and which nodes to move."""
     links = [edges[s][t] for s, t in itertools.pairwise(cycle)]
     steps = [
         f"'{order[made]}' writes '{dataset}' read by '{order[read]}'"
@@ -120,6 +122,8 @@ def _label(gid: GroupId) -> str:
 def memory_message(
     job_key: str, lost: Sequence[tuple[str, int, Sequence[int]]], gids: Sequence[GroupId]
 ) -> str:
+    """The error for in-memory datasets that would cross tasks: `lost` holds each dataset, the
+    group making it and the groups reading it; the first few are named."""
     shown = []
     for dataset, source, consumers in lost[:_MAX_LISTED]:
         readers = ", ".join(_label(gids[c]) for c in consumers)
