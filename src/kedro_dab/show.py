@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
 from kedro_dab.boundaries import RUN_ID_REFERENCE, dataset_location
 from kedro_dab.config_compute import ServerlessCompute
 from kedro_dab.plan import Plan
@@ -23,8 +25,6 @@ def indented_json(value: Any) -> str:
     one, then lets msgspec indent that text (it keeps every string, escape and number as it
     finds them). What it cannot reformat (`Infinity`, `NaN`), and anything the C encoder
     refuses, goes through `json.dumps` itself, which answers in its own words."""
-    import msgspec
-
     try:
         compact = json.dumps(value, separators=(",", ":"))
         return msgspec.json.format(compact, indent=2)
