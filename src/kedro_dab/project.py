@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from kedro_dab import compat, kedro_config
 from kedro_dab.collector import collector_paused
 from kedro_dab.config import requirement_problem
@@ -26,9 +28,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
-    """What kedro-dab needs to know of one Kedro node."""
+class NodeInfo(msgspec.Struct, frozen=True, gc=False):
+    """What kedro-dab needs to know of one Kedro node (a frozen `msgspec.Struct`: a project
+    has one per node, and it is built an order of magnitude faster than a dataclass; it holds
+    only text, so the collector need not track it)."""
 
     name: str
     namespace: str | None
@@ -177,18 +180,16 @@ def registry_nodes(
     object, shared), and Kedro computes a node's name on every access."""
     with collector_paused():
         for name in sorted(pipelines):
-            names = []
-            for node in pipelines[name].nodes:  # Kedro's topological order
-                node_name = read.get(id(node))
-                if node_name is None:
+            listed = pipelines[name].nodes  # Kedro's topological order
+            for node in listed:
+                if id(node) not in read:
                     facts = compat.node_facts(node)
-                    node_name = read[id(node)] = facts[0]
-                    if node_name not in nodes:
+                    read[id(node)] = facts[0]
+                    if facts[0] not in nodes:
                         catalog_names.update(facts[3])
                         catalog_names.update(facts[4])
-                        nodes[node_name] = node_info(*facts)
-                names.append(node_name)
-            order[name] = tuple(names)
+                        nodes[facts[0]] = node_info(*facts)
+            order[name] = tuple(map(read.__getitem__, map(id, listed)))
     return nodes, order, catalog_names
 
 
