@@ -7,7 +7,12 @@ through PyYAML's own implicit resolvers and constructors only when its first cha
 start something other than a string (as PyYAML indexes them). Anything this does not build
 itself (anchors and aliases, merge keys, explicit tags other than `!!map` and `!!seq`, a
 container as a mapping key, more than one document, a scalar its constructor refuses) is
-handed to `yaml.load` whole, so the answer, or the error, is always PyYAML's.
+handed to PyYAML whole, so the answer, or the error, is always PyYAML's.
+
+With `unique_keys`, a mapping whose keys repeat a text (`a`, `'a'`; `1`, `'1'`) is refused,
+where PyYAML keeps the last value. OmegaConf's loader (and so Kedro's config loader) refuses
+the repeats it reads as text (not `1`, `'1'`): what it refuses, this refuses; when this
+refuses, ask OmegaConf for the final word.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.events import (
     DocumentEndEvent,
     MappingEndEvent,
@@ -24,10 +30,11 @@ from yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
-from yaml.nodes import ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_HANDED_OVER = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_HANDED_OVER = (_MERGE_TAG, "tag:yaml.org,2002:value")
 _PLAIN_TAGS = (None, "!")
 _MAP_TAGS = (*_PLAIN_TAGS, "tag:yaml.org,2002:map")
 _SEQ_TAGS = (*_PLAIN_TAGS, "tag:yaml.org,2002:seq")
@@ -39,16 +46,53 @@ class _HandOver(Exception):
     """The text uses YAML this module leaves to `yaml.load`."""
 
 
-def load(text: str) -> Any:
+def load(text: str, unique_keys: bool = False) -> Any:
     """The single YAML document in `text` as `yaml.load(text, Loader=CSafeLoader)` reads it
-    (None for an empty stream); PyYAML's own error when it does not load."""
+    (None for an empty stream); PyYAML's own error when it does not load. With `unique_keys`,
+    a `ConstructorError` "found duplicate key ..." when a mapping's keys repeat a text."""
     try:
-        return _build(text)
+        return _build(text, unique_keys)
     except _HandOver:
-        return yaml.load(text, Loader=_LOADER)
+        pass
+    loader = _LOADER(text)
+    try:  # what yaml.load does, with the keys checked between composing and constructing
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if unique_keys:
+            _refuse_duplicate_keys(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
-def _build(text: str) -> Any:
+def _refuse_duplicate_keys(root: Node) -> None:
+    """In each mapping of a composed document, no two scalar keys of the same text (merge keys
+    aside, which may repeat)."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias shares its anchor's node
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
+                    if key.value in keys:
+                        raise _duplicate(key.value, key.start_mark)
+                    keys.add(key.value)
+                stack += (value, key)
+        elif isinstance(node, SequenceNode):
+            stack += reversed(node.value)
+
+
+def _duplicate(key: str, mark: Any) -> ConstructorError:
+    problem = f"found duplicate key {key}"
+    return ConstructorError("while constructing a mapping", None, problem, mark)
+
+
+def _build(text: str, unique_keys: bool) -> Any:
     loader = _LOADER(text)
     try:
         get = loader.get_event
@@ -60,6 +104,7 @@ def _build(text: str) -> Any:
         wildcard = tuple(resolvers.get(None, ()))
         containers: list[Any] = []
         keys: list[Any] = []
+        key_texts: list[set[str]] = []  # per open container, with unique_keys
         top: list[Any] = []
         while True:
             event = get()
@@ -91,6 +136,8 @@ def _build(text: str) -> Any:
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 containers.pop()
                 keys.pop()
+                if unique_keys:
+                    key_texts.pop()
                 continue
             elif kind is DocumentEndEvent:
                 break
@@ -103,6 +150,10 @@ def _build(text: str) -> Any:
             elif keys[-1] is _NO_KEY:
                 if kind is not ScalarEvent:
                     raise _HandOver
+                if unique_keys:
+                    if event.value in key_texts[-1]:
+                        raise _duplicate(event.value, event.start_mark)
+                    key_texts[-1].add(event.value)
                 keys[-1] = value
             else:
                 containers[-1][keys[-1]] = value
@@ -113,6 +164,8 @@ def _build(text: str) -> Any:
             elif kind is SequenceStartEvent:
                 containers.append(value)
                 keys.append(_IN_SEQUENCE)
+            if unique_keys and kind is not ScalarEvent:
+                key_texts.append(set())
         if not isinstance(get(), StreamEndEvent):
             raise _HandOver  # a second document: yaml.load says what is wrong
         return top[0] if top else None

@@ -150,11 +150,15 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
         for path in files:
             try:
                 with collector_paused():
-                    loaded = fast_yaml.load(path.read_text(encoding="utf-8"))
+                    loaded = fast_yaml.load(path.read_text(encoding="utf-8"), unique_keys=True)
             except yaml.YAMLError:
                 return load_config_key(loader, "catalog")
             check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())
             if isinstance(loaded, dict):
+                if not merged.keys().isdisjoint(loaded) and any(
+                    not str(name).startswith("_") for name in merged.keys() & loaded.keys()
+                ):  # one dataset in two files of an env: the loader's error says which
+                    return load_config_key(loader, "catalog")
                 merged.update(loaded)
         layers.append(merged)
     strategy = (loader.merge_strategy or {}).get("catalog", "destructive")

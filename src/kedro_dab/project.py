@@ -267,7 +267,9 @@ def _bad_file(loader: Any, key: str, env: str, root: Path) -> str | None:
             problem = getattr(exc, "problem", None) or first_line(exc)
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
-            return f"{file.relative_to(root).as_posix()}: {problem}{where}; fix the YAML"
+            twice = problem.startswith("found duplicate key")
+            fix = "keep one of them" if twice else "fix the YAML"
+            return f"{file.relative_to(root).as_posix()}: {problem}{where}; {fix}"
     return None
 
 

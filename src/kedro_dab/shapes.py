@@ -129,15 +129,24 @@ def check_catalog_shape(loaded: Any, where: str) -> None:
 
 # --- configuration files the loader could not read ------------------------------------------------
 
+_DUPLICATE = re.compile(r"Duplicate keys found in (.+?) and (.+?): (.+)$")
 _RESOLVER = re.compile(r"\$\{\s*([A-Za-z_][\w.]*)\s*:")
 
 
 def describe_load_failure(key: str, files: Sequence[Path], root: Path, message: str) -> str | None:
-    """Name the file (and line) of a config key's files behind a loader error that names none:
-    a file whose top level is not a mapping, or a `${resolver:...}` the loader does not know.
+    """Name the file (and line) of a config key's files behind a loader error that names none
+    (a file whose top level is not a mapping, a `${resolver:...}` the loader does not know),
+    or say how to mend one the loader names (a key defined in two files of one env).
     None when no file explains `message`."""
     import yaml
 
+    duplicate = _DUPLICATE.match(message)
+    if duplicate:
+        first, second, names = duplicate.groups()
+        return (
+            f"{first} and {second} both define {names}: Kedro refuses a {key} key defined in "
+            "two files of one env; keep it in one of them (another env's file may override it)"
+        )
     for path in files:
         rel = relative(path, root)
         try:

@@ -468,6 +468,20 @@ CASES: list[Case] = [
         "quote it",
     ),
     case("catalog-malformed-yaml", append(CATALOG, "broken: [\n"), "plan", CATALOG, "fix the YAML"),
+    case(
+        "catalog-dataset-twice-in-a-file",
+        append(CATALOG, "raw_rows:\n  type: MemoryDataset\n"),
+        "plan",
+        "duplicate key raw_rows",
+        "keep one",
+    ),
+    case(
+        "catalog-dataset-in-two-files",
+        write("conf/base/catalog_more.yml", "raw_rows:\n  type: MemoryDataset\n"),
+        "plan",
+        "conf/base/catalog_more.yml",
+        "keep it in one",
+    ),
     # --- the project's code and metadata --------------------------------------------------
     case(
         "registry-raises",

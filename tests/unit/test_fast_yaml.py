@@ -154,7 +154,7 @@ def test_each_corpus_text_reads_as_pyyaml_reads_it(text: str) -> None:
     ids=["a catalog entry", "flow containers", "timestamps"],
 )
 def test_plain_catalog_yaml_is_built_from_events_without_handing_over(text: str) -> None:
-    assert repr(_build(text)) == repr(pyyaml(text))
+    assert repr(_build(text, False)) == repr(pyyaml(text))
 
 
 @pytest.mark.parametrize(
@@ -162,4 +162,94 @@ def test_plain_catalog_yaml_is_built_from_events_without_handing_over(text: str)
 )
 def test_anchors_tags_and_complex_keys_are_handed_to_pyyaml(name: str) -> None:
     with pytest.raises(_HandOver):
-        _build(CORPUS[name])
+        _build(CORPUS[name], False)
+
+
+# --- unique_keys: OmegaConf's loader (Kedro's config loader reads YAML with it) is the oracle --
+
+
+def omegaconf_loader() -> Any:
+    import importlib
+
+    for module in ("omegaconf._yaml", "omegaconf._utils"):
+        found = getattr(importlib.import_module(module), "get_yaml_loader", None)
+        if found is not None:
+            return found()
+    raise AssertionError("this OmegaConf has no get_yaml_loader")
+
+
+def duplicate_refused(read: Any, text: str) -> str | None:
+    """The key `read` refuses as given twice, or None when it reads `text`."""
+    try:
+        read(text)
+    except yaml.constructor.ConstructorError as exc:
+        assert exc.problem and exc.problem.startswith("found duplicate key "), exc
+        return exc.problem
+    return None
+
+
+KEY_TEXTS = ["a", "b", "'a'", '"b"', "1", "'1'", "yes", "~", "1.5", "2001-01-01", "a b"]
+SCALAR_TEXTS = ["x", "1", "'q'", "[1, 2]", "{a: 1, b: 2}", "{a: 1, 'a': 2}", "*t"]
+
+
+@st.composite
+def mapping_texts(draw: Any, depth: int = 0) -> str:
+    """A block mapping whose keys often repeat, at any depth, with flow mappings, an anchored
+    template and merge keys among the values."""
+    indent = "  " * depth
+    lines = [] if depth else ["_t: &t {a: 0, b: 0}"]
+    for key in draw(st.lists(st.sampled_from([*KEY_TEXTS, "<<"]), min_size=1, max_size=5)):
+        if key == "<<":
+            lines.append(f"{indent}<<: *t")
+        elif depth < 2 and draw(st.booleans()):
+            lines.append(f"{indent}{key}:")
+            lines.append(draw(mapping_texts(depth + 1)))
+        else:
+            lines.append(f"{indent}{key}: {draw(st.sampled_from(SCALAR_TEXTS))}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=600, deadline=None)
+@given(mapping_texts())
+def test_with_unique_keys_what_omegaconf_refuses_is_refused_and_the_rest_reads_as_pyyaml(
+    text: str,
+) -> None:
+    loader = omegaconf_loader()
+    omegaconf_refuses = duplicate_refused(lambda t: yaml.load(t, Loader=loader), text)
+    refused = duplicate_refused(lambda t: fast_yaml.load(t, unique_keys=True), text)
+    if omegaconf_refuses:
+        assert refused
+    if not refused:
+        assert repr(fast_yaml.load(text, unique_keys=True)) == repr(pyyaml(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "omegaconf_refuses", "refused"),
+    [
+        ("2001-01-01: x\n'2001-01-01': y\n", True, True),  # text to OmegaConf, once a date here
+        ("a: {1: x, '1': y}\n", False, True),  # an int and a text: same text, refused here
+        ("_t: &t {a: 1}\nd:\n  <<: *t\n  <<: *t\n", False, False),  # merge keys may repeat
+        ("_t: &t {a: 1}\nd:\n  <<: *t\n  e: 1\n  e: 2\n", True, True),  # handed to PyYAML
+    ],
+    ids=["a date and its quoted text", "a number and its quoted text", "two merge keys", "merged"],
+)
+def test_with_unique_keys_a_repeated_key_text_is_refused_and_merge_keys_may_repeat(
+    text: str, omegaconf_refuses: bool, refused: bool
+) -> None:
+    loader = omegaconf_loader()
+    assert bool(duplicate_refused(lambda t: yaml.load(t, Loader=loader), text)) is omegaconf_refuses
+    assert bool(duplicate_refused(lambda t: fast_yaml.load(t, unique_keys=True), text)) is refused
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: 1\nb: 2\na: 3\n", "a:\n  b: 1\n  b: 2\n", "a: {b: 1, 'b': 2}\n", "x: [{a: 1, a: 2}]\n"],
+    ids=["top level", "nested block", "flow, one key quoted", "in a list"],
+)
+def test_with_unique_keys_the_event_builder_itself_refuses_a_repeated_key(text: str) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError, match="found duplicate key"):
+        _build(text, True)
+
+
+def test_without_unique_keys_a_repeated_key_keeps_pyyamls_last_value() -> None:
+    assert fast_yaml.load("a: 1\na: 2\n") == {"a": 2}
