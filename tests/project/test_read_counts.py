@@ -125,9 +125,7 @@ def parses(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Parses]:
 
     counter = Parses(project)
     load, loads, fast_load = yaml.load, json.loads, fast_yaml.load
-    monkeypatch.setattr(
-        fast_yaml, "load", lambda text, **kw: fast_load(counter.saw(text), **kw)
-    )
+    monkeypatch.setattr(fast_yaml, "load", lambda text, **kw: fast_load(counter.saw(text), **kw))
     toml_loads = reading.tomllib.loads
     monkeypatch.setattr(yaml, "load", lambda stream, Loader: load(counter.saw(stream), Loader))
     monkeypatch.setattr(json, "loads", lambda text, **kw: loads(counter.saw(text), **kw))
