@@ -17,8 +17,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from graphlib import CycleError
+
+import msgspec
 
 from kedro_dab.collector import collector_paused
 from kedro_dab.config import Boundaries, suggest
@@ -33,8 +34,7 @@ GroupId = tuple[str, str]
 """(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(msgspec.Struct, frozen=True):
     """Nodes that run together as one Databricks task."""
 
     rule: str
@@ -48,8 +48,7 @@ class Group:
     """Keys of the groups this one needs first; minimal (no edge implied by others)."""
 
 
-@dataclass(frozen=True)
-class BoundaryDataset:
+class BoundaryDataset(msgspec.Struct, frozen=True):
     """A dataset that one task writes and later tasks read."""
 
     dataset: str
@@ -64,8 +63,7 @@ class BoundaryDataset:
     persist`); catalog datasets persist themselves and are never marked."""
 
 
-@dataclass(frozen=True)
-class Grouping:
+class Grouping(msgspec.Struct, frozen=True):
     """The tasks of one job and the datasets that pass between them."""
 
     groups: tuple[Group, ...]

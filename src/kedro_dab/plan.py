@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from kedro_dab import boundaries as _boundaries
 from kedro_dab.collector import collector_paused
@@ -36,8 +37,7 @@ from kedro_dab.task_settings import (
 )
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(msgspec.Struct, frozen=True):
     """One Databricks task: a group of nodes run by one `kedro run` call."""
 
     key: str
@@ -55,14 +55,13 @@ class Task:
     """max_retries, min_retry_interval_millis, retry_on_timeout, timeout_seconds when set."""
     placed_by: Mapping[str, str]
     """Why each node is in the task: the rule that placed it, and any merge that moved it."""
-    settings_source: Mapping[str, str] = field(default_factory=dict)
+    settings_source: Mapping[str, str] = msgspec.field(default_factory=dict)
     """Which dab.yml entry set each setting (compute included)."""
     requirements: tuple[str, ...] = ()
     """Extra pip requirements beside the project wheel (task entries, pipeline files)."""
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(msgspec.Struct, frozen=True, dict=True):
     """One Databricks job."""
 
     key: str
@@ -70,7 +69,7 @@ class Job:
     pipelines: tuple[str, ...]
     tasks: tuple[Task, ...]
     boundary_datasets: tuple[BoundaryDataset, ...]
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """Job-level Jobs API settings from dab.yml: schedule, trigger, tags, notifications,
     health, run_as, permissions, parameters, limits."""
     parameters: tuple[JobParameter, ...] = ()
@@ -106,8 +105,7 @@ class Job:
         return loads, saves
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     """Everything needed to write bundle files or simulate the jobs, and nothing Kedro-live."""
 
     project_name: str
@@ -122,7 +120,7 @@ class Plan:
     """`--pipelines` (Kedro 1.2+) or `--pipeline`, as the project's `run` accepts."""
     jobs: tuple[Job, ...]
     compute: Mapping[str, Compute]
-    targets: Mapping[str, TargetSettings] = field(default_factory=dict)
+    targets: Mapping[str, TargetSettings] = msgspec.field(default_factory=dict)
     """Per bundle target: a compute profile for every task, or running from source."""
     dependencies: tuple[str, ...] = ()
     """The project's runtime dependencies, installed for tasks that run from source."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +50,7 @@ class NodeInfo(msgspec.Struct, frozen=True, gc=False):
         return dataset
 
 
-@dataclass(frozen=True)
-class ProjectModel:
+class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     """Plain data read once from a Kedro project."""
 
     path: Path
@@ -74,15 +72,15 @@ class ProjectModel:
     every `@` form the nodes use is persisted: one in-memory form means the data of one
     `kedro run` never reaches a file another task could read."""
     run_options: frozenset[str]
-    dab_config: Mapping[str, Any] = field(default_factory=dict)
+    dab_config: Mapping[str, Any] = msgspec.field(default_factory=dict)
     dab_files: tuple[Path, ...] = ()
-    requirements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    requirements: Mapping[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     """Pipeline name -> lines of `src/<package>/pipelines/<name>/requirements.txt`."""
     dependencies: tuple[str, ...] = ()
     """`[project].dependencies`: what running from source needs instead of the wheel."""
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """The env's parameters, read only when `dab.yml` declares serving endpoints."""
-    catalog: Mapping[str, Any] = field(default_factory=dict)
+    catalog: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """The env's catalog configuration as read, so later checks need not read it again."""
 
     @functools.cached_property

@@ -268,18 +268,19 @@ def test_in_memory_dataset_lost_between_hand_built_tasks_fails_naming_it(project
     outcome = python_in(
         project,
         (
-            "import dataclasses, json\n"
+            "import json\n"
+            "from msgspec.structs import replace\n"
             "from kedro_dab import api\n"
             "from kedro_dab.grouping import BoundaryDataset\n"
             "plan = api.make_plan('.')\n"
             "job = plan.jobs[0]\n"
             "first, second = job.tasks\n"
-            "make = dataclasses.replace(first, key='make_only', nodes=('make',))\n"
-            "rest = dataclasses.replace(first, nodes=('double',), depends_on=('make_only',))\n"
+            "make = replace(first, key='make_only', nodes=('make',))\n"
+            "rest = replace(first, nodes=('double',), depends_on=('make_only',))\n"
             "lost = BoundaryDataset('raw_text', 'make_only', ('first',), True)\n"
-            "job = dataclasses.replace(job, tasks=(make, rest, second),"
+            "job = replace(job, tasks=(make, rest, second),"
             " boundary_datasets=(lost, *job.boundary_datasets))\n"
-            "plan = dataclasses.replace(plan, jobs=(job,))\n"
+            "plan = replace(plan, jobs=(job,))\n"
             "r = api.simulate('.', plan=plan)\n"
             "print(json.dumps({t.key: [t.state, t.problems] for t in r.tasks}))"
         ),

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,7 +144,7 @@ def model_of(case: Case) -> ProjectModel:
     base = project(list(nodes.values()))
     families = {compat.strip_transcoding(d) for d in case.persisted}
     persisted = frozenset(f for f in families if not case.memory(f))
-    return dataclasses.replace(base, pipelines=order, persisted=persisted)
+    return msgspec.structs.replace(base, pipelines=order, persisted=persisted)
 
 
 # --- what the rules mean, worked out independently ----------------------------------------------

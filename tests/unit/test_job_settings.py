@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 import pytest
 import yaml
 
@@ -27,7 +26,7 @@ def plan_of(dab: dict, requirements: dict | None = None) -> Plan:
     dab = {"jobs": {"j": {}}, **dab}
     model = project(NODES, persisted=PERSISTED, dab=dab, pipelines={"training": ["fit"]})
     if requirements:
-        model = dataclasses.replace(model, requirements=requirements)
+        model = msgspec.structs.replace(model, requirements=requirements)
     return build_plan(model, parse_config(dab))
 
 

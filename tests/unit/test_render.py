@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 
@@ -144,7 +144,7 @@ def test_generated_file_records_the_hash_of_its_body():
 
 
 def test_a_from_source_serverless_task_installs_the_projects_dependencies_and_no_wheel():
-    model = dataclasses.replace(
+    model = msgspec.structs.replace(
         project(NODES, persisted={"clean", "table", "models.model"}, dab=DAB),
         dependencies=("kedro~=1.0", "pandas>=2"),
     )

@@ -5,9 +5,10 @@ or checked, and the artifacts the jobs install."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from kedro_dab._api.planning import resolve_env
 from kedro_dab.bundle.root import BundleRoot
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
     from kedro_dab.bundle.write import WriteReport
 
 
-@dataclass(frozen=True)
-class TargetPlans:
+class TargetPlans(msgspec.Struct, frozen=True):
     """Every target planned with the env its tasks run with."""
 
     plan: Plan
@@ -76,8 +76,7 @@ def target_plans(
     return TargetPlans(plans[shown], rendered[shown], envs, catalogs)
 
 
-@dataclass(frozen=True)
-class BundleResult:
+class BundleResult(msgspec.Struct, frozen=True):
     """The plan that was rendered and what happened to the files."""
 
     plan: Plan

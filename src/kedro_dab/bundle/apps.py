@@ -135,7 +135,7 @@ def _conf_files(plan: Plan, root: Path) -> dict[str, str]:
 
 def read_endpoint(folder: Path) -> tuple[str, Endpoint]:
     """(package name, endpoint) from an app folder's `endpoint.yml`."""
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from kedro_dab.serve.endpoints import endpoint_from_dict
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import yaml
+from msgspec.structs import replace
 
 from kedro_dab import boundaries
 from kedro_dab.bundle.layout import ENV_VARIABLE

@@ -18,10 +18,10 @@ import fnmatch
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from kedro_dab.bundle.layout import DATABRICKS_YML, DEFAULT_ENV, ENV_VARIABLE, OWNED_DIR
@@ -32,8 +32,7 @@ _GLOB_CHARS = "*?["
 _ROOT_FILES = {DATABRICKS_YML, "databricks.yaml", "bundle.yml", "bundle.yaml"}
 
 
-@dataclass(frozen=True)
-class BundleRoot:
+class BundleRoot(msgspec.Struct, frozen=True):
     """`databricks.yml` and its includes, parsed once; `data` is None without a
     `databricks.yml` (plan and bundle then use the defaults)."""
 
@@ -42,8 +41,11 @@ class BundleRoot:
     """`databricks.yml` merged with the user's include files (not kedro-dab's own)."""
     includes: tuple[str, ...] = ()
     """The include files, relative to `path`, in the CLI's order."""
-    _parsed: dict[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
-    _owned: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _parsed: dict[str, Mapping[str, Any]] = msgspec.field(default_factory=dict)
+    _owned: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the parsed files are `data`'s sources: not shown again
+        return f"BundleRoot(path={self.path!r}, data={self.data!r}, includes={self.includes!r})"
 
     @classmethod
     def read(cls, path: Path) -> BundleRoot:

@@ -30,8 +30,9 @@ import stat
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from kedro_dab.bundle.layout import OWNED_DIR
 from kedro_dab.bundle.render import body_hash, split_generated
@@ -44,13 +45,12 @@ _TEMP_FILE = re.compile(r"^\..+\.yml\.[a-z0-9_]{8}$")
 owned folder itself)."""
 
 
-@dataclass
-class WriteReport:
+class WriteReport(msgspec.Struct):
     """What a write did (or, with `check`, would do), as paths relative to the project."""
 
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    written: list[str] = msgspec.field(default_factory=list)
+    unchanged: list[str] = msgspec.field(default_factory=list)
+    removed: list[str] = msgspec.field(default_factory=list)
 
     @property
     def changed(self) -> bool:

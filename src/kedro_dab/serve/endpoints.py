@@ -8,8 +8,9 @@ Plain data only (no web framework), so planning stays light; the runtime in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from kedro_dab.config import plain
 from kedro_dab.config_serving import ModelServing, ServingEndpoint
@@ -17,8 +18,7 @@ from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.project import ProjectModel
 
 
-@dataclass(frozen=True)
-class EndpointParam:
+class EndpointParam(msgspec.Struct, frozen=True):
     """A parameter a request may set: its dotted key, default and JSON type."""
 
     key: str
@@ -26,8 +26,7 @@ class EndpointParam:
     default: Any
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(msgspec.Struct, frozen=True):
     """One serving endpoint of the plan."""
 
     name: str
