@@ -216,14 +216,15 @@ def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> s
     entries = {
         name: conf
         for name, conf in catalog.items()
-        if not name.startswith("_") and isinstance(conf, Mapping)
+        if not name.startswith("_") and (type(conf) is dict or isinstance(conf, Mapping))
     }
     explicit = {name: conf for name, conf in entries.items() if "{" not in name}
     patterns = compat.sort_dataset_patterns({k: v for k, v in entries.items() if "{" in k})
     compiled = [(parse.compile(pattern), conf) for pattern, conf in patterns.items()]
+    is_parameter = compat.is_parameter
     out: set[str] = set()
     for name in datasets:
-        if compat.is_parameter(name):
+        if is_parameter(name):
             continue
         conf = explicit.get(name)
         if conf is None:

@@ -212,11 +212,16 @@ def _linked(dataset: str) -> str:
 
 def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -> set[str]:
     """Kedro's datasets (transcoding stripped) all of whose catalog forms are persisted."""
-    kept = set(persisted)
-    families: dict[str, set[str]] = {}
-    for name in catalog_names:
-        families.setdefault(_linked(name), set()).add(name)
-    return {family for family, forms in families.items() if forms <= kept}
+    kept, names = set(persisted), set(catalog_names)
+    transcoded: dict[str, set[str]] = {}  # family -> its `@` forms (most names have none)
+    for name in names:
+        if "@" in name:
+            transcoded.setdefault(compat.strip_transcoding(name), set()).add(name)
+    out = {name for name in kept & names if "@" not in name} - transcoded.keys()
+    for family, forms in transcoded.items():
+        if forms <= kept and (family in kept or family not in names):
+            out.add(family)
+    return out
 
 
 def project_script_name(package: str) -> str:

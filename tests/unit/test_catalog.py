@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from kedro_dab import compat
 from kedro_dab.errors import ConfigError
 from kedro_dab.kedro_config import persisted_datasets
+from kedro_dab.project import persisted_families
 
 PICKLE = {"type": "pickle.PickleDataset", "filepath": "x.pkl"}
 MEMORY = {"type": "MemoryDataset"}
@@ -93,3 +97,22 @@ def test_persisted_datasets(
 def test_two_catch_all_patterns_are_an_error_as_kedro_makes_them():
     with pytest.raises(ConfigError, match=r"^the catalog: Multiple catch-all patterns"):
         persisted_datasets({"{a}": PICKLE, "{b}": MEMORY}, ["x"])
+
+
+# --- transcoding families: `df` is persisted only when all of `df`, `df@pandas`, ... are ---
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.sampled_from(["a", "b", "a@pandas", "a@spark", "b@spark", "c@x", "d"])),
+    st.data(),
+)
+def test_a_family_is_persisted_exactly_when_every_catalog_form_of_it_is(
+    names: set[str], data: st.DataObject
+) -> None:
+    persisted = data.draw(st.sets(st.sampled_from(sorted(names)) if names else st.nothing()))
+    forms: dict[str, set[str]] = {}
+    for name in names:  # the definition, with Kedro's own transcoding split as the oracle
+        forms.setdefault(compat.strip_transcoding(name), set()).add(name)
+    expected = {family for family, found in forms.items() if found <= persisted}
+    assert persisted_families(persisted, names) == expected
