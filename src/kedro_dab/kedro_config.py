@@ -9,6 +9,7 @@ catalog. Kedro's version differences stay in `compat`.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import re
 import warnings
@@ -153,6 +154,8 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
                     loaded = fast_yaml.load(path.read_text(encoding="utf-8"), unique_keys=True)
             except yaml.YAMLError:
                 return load_config_key(loader, "catalog")
+            if isinstance(loaded, dict) and any(isinstance(k, datetime.date) for k in loaded):
+                return load_config_key(loader, "catalog")  # OmegaConf reads `2024-01-01:` as text
             check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())
             if isinstance(loaded, dict):
                 if not merged.keys().isdisjoint(loaded) and any(

@@ -42,6 +42,7 @@ def test_fast_catalog_reading_agrees_with_the_config_loader(project_factory):
         envs={
             "base": {
                 "catalog/extra.yml": "b:\n  type: text.TextDataset\n  filepath: data/b.txt\n",
+                "catalog_dated.yml": "2024-01-01:\n  type: pickle.PickleDataset\n  filepath: d\n",
                 "catalog_more.json": '{"c": {"type": "json.JSONDataset", "filepath": "c.json"}}',
             },
             "prod": {"catalog.yml": "mem:\n  type: pickle.PickleDataset\n  filepath: m.pkl\n"},
@@ -60,4 +61,4 @@ def test_fast_catalog_reading_agrees_with_the_config_loader(project_factory):
     for env, (same_names, same_types, names) in outcome.items():
         assert same_names and same_types, env
         assert "_pickle" not in names
-    assert {"a", "b", "c", "mem", "{ns}.model"} <= set(outcome["prod"][2])
+    assert {"a", "b", "c", "mem", "{ns}.model", "2024-01-01"} <= set(outcome["prod"][2])
