@@ -161,10 +161,54 @@ def run_options(package_name: str) -> frozenset[str]:
     """Long option names (`--nodes`, `--pipelines`, ...) that the project's `run` accepts.
 
     Read from the run command itself, so a project with its own `cli.py` is honoured."""
-    from kedro.framework.cli.utils import find_run_command
-
-    command = find_run_command(package_name)
+    command = run_command(package_name)
     names: set[str] = set()
     for param in getattr(command, "params", ()):
         names.update(opt for opt in getattr(param, "opts", ()) if opt.startswith("--"))
     return frozenset(names)
+
+
+def run_command(package_name: str) -> Any:
+    """Kedro's `find_run_command(package_name)`: the `run` a packaged project runs (its own
+    `cli.py`'s, else a plugin's, else Kedro's). Inside the `kedro` CLI, without a `cli.py`, the
+    project plugins that the CLI loaded at its start answer it, when at most one of them has a
+    `run`; Kedro's function would scan every installed distribution's entry points again."""
+    import importlib.util
+
+    from kedro.framework.cli.utils import find_run_command
+
+    plugins = _cli_project_plugins()
+    if plugins is not None and importlib.util.find_spec(f"{package_name}.cli") is None:
+        runs = [group.commands["run"] for group in plugins if "run" in group.commands]
+        if not runs:
+            from kedro.framework.cli.project import run
+
+            return run
+        if len(runs) == 1:
+            return runs[0]
+    return find_run_command(package_name)
+
+
+def _cli_project_plugins() -> list[Any] | None:
+    """The project command groups of plugins that the running `kedro` CLI loaded, in no
+    particular order; None outside it."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    from kedro.framework.cli.cli import KedroCLI, project_commands
+
+    root = context.find_root().command
+    if not isinstance(root, KedroCLI):
+        return None
+    collections = dict(getattr(root, "groups", ())).get("Project specific commands")
+    if collections is None:
+        return None
+    groups = [
+        group
+        for collection in collections
+        for group in getattr(collection, "sources", ())
+        if group is not project_commands
+    ]
+    return groups if all(hasattr(group, "commands") for group in groups) else None
