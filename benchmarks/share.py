@@ -8,12 +8,15 @@ then measured in one fresh interpreter, after the same Kedro work has been done 
 
     .venv/bin/python benchmarks/share.py benchmarks/.work/projects/light_10000 [--env databricks]
     .venv/bin/python benchmarks/share.py PROJECT --command plan     # the whole command
-    .venv/bin/python benchmarks/share.py PROJECT --command bundle
+    .venv/bin/python benchmarks/share.py PROJECT --command bundle --via cli
 
 Without `--command`, the steps of `kedro dab plan --format json` one by one. With `--command
 plan` or `--command bundle`, the whole command through the public API, from importing
-kedro-dab on; `bundle` runs on a scratch copy of the project that `kedro dab init` set up
-beforehand in another process, so neither the copy nor init is counted. Every interpreter runs
+kedro-dab on; with `--via cli` as well, through the Kedro CLI object the first step built, as
+`kedro dab plan --format json` (its text printed to the null device) or `kedro dab bundle` run
+in a terminal: Kedro's CLI hooks and click's parsing included. `bundle` runs on a scratch
+copy of the project that `kedro dab init` set up beforehand in another process, so neither the
+copy nor init is counted. Every interpreter runs
 with bytecode caching on, as `kedro` runs for a user (caches in `.work/pycache`; this machine
 may set PYTHONDONTWRITEBYTECODE, and then every import would compile), and a first, untimed
 run fills the caches. Nothing is asserted; the figures are printed, and written as JSON with
@@ -23,6 +26,7 @@ run fills the caches. Nothing is asserted; the figures are printed, and written 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -53,7 +57,7 @@ class Steps:
         return result
 
 
-def kedro_in_process(project: Path) -> None:
+def kedro_in_process(project: Path) -> Any:
     """What `kedro registry list` does before listing, in this interpreter: Kedro's CLI with
     its plugins (kedro-dab's command group among them, as for every `kedro` command), the
     project bootstrapped, its pipelines built."""
@@ -61,8 +65,9 @@ def kedro_in_process(project: Path) -> None:
     from kedro.framework.project import pipelines
 
     _init_plugins()
-    KedroCLI(project_path=project)
+    cli = KedroCLI(project_path=project)
     dict(pipelines)
+    return cli
 
 
 def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
@@ -104,8 +109,10 @@ def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
     }
 
 
-def whole_command(project: Path, env: str, command: str, step: Steps) -> dict[str, Any]:
-    """One whole kedro-dab command through the public API."""
+def whole_command(
+    project: Path, env: str, command: str, step: Steps, cli: Any = None
+) -> dict[str, Any]:
+    """One whole kedro-dab command through the public API, or through Kedro's `cli`."""
 
     def plan() -> None:
         from kedro_dab import api, show
@@ -117,27 +124,37 @@ def whole_command(project: Path, env: str, command: str, step: Steps) -> dict[st
 
         api.bundle(project, env)
 
+    def through_cli() -> None:
+        args = ["dab", "plan", "--format", "json"] if command == "plan" else ["dab", "bundle"]
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            cli.main([*args, "--env", env], standalone_mode=False)
+
     if command == "bundle":  # each measured bundle writes its files, as after a fresh copy
         shutil.rmtree(project / "resources" / "kedro-dab", ignore_errors=True)
     name = f"kedro dab {command}: import kedro-dab, read, plan, " + (
         "plan JSON" if command == "plan" else "render, write resources/kedro-dab/"
     )
-    step(name, plan if command == "plan" else bundle)
+    if cli is not None:
+        name = f"`kedro dab {command}` through Kedro's CLI: " + name.split(": ", 1)[1]
+    step(name, through_cli if cli is not None else plan if command == "plan" else bundle)
     return {"official_job_models_imported": "databricks.bundles.jobs" in sys.modules}
 
 
-def measure(project: Path, env: str, command: str, floor_s: float) -> dict[str, Any]:
+def measure(
+    project: Path, env: str, command: str, floor_s: float, via: str = "api"
+) -> dict[str, Any]:
     """kedro-dab's CPU seconds per step and in all, against `floor_s`."""
     step = Steps()
-    step(KEDRO_STEPS, lambda: kedro_in_process(project))
+    cli = step(KEDRO_STEPS, lambda: kedro_in_process(project))
     if command == "steps":
         extra = plan_steps(project, env, step)
     else:
-        extra = whole_command(project, env, command, step)
+        extra = whole_command(project, env, command, step, cli if via == "cli" else None)
     ours = sum(v for k, v in step.seconds.items() if k != KEDRO_STEPS)
     return {
         "project": str(project),
         "command": command,
+        "via": via,
         "kedro_registry_list_cpu_s": round(floor_s, 4),
         "cpu_s": {k: round(v, 4) for k, v in step.seconds.items()},
         "ours_cpu_s": round(ours, 4),
@@ -206,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", type=Path)
     parser.add_argument("--env", default="databricks")
     parser.add_argument("--command", choices=("steps", "plan", "bundle"), default="steps")
+    parser.add_argument("--via", choices=("api", "cli"), default="api")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     project = args.project.resolve()
@@ -214,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             project = _bundle_copy(project, args.env)
         floor = registry_list_cpu(project)
         child = [sys.executable, __file__, str(project), "--env", args.env]
-        child += ["--command", args.command]
+        child += ["--command", args.command, "--via", args.via]
         env = {**_environment(), CHILD: repr(floor)}
         subprocess.run(child, env=env, check=True, capture_output=True)  # fills the caches
         if args.out:
@@ -223,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.disable(logging.WARNING)
-    result = measure(project, args.env, args.command, float(os.environ[CHILD]))
+    result = measure(project, args.env, args.command, float(os.environ[CHILD]), args.via)
     _print(result)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
