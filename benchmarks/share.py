@@ -73,20 +73,23 @@ def kedro_in_process(project: Path) -> Any:
 def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
     """The steps of `kedro dab plan --format json`, one by one, and grouping's cost."""
     step("import kedro_dab (api, show)", lambda: __import__("kedro_dab.show") and None)
-    from kedro_dab import compat, grouping, kedro_config, plan, show
+    from kedro_dab import compat, grouping, kedro_config, plan, registry, show
     from kedro_dab import project as reading
 
     registered = compat.load_pipelines()
-    step("Kedro's topological sort, per pipeline", lambda: [p.nodes for p in registered.values()])
-    nodes, _, names = step("nodes -> NodeInfo", lambda: reading.registry_nodes(registered))
+    nodes, _, names = step("nodes -> NodeInfo", lambda: registry.registry_nodes(registered))
     loader = step("config loader", lambda: kedro_config.config_loader(project, env))
     catalog = step("catalog files (YAML)", lambda: kedro_config.catalog_config(loader, env))
     step(
         "in-memory or persisted, per dataset",
-        lambda: reading.persisted_families(kedro_config.persisted_datasets(catalog, names), names),
+        lambda: registry.persisted_families(kedro_config.persisted_datasets(catalog, names), names),
     )
     step("dab.yml", lambda: kedro_config.load_config_key(loader, "dab"))
     model = reading.read_project(project, env)
+    step(
+        "Kedro's topological sort of the pipeline the one job runs (`__default__`)",
+        lambda: model.pipelines["__default__"],
+    )
     seconds = [0.0]
     group_job = grouping.group_job
 

@@ -28,7 +28,8 @@ from kedro_dab.errors import ConfigError, GroupingError
 from kedro_dab.graphs import topological_order, transitive_reduction
 from kedro_dab.grouping_merge import cycle_message, memory_message, merge_memory
 from kedro_dab.limits import KEY_PATTERN, MAX_TASKS_PER_JOB, clean_key, with_hash
-from kedro_dab.project import NodeInfo, ProjectModel
+from kedro_dab.project import ProjectModel
+from kedro_dab.registry import NodeInfo
 
 GroupId = tuple[str, str]
 """(rule, name): the rule kind keeps a tag group `x` apart from a node named `x`."""

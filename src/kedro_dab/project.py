@@ -2,7 +2,8 @@
 
 Nothing after this step imports the project again. Reading never starts the project's
 runtime: no session, no hooks, no dataset instantiated; the catalog configuration of the env
-is enough to tell in-memory datasets from persisted ones.
+is enough to tell in-memory datasets from persisted ones. The one thing left to Kedro until
+it is needed is each pipeline's topological order (`PipelineOrders`).
 """
 
 from __future__ import annotations
@@ -19,35 +20,13 @@ from kedro_dab import compat, kedro_config
 from kedro_dab.collector import collector_paused
 from kedro_dab.config import requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
+from kedro_dab.registry import NodeInfo, PipelineOrders, persisted_families, registry_nodes
 from kedro_dab.shapes import check_catalog_shape, describe_load_failure
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-
-class NodeInfo(msgspec.Struct, frozen=True, gc=False):
-    """What kedro-dab needs to know of one Kedro node (a frozen `msgspec.Struct`: a project
-    has one per node, and it is built an order of magnitude faster than a dataclass; it holds
-    only text, so the collector need not track it)."""
-
-    name: str
-    namespace: str | None
-    tags: tuple[str, ...]
-    inputs: tuple[str, ...]
-    """Datasets as Kedro links nodes by them: transcoding stripped (`df@pandas` is `df`)."""
-    outputs: tuple[str, ...]
-    """Datasets as Kedro links nodes by them: transcoding stripped (`df@spark` is `df`)."""
-    catalog_outputs: tuple[str, ...] = ()
-    """The outputs as the catalog names them (`df@spark`), in the order of `outputs`; empty
-    when they are the same names."""
-
-    def catalog_name(self, dataset: str) -> str:
-        """The catalog entry this node writes `dataset` through (its `@` form, if any)."""
-        if self.catalog_outputs:
-            return self.catalog_outputs[self.outputs.index(dataset)]
-        return dataset
 
 
 class ProjectModel(msgspec.Struct, frozen=True, dict=True):
@@ -64,7 +43,8 @@ class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     env: str
     conf_dir: Path
     pipelines: Mapping[str, tuple[str, ...]]
-    """Pipeline name -> node names in Kedro's topological order."""
+    """Pipeline name -> node names in Kedro's topological order (read from a project: a
+    `PipelineOrders`, which asks Kedro for each order on first use)."""
     nodes: Mapping[str, NodeInfo]
     persisted: frozenset[str]
     """Datasets the catalog persists for this env. Others (not parameters) live in memory.
@@ -84,8 +64,10 @@ class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     """The env's catalog configuration as read, so later checks need not read it again."""
 
     @functools.cached_property
-    def pipeline_sets(self) -> dict[str, frozenset[str]]:
+    def pipeline_sets(self) -> Mapping[str, frozenset[str]]:
         """Pipeline name -> its node names as a set, for membership tests."""
+        if isinstance(self.pipelines, PipelineOrders):
+            return self.pipelines.members
         return {name: frozenset(nodes) for name, nodes in self.pipelines.items()}
 
     def is_memory(self, dataset: str) -> bool:
@@ -163,65 +145,6 @@ def _wheel_entry(pyproject: Mapping[str, Any], package: str, path: Path) -> tupl
             f'add `{project_script_name(package)} = "{target}"` under [project.scripts]'
         )
     return str(distribution), matches[0]
-
-
-def registry_nodes(
-    pipelines: Mapping[str, Any],
-) -> tuple[dict[str, NodeInfo], dict[str, tuple[str, ...]], set[str]]:
-    """From Kedro `Pipeline`s by name: every node, each pipeline's node names in Kedro's
-    topological order, and every dataset name as the catalog knows it (`@` forms kept)."""
-    nodes: dict[str, NodeInfo] = {}
-    order: dict[str, tuple[str, ...]] = {}
-    catalog_names: set[str] = set()
-    read: dict[int, str] = {}
-    """id() of each node object read -> its name: most nodes are in several pipelines (one
-    object, shared), and Kedro computes a node's name on every access."""
-    with collector_paused():
-        for name in sorted(pipelines):
-            listed = pipelines[name].nodes  # Kedro's topological order
-            for node in listed:
-                if id(node) not in read:
-                    facts = compat.node_facts(node)
-                    read[id(node)] = facts[0]
-                    if facts[0] not in nodes:
-                        catalog_names.update(facts[3])
-                        catalog_names.update(facts[4])
-                        nodes[facts[0]] = node_info(*facts)
-            order[name] = tuple(map(read.__getitem__, map(id, listed)))
-    return nodes, order, catalog_names
-
-
-def node_info(
-    name: str,
-    namespace: str | None,
-    tags: tuple[str, ...],
-    inputs: tuple[str, ...],
-    outputs: tuple[str, ...],
-) -> NodeInfo:
-    """A node as Kedro's graph sees it: datasets named without their `@` transcoding."""
-    linked_in = tuple(map(_linked, inputs)) if "@" in "".join(inputs) else inputs
-    linked_out = tuple(map(_linked, outputs)) if "@" in "".join(outputs) else outputs
-    catalog_outputs = outputs if linked_out != outputs else ()
-    return NodeInfo(name, namespace, tags, linked_in, linked_out, catalog_outputs)
-
-
-def _linked(dataset: str) -> str:
-    """`strip_transcoding`, asked only of names that have an `@` (most have none)."""
-    return compat.strip_transcoding(dataset) if "@" in dataset else dataset
-
-
-def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -> set[str]:
-    """Kedro's datasets (transcoding stripped) all of whose catalog forms are persisted."""
-    kept, names = set(persisted), set(catalog_names)
-    transcoded: dict[str, set[str]] = {}  # family -> its `@` forms (most names have none)
-    for name in names:
-        if "@" in name:
-            transcoded.setdefault(compat.strip_transcoding(name), set()).add(name)
-    out = {name for name in kept & names if "@" not in name} - transcoded.keys()
-    for family, forms in transcoded.items():
-        if forms <= kept and (family in kept or family not in names):
-            out.add(family)
-    return out
 
 
 def project_script_name(package: str) -> str:

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from kedro_dab import compat
-from kedro_dab.project import NodeInfo, ProjectModel, node_info
+from kedro_dab.project import ProjectModel
+from kedro_dab.registry import NodeInfo, node_info
 
 NodeSpec = (
     tuple[str, Sequence[str], Sequence[str]]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from kedro_dab import compat
 from kedro_dab.errors import ConfigError
 from kedro_dab.kedro_config import persisted_datasets
-from kedro_dab.project import persisted_families
+from kedro_dab.registry import persisted_families
 
 PICKLE = {"type": "pickle.PickleDataset", "filepath": "x.pkl"}
 MEMORY = {"type": "MemoryDataset"}

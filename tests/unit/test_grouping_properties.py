@@ -28,7 +28,8 @@ from kedro_dab.errors import GroupingError
 from kedro_dab.limits import KEY_PATTERN
 from kedro_dab.plan import Plan, build_plan
 from kedro_dab.plan_json import plan_to_dict
-from kedro_dab.project import ProjectModel, registry_nodes
+from kedro_dab.project import ProjectModel
+from kedro_dab.registry import registry_nodes
 from tests.support.models import project
 
 TAG_CHOICES = ((), ("task.g0",), ("task.g1",), ("task.g2",), ("task.g0", "heavy"))

@@ -3,13 +3,16 @@ registry read once however many pipelines share it, and each task's persisted da
 
 from __future__ import annotations
 
+import functools
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from kedro.pipeline import Pipeline, node
 
 from kedro_dab.grouping import BoundaryDataset
 from kedro_dab.plan import Job
-from kedro_dab.project import registry_nodes
+from kedro_dab.registry import registry_nodes
 
 _KEYS = st.sampled_from(["a", "b", "c", "d"])
 
@@ -58,3 +61,34 @@ def test_nodes_shared_by_pipelines_are_read_once_and_the_first_of_a_name_wins() 
     assert nodes["n2"].outputs == ("out",) and nodes["n2"].catalog_outputs == ("out@spark",)
     assert nodes["n1"].catalog_outputs == ()
     assert catalog_names == {"raw@pandas", "mid", "out@spark"}
+
+
+def _registry() -> dict[str, Pipeline]:
+    nodes = [node(_identity, f"d{i}", f"d{i + 1}", name=f"n{9 - i}") for i in range(6)]
+    return {
+        "__default__": Pipeline(nodes),
+        "head": Pipeline(nodes[:3]),
+        "tail": Pipeline(nodes[3:]),
+    }
+
+
+def test_each_pipelines_order_is_kedros_and_its_members_are_its_nodes() -> None:
+    pipelines = _registry()
+    _, orders, _ = registry_nodes(pipelines)
+    assert list(orders) == sorted(pipelines)
+    for name, pipeline in pipelines.items():
+        assert orders.members[name] == {n.name for n in pipeline.nodes}
+        assert orders[name] == tuple(n.name for n in pipeline.nodes)
+
+
+@pytest.mark.skipif(
+    not isinstance(Pipeline.__dict__.get("nodes"), functools.cached_property),
+    reason="Kedro 0.19 does not cache a pipeline's order where this test can see it",
+)
+def test_a_pipeline_is_sorted_only_when_its_order_is_asked_for() -> None:
+    pipelines = _registry()
+    _, orders, _ = registry_nodes(pipelines)
+    assert not any("nodes" in p.__dict__ for p in pipelines.values())
+    assert orders.members["head"] == {"n9", "n8", "n7"}
+    orders["tail"]
+    assert [name for name, p in pipelines.items() if "nodes" in p.__dict__] == ["tail"]

@@ -1,0 +1,134 @@
+"""Kedro's registry read into plain data: each node once as a `NodeInfo`, each pipeline's
+members, and each pipeline's topological order asked of Kedro when first needed
+(`PipelineOrders`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import msgspec
+
+from kedro_dab import compat
+from kedro_dab.collector import collector_paused
+
+
+class NodeInfo(msgspec.Struct, frozen=True, gc=False):
+    """What kedro-dab needs to know of one Kedro node (a frozen `msgspec.Struct`: a project
+    has one per node, and it is built an order of magnitude faster than a dataclass; it holds
+    only text, so the collector need not track it)."""
+
+    name: str
+    namespace: str | None
+    tags: tuple[str, ...]
+    inputs: tuple[str, ...]
+    """Datasets as Kedro links nodes by them: transcoding stripped (`df@pandas` is `df`)."""
+    outputs: tuple[str, ...]
+    """Datasets as Kedro links nodes by them: transcoding stripped (`df@spark` is `df`)."""
+    catalog_outputs: tuple[str, ...] = ()
+    """The outputs as the catalog names them (`df@spark`), in the order of `outputs`; empty
+    when they are the same names."""
+
+    def catalog_name(self, dataset: str) -> str:
+        """The catalog entry this node writes `dataset` through (its `@` form, if any)."""
+        if self.catalog_outputs:
+            return self.catalog_outputs[self.outputs.index(dataset)]
+        return dataset
+
+
+def registry_nodes(
+    pipelines: Mapping[str, Any],
+) -> tuple[dict[str, NodeInfo], PipelineOrders, set[str]]:
+    """From Kedro `Pipeline`s by name: every node, each pipeline's node names in Kedro's
+    topological order (each sorted when first asked for), and every dataset name as the
+    catalog knows it (`@` forms kept)."""
+    nodes: dict[str, NodeInfo] = {}
+    members: dict[str, frozenset[str]] = {}
+    catalog_names: set[str] = set()
+    read: dict[int, str] = {}
+    """id() of each node object read -> its name: most nodes are in several pipelines (one
+    object, shared), and Kedro computes a node's name on every access."""
+    with collector_paused():
+        for name in sorted(pipelines):
+            listed = compat.pipeline_members(pipelines[name])
+            for node in listed:
+                if id(node) not in read:
+                    facts = compat.node_facts(node)
+                    read[id(node)] = facts[0]
+                    if facts[0] not in nodes:
+                        catalog_names.update(facts[3])
+                        catalog_names.update(facts[4])
+                        nodes[facts[0]] = node_info(*facts)
+            members[name] = frozenset(map(read.__getitem__, map(id, listed)))
+    return nodes, PipelineOrders(pipelines, read, members), catalog_names
+
+
+class PipelineOrders(Mapping[str, tuple[str, ...]]):
+    """Pipeline name (sorted) -> its node names in Kedro's topological order. Kedro sorts a
+    pipeline when its `nodes` are first asked for (`kedro registry list` never does), so
+    each order is asked of Kedro on first use: most commands need one or two pipelines' orders
+    and only the others' members (`members`)."""
+
+    def __init__(
+        self,
+        pipelines: Mapping[str, Any],
+        names: Mapping[int, str],
+        members: dict[str, frozenset[str]],
+    ) -> None:
+        self._pipelines = pipelines
+        self._names = names
+        self._orders: dict[str, tuple[str, ...]] = {}
+        self.members = members
+        """Pipeline name -> its node names as a set."""
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        order = self._orders.get(name)
+        if order is None:
+            if name not in self.members:
+                raise KeyError(name)
+            with collector_paused():
+                listed = self._pipelines[name].nodes  # Kedro's topological order
+                order = self._orders[name] = tuple(map(self._names.__getitem__, map(id, listed)))
+        return order
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.members
+
+
+def node_info(
+    name: str,
+    namespace: str | None,
+    tags: tuple[str, ...],
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+) -> NodeInfo:
+    """A node as Kedro's graph sees it: datasets named without their `@` transcoding."""
+    linked_in = tuple(map(_linked, inputs)) if "@" in "".join(inputs) else inputs
+    linked_out = tuple(map(_linked, outputs)) if "@" in "".join(outputs) else outputs
+    catalog_outputs = outputs if linked_out != outputs else ()
+    return NodeInfo(name, namespace, tags, linked_in, linked_out, catalog_outputs)
+
+
+def _linked(dataset: str) -> str:
+    """`strip_transcoding`, asked only of names that have an `@` (most have none)."""
+    return compat.strip_transcoding(dataset) if "@" in dataset else dataset
+
+
+def persisted_families(persisted: Iterable[str], catalog_names: Iterable[str]) -> set[str]:
+    """Kedro's datasets (transcoding stripped) all of whose catalog forms are persisted."""
+    kept, names = set(persisted), set(catalog_names)
+    transcoded: dict[str, set[str]] = {}  # family -> its `@` forms (most names have none)
+    for name in names:
+        if "@" in name:
+            transcoded.setdefault(compat.strip_transcoding(name), set()).add(name)
+    out = {name for name in kept & names if "@" not in name} - transcoded.keys()
+    for family, forms in transcoded.items():
+        if forms <= kept and (family in kept or family not in names):
+            out.add(family)
+    return out
