@@ -77,6 +77,7 @@ def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
     from kedro_dab import project as reading
 
     registered = compat.load_pipelines()
+    step("Kedro's topological sort, per pipeline", lambda: [p.nodes for p in registered.values()])
     nodes, _, names = step("nodes -> NodeInfo", lambda: registry.registry_nodes(registered))
     loader = step("config loader", lambda: kedro_config.config_loader(project, env))
     catalog = step("catalog files (YAML)", lambda: kedro_config.catalog_config(loader, env))
@@ -86,10 +87,6 @@ def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
     )
     step("dab.yml", lambda: kedro_config.load_config_key(loader, "dab"))
     model = reading.read_project(project, env)
-    step(
-        "Kedro's topological sort of the pipeline the one job runs (`__default__`)",
-        lambda: model.pipelines["__default__"],
-    )
     seconds = [0.0]
     group_job = grouping.group_job
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +89,6 @@ def node_facts(
         tuple(node.inputs),
         tuple(node.outputs),
     )
-
-
-def pipeline_members(pipeline: Any) -> Iterable[Any]:
-    """A Kedro pipeline's nodes in no particular order. On Kedro 1.x a pipeline computes its
-    dependencies when it is built and sorts them only when its `nodes` are asked for: here
-    they are not sorted. On 0.19 `nodes` is the only public way to them."""
-    if isinstance(getattr(type(pipeline), "node_dependencies", None), functools.cached_property):
-        return pipeline.node_dependencies.keys()
-    return pipeline.nodes
 
 
 def strip_transcoding(dataset: str) -> str:

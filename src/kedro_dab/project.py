@@ -2,8 +2,7 @@
 
 Nothing after this step imports the project again. Reading never starts the project's
 runtime: no session, no hooks, no dataset instantiated; the catalog configuration of the env
-is enough to tell in-memory datasets from persisted ones. The one thing left to Kedro until
-it is needed is each pipeline's topological order (`PipelineOrders`).
+is enough to tell in-memory datasets from persisted ones.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from kedro_dab import compat, kedro_config
 from kedro_dab.collector import collector_paused
 from kedro_dab.config import requirement_problem
 from kedro_dab.errors import ConfigError, ProjectError, first_line, read_text
-from kedro_dab.registry import NodeInfo, PipelineOrders, persisted_families, registry_nodes
+from kedro_dab.registry import NodeInfo, persisted_families, registry_nodes
 from kedro_dab.shapes import check_catalog_shape, describe_load_failure
 
 if sys.version_info >= (3, 11):
@@ -43,8 +42,7 @@ class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     env: str
     conf_dir: Path
     pipelines: Mapping[str, tuple[str, ...]]
-    """Pipeline name -> node names in Kedro's topological order (read from a project: a
-    `PipelineOrders`, which asks Kedro for each order on first use)."""
+    """Pipeline name -> node names in Kedro's topological order."""
     nodes: Mapping[str, NodeInfo]
     persisted: frozenset[str]
     """Datasets the catalog persists for this env. Others (not parameters) live in memory.
@@ -64,10 +62,8 @@ class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     """The env's catalog configuration as read, so later checks need not read it again."""
 
     @functools.cached_property
-    def pipeline_sets(self) -> Mapping[str, frozenset[str]]:
+    def pipeline_sets(self) -> dict[str, frozenset[str]]:
         """Pipeline name -> its node names as a set, for membership tests."""
-        if isinstance(self.pipelines, PipelineOrders):
-            return self.pipelines.members
         return {name: frozenset(nodes) for name, nodes in self.pipelines.items()}
 
     def is_memory(self, dataset: str) -> bool:

@@ -1,10 +1,9 @@
 """Kedro's registry read into plain data: each node once as a `NodeInfo`, each pipeline's
-members, and each pipeline's topological order asked of Kedro when first needed
-(`PipelineOrders`)."""
+node names in Kedro's topological order, and which datasets the catalog persists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -38,19 +37,18 @@ class NodeInfo(msgspec.Struct, frozen=True, gc=False):
 
 def registry_nodes(
     pipelines: Mapping[str, Any],
-) -> tuple[dict[str, NodeInfo], PipelineOrders, set[str]]:
+) -> tuple[dict[str, NodeInfo], dict[str, tuple[str, ...]], set[str]]:
     """From Kedro `Pipeline`s by name: every node, each pipeline's node names in Kedro's
-    topological order (each sorted when first asked for), and every dataset name as the
-    catalog knows it (`@` forms kept)."""
+    topological order, and every dataset name as the catalog knows it (`@` forms kept)."""
     nodes: dict[str, NodeInfo] = {}
-    members: dict[str, frozenset[str]] = {}
+    order: dict[str, tuple[str, ...]] = {}
     catalog_names: set[str] = set()
     read: dict[int, str] = {}
     """id() of each node object read -> its name: most nodes are in several pipelines (one
     object, shared), and Kedro computes a node's name on every access."""
     with collector_paused():
         for name in sorted(pipelines):
-            listed = compat.pipeline_members(pipelines[name])
+            listed = pipelines[name].nodes  # Kedro's topological order
             for node in listed:
                 if id(node) not in read:
                     facts = compat.node_facts(node)
@@ -59,46 +57,8 @@ def registry_nodes(
                         catalog_names.update(facts[3])
                         catalog_names.update(facts[4])
                         nodes[facts[0]] = node_info(*facts)
-            members[name] = frozenset(map(read.__getitem__, map(id, listed)))
-    return nodes, PipelineOrders(pipelines, read, members), catalog_names
-
-
-class PipelineOrders(Mapping[str, tuple[str, ...]]):
-    """Pipeline name (sorted) -> its node names in Kedro's topological order. Kedro sorts a
-    pipeline when its `nodes` are first asked for (`kedro registry list` never does), so
-    each order is asked of Kedro on first use: most commands need one or two pipelines' orders
-    and only the others' members (`members`)."""
-
-    def __init__(
-        self,
-        pipelines: Mapping[str, Any],
-        names: Mapping[int, str],
-        members: dict[str, frozenset[str]],
-    ) -> None:
-        self._pipelines = pipelines
-        self._names = names
-        self._orders: dict[str, tuple[str, ...]] = {}
-        self.members = members
-        """Pipeline name -> its node names as a set."""
-
-    def __getitem__(self, name: str) -> tuple[str, ...]:
-        order = self._orders.get(name)
-        if order is None:
-            if name not in self.members:
-                raise KeyError(name)
-            with collector_paused():
-                listed = self._pipelines[name].nodes  # Kedro's topological order
-                order = self._orders[name] = tuple(map(self._names.__getitem__, map(id, listed)))
-        return order
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.members)
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.members
+            order[name] = tuple(map(read.__getitem__, map(id, listed)))
+    return nodes, order, catalog_names
 
 
 def node_info(

@@ -3,9 +3,6 @@ registry read once however many pipelines share it, and each task's persisted da
 
 from __future__ import annotations
 
-import functools
-
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from kedro.pipeline import Pipeline, node
@@ -72,23 +69,9 @@ def _registry() -> dict[str, Pipeline]:
     }
 
 
-def test_each_pipelines_order_is_kedros_and_its_members_are_its_nodes() -> None:
+def test_each_pipelines_order_is_kedros() -> None:
     pipelines = _registry()
     _, orders, _ = registry_nodes(pipelines)
     assert list(orders) == sorted(pipelines)
     for name, pipeline in pipelines.items():
-        assert orders.members[name] == {n.name for n in pipeline.nodes}
         assert orders[name] == tuple(n.name for n in pipeline.nodes)
-
-
-@pytest.mark.skipif(
-    not isinstance(Pipeline.__dict__.get("nodes"), functools.cached_property),
-    reason="Kedro 0.19 does not cache a pipeline's order where this test can see it",
-)
-def test_a_pipeline_is_sorted_only_when_its_order_is_asked_for() -> None:
-    pipelines = _registry()
-    _, orders, _ = registry_nodes(pipelines)
-    assert not any("nodes" in p.__dict__ for p in pipelines.values())
-    assert orders.members["head"] == {"n9", "n8", "n7"}
-    orders["tail"]
-    assert [name for name, p in pipelines.items() if "nodes" in p.__dict__] == ["tail"]
