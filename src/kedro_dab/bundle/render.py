@@ -18,6 +18,7 @@ import yaml
 from msgspec.structs import replace
 
 from kedro_dab import boundaries
+from kedro_dab.bundle import cli_yaml
 from kedro_dab.bundle.layout import ENV_VARIABLE
 from kedro_dab.config_compute import ExistingClusterCompute, JobClusterCompute, ServerlessCompute
 from kedro_dab.errors import ConfigError, first_line
@@ -308,10 +309,14 @@ def _ordered(data: Any, written: Any = None) -> Any:
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """Block style, no aliases: stable, diff-friendly YAML (libyaml's emitter when present)."""
+    """Block style, no aliases: stable, diff-friendly YAML (libyaml's emitter when present);
+    text the Databricks CLI would read as a number is quoted (`cli_yaml`)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+_Dumper.add_representer(str, cli_yaml.represent_text)
 
 
 def to_yaml(data: Any) -> str:

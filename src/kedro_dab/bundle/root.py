@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from kedro_dab.bundle import cli_yaml
 from kedro_dab.bundle.layout import DATABRICKS_YML, DEFAULT_ENV, ENV_VARIABLE, OWNED_DIR
 from kedro_dab.errors import ConfigError, first_line, read_text
 from kedro_dab.shapes import check_bundle_shape
@@ -119,7 +120,7 @@ def read_databricks_yml(root: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        data = yaml.safe_load(read_text(path, root))
+        data = cli_yaml.load(read_text(path, root))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
@@ -136,7 +137,7 @@ def read_bundle_file(path: Path, root: Path, text: str | None = None) -> dict[st
     rel = path.relative_to(root).as_posix()
     try:
         text = read_text(path, root) if text is None else text
-        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        loaded = json.loads(text) if path.suffix == ".json" else cli_yaml.load(text)
     except (yaml.YAMLError, ValueError) as exc:
         raise ConfigError(f"{rel}: invalid YAML: {first_line(exc)}") from exc
     loaded = loaded or {}

@@ -205,8 +205,10 @@ def backup_path(path: Path) -> Path:
 def _existing_bundle_name(path: Path) -> str | None:
     import yaml
 
+    from kedro_dab.bundle import cli_yaml
+
     try:
-        data = yaml.safe_load(read_text(path))
+        data = cli_yaml.load(read_text(path))
     except yaml.YAMLError:
         return None
     name = (data.get("bundle") or {}).get("name") if isinstance(data, dict) else None

@@ -13,13 +13,15 @@ def template(name: str) -> str:
 
 
 def plain(value: str) -> str:
-    """`value` as a YAML scalar that reads back as the same text: plain when it does, else
-    double-quoted."""
+    """`value` as a YAML scalar that reads back as the same text, to PyYAML and to the
+    Databricks CLI: plain when it does, else double-quoted."""
     import yaml
+
+    from kedro_dab.bundle import cli_yaml
 
     try:
         if yaml.safe_load(value) == value and value.strip() == value:
-            return value
+            return value if cli_yaml.reads_as_text(value) else _quoted(value)
     except yaml.YAMLError:
         pass
     return _quoted(value)

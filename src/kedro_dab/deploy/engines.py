@@ -93,15 +93,14 @@ def deploy_with_cli(
 
 def _generated_app_keys(root: Path) -> list[str]:
     """The keys of the apps kedro-dab renders (its `serving.apps.yml`), sorted."""
-    import yaml
-
+    from kedro_dab.bundle import cli_yaml
     from kedro_dab.bundle.apps import APPS_FILE
     from kedro_dab.bundle.layout import OWNED_DIR
 
     path = root / OWNED_DIR / APPS_FILE
     if not path.is_file():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = cli_yaml.load(path.read_text(encoding="utf-8")) or {}
     return sorted((data.get("resources") or {}).get("apps") or {})
 
 
