@@ -5,14 +5,11 @@ function is the oracle; each case runs in a fresh interpreter on a real `kedro n
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.kedro_projects import kedro_environ
+from tests.support.kedro_projects import python_in
 
 pytestmark = pytest.mark.project
 
@@ -77,17 +74,7 @@ def run(own_option):
 
 
 def compare(project: Path, plugin_runs: int) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", COMPARE, str(plugin_runs)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=kedro_environ(),
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return python_in(project, COMPARE, str(plugin_runs))
 
 
 @pytest.mark.parametrize(

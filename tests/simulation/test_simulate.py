@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.kedro_projects import kedro_environ, kedro_executable, run_kedro
+from tests.support.kedro_projects import kedro_environ, kedro_executable, python_in, run_kedro
 
 pytestmark = pytest.mark.project
 
@@ -82,21 +80,6 @@ b:
   type: text.TextDataset
   filepath: data/b.txt
 """
-
-
-def python_in(project: Path, code: str) -> dict:
-    """Run `code` in a fresh interpreter in the project and return the JSON it prints last."""
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=kedro_environ(),
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_tasks_run_in_order_and_persisted_data_passes_between_them(project_factory):

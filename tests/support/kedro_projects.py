@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import json
 import keyword
 import os
 import re
@@ -19,6 +20,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -271,3 +273,19 @@ class ProjectFactory:
 def project_factory(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ProjectFactory:
     """Fixture: a ``ProjectFactory`` writing into this test's ``tmp_path``."""
     return ProjectFactory(tmp_path, project_template(tmp_path_factory))
+
+
+def python_in(project: Path, code: str, *args: str) -> Any:
+    """Run ``code`` (with ``args``) in a fresh interpreter in ``project``; the JSON it prints
+    last."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=kedro_environ(),
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
