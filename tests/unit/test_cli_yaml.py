@@ -9,6 +9,7 @@ own reading, YAML 1.1, is shown beside them where it differs."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,36 @@ def test_a_number_the_cli_cannot_parse_is_an_error_naming_its_line(text: str) ->
     with pytest.raises(yaml.constructor.ConstructorError, match=f"invalid .* value: {text}") as exc:
         cli_yaml.load(f"a: 1\nb: {text}\n")
     assert exc.value.problem_mark is not None and exc.value.problem_mark.line == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("~: 1\nnull: 2\n'': 3\n", ["~", "null", ""]),
+        ("'1': 1\n1-2: 2\nyes: 3\n", ["1", "1-2", "yes"]),
+    ],
+    ids=["null forms", "texts that look like other things"],
+)
+def test_a_mapping_key_is_the_text_as_written(text: str, keys: list[str]) -> None:
+    assert list(cli_yaml.load(text)) == keys
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: 1\n2024: x\n", "invalid key tag: !!int"),
+        ("a: 1\n1.5: x\n", "invalid key tag: !!float"),
+        ("a: 1\ntrue: x\n", "invalid key tag: !!bool"),
+        ("a: 1\n2024-01-01: x\n", "invalid key tag: !!timestamp"),
+        ("a: 1\n? [b]\n: x\n", "a mapping key is not a scalar"),
+        ("a: &x {b: 1}\nc:\n  <<: *x\n  <<: *x\n", "more than one merge key"),
+    ],
+    ids=["int", "float", "bool", "timestamp", "a sequence", "two merge keys"],
+)
+def test_a_key_the_cli_refuses_is_an_error_naming_its_line(text: str, problem: str) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError, match=re.escape(problem)) as exc:
+        cli_yaml.load(text)
+    assert exc.value.problem_mark is not None and exc.value.problem_mark.line >= 1
 
 
 def test_databricks_yml_is_read_as_the_cli_reads_it(tmp_path: Path) -> None:

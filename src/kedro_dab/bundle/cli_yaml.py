@@ -10,6 +10,7 @@ are booleans. Quoted scalars are text in both.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from typing import Any
@@ -19,6 +20,12 @@ import yaml
 _BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NUMBER = "tag:kedro-dab,2026:cli-number"
 _TEXT = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = re.compile(  # go-yaml v3's timestamp layouts, which the CLI refuses as keys
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:[Tt ]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?"
+)
 _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _LEADING_ZERO_OCTAL = re.compile(r"[-+]?0_?[0-7]+(_[0-7]+)*")
 _DECIMAL = re.compile(r"[-+]?[0-9]+")
@@ -26,10 +33,58 @@ _INT64 = range(-(2**63), 2**63)
 
 
 class CliLoader(_BASE):  # type: ignore[misc]
-    """PyYAML's safe loader with the CLI's reading of plain scalars."""
+    """PyYAML's safe loader with the CLI's reading of plain scalars and of mapping keys."""
 
     yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
     yaml_constructors = dict(_BASE.yaml_constructors)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """As the CLI takes keys: each a text as written (`null:` is the key 'null'), never a
+        number, date or boolean, and at most one merge key (`<<`) per mapping."""
+        if isinstance(node, yaml.MappingNode):
+            merges = 0
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    raise _refused("a mapping key is not a scalar", key)
+                if key.tag == _MERGE:
+                    merges += 1
+                    if merges > 1:
+                        raise _refused("more than one merge key ('<<') in a mapping", key)
+                elif _cli_tag(key) in ("str", "null"):
+                    key.tag = _TEXT
+                else:
+                    raise _refused(f"invalid key tag: !!{_cli_tag(key)}", key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _cli_tag(scalar: Any) -> str:
+    """The CLI's short tag for a scalar node (`str`, `int`, `timestamp`, ...)."""
+    if scalar.tag != _NUMBER:
+        return str(scalar.tag).rsplit(":", 1)[-1]
+    if _is_timestamp(scalar.value):
+        return "timestamp"
+    try:
+        value = cli_number(scalar.value)
+    except ValueError as exc:
+        raise _refused(str(exc), scalar) from None
+    return {int: "int", float: "float"}.get(type(value), "str")
+
+
+def _is_timestamp(text: str) -> bool:
+    """Whether go-yaml v3 reads `text` as a timestamp: one of its layouts, a real date."""
+    found = _TIMESTAMP.fullmatch(text)
+    if found is None:
+        return False
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    try:
+        datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return True
+
+
+def _refused(problem: str, node: Any) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 CliLoader.add_implicit_resolver(
