@@ -570,6 +570,20 @@ CASES: list[Case] = [
     case("dby-malformed-yaml", append(DBY, "targets: [\n"), "bundle", DBY, "invalid YAML"),
     case("dby-top-level-list", write(DBY, "- bundle\n"), "bundle", DBY, "mapping"),
     case(
+        "dby-number-key",
+        replace(DBY, "targets:\n  dev:", "targets:\n  2024: {}\n  dev:"),
+        "bundle",
+        "invalid key tag: !!int",
+        "quote it ('2024')",
+    ),
+    case(
+        "dby-number-the-cli-cannot-read",
+        replace(DBY, "targets:\n  dev:", "targets:\n  dev:\n    x_retries: 1__0"),
+        "bundle",
+        "1__0",
+        "quote it as text",
+    ),
+    case(
         "dby-targets-list",
         replace(DBY, "targets:\n  dev:", "targets:\n  - dev\nold_targets:\n  dev:"),
         "bundle",

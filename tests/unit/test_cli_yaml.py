@@ -98,7 +98,7 @@ def test_a_mapping_key_is_the_text_as_written(text: str, keys: list[str]) -> Non
         ("a: 1\n1.5: x\n", "invalid key tag: !!float"),
         ("a: 1\ntrue: x\n", "invalid key tag: !!bool"),
         ("a: 1\n2024-01-01: x\n", "invalid key tag: !!timestamp"),
-        ("a: 1\n? [b]\n: x\n", "a mapping key is not a scalar"),
+        ("a: 1\n? [b]\n: x\n", "a key is not a scalar"),
         ("a: &x {b: 1}\nc:\n  <<: *x\n  <<: *x\n", "more than one merge key"),
     ],
     ids=["int", "float", "bool", "timestamp", "a sequence", "two merge keys"],

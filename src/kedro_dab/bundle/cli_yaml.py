@@ -45,15 +45,23 @@ class CliLoader(_BASE):  # type: ignore[misc]
             merges = 0
             for key, _ in node.value:
                 if not isinstance(key, yaml.ScalarNode):
-                    raise _refused("a mapping key is not a scalar", key)
+                    raise _refused("a key is not a scalar; the Databricks CLI takes text keys", key)
                 if key.tag == _MERGE:
                     merges += 1
                     if merges > 1:
-                        raise _refused("more than one merge key ('<<') in a mapping", key)
+                        raise _refused(
+                            "more than one merge key ('<<') in a mapping; the Databricks CLI "
+                            "takes one: merge several with '<<: [*a, *b]'",
+                            key,
+                        )
                 elif _cli_tag(key) in ("str", "null"):
                     key.tag = _TEXT
                 else:
-                    raise _refused(f"invalid key tag: !!{_cli_tag(key)}", key)
+                    raise _refused(
+                        f"invalid key tag: !!{_cli_tag(key)}; the Databricks CLI takes only text "
+                        f"keys: quote it ('{key.value}')",
+                        key,
+                    )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -106,7 +114,8 @@ def _construct_number(loader: Any, node: Any) -> Any:
     try:
         return cli_number(loader.construct_scalar(node))
     except ValueError as exc:
-        raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
+        problem = f"{exc}; the Databricks CLI cannot read this number: fix it, or quote it as text"
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
 CliLoader.add_constructor(_NUMBER, _construct_number)
