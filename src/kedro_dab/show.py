@@ -24,9 +24,10 @@ def indented_json(value: Any) -> str:
     `json.dumps` with an indent runs the pure-Python encoder; this runs the C encoder without
     one, then lets msgspec indent that text (it keeps every string, escape and number as it
     finds them). What it cannot reformat (`Infinity`, `NaN`), and anything the C encoder
-    refuses, goes through `json.dumps` itself, which answers in its own words."""
+    refuses (a value that contains itself among them: it is not looked for first), goes
+    through `json.dumps` itself, which answers in its own words."""
     try:
-        compact = json.dumps(value, separators=(",", ":"))
+        compact = json.dumps(value, separators=(",", ":"), check_circular=False)
         return msgspec.json.format(compact, indent=2)
     except (TypeError, ValueError, RecursionError, msgspec.DecodeError):
         return json.dumps(value, indent=2)

@@ -70,3 +70,12 @@ def test_what_json_refuses_it_refuses_in_json_s_own_words(bad: Any) -> None:
         json.dumps(bad, indent=2)
     with pytest.raises(TypeError, match=re.escape(str(expected.value))):
         indented_json(bad)
+
+
+def test_a_value_that_contains_itself_is_refused_in_json_s_own_words() -> None:
+    looped: dict[str, Any] = {"a": []}
+    looped["a"].append(looped)
+    with pytest.raises(ValueError) as expected:
+        json.dumps(looped, indent=2)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+        indented_json(looped)
