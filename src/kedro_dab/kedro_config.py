@@ -158,10 +158,8 @@ def catalog_config(loader: Any, env: str) -> dict[str, Any]:
                 return load_config_key(loader, "catalog")  # OmegaConf reads `2024-01-01:` as text
             check_catalog_shape(loaded, path.relative_to(root.parent).as_posix())
             if isinstance(loaded, dict):
-                if not merged.keys().isdisjoint(loaded) and any(
-                    not str(name).startswith("_") for name in merged.keys() & loaded.keys()
-                ):  # one dataset in two files of an env: the loader's error says which
-                    return load_config_key(loader, "catalog")
+                if any(not str(name).startswith("_") for name in merged.keys() & loaded.keys()):
+                    return load_config_key(loader, "catalog")  # its error names both files
                 merged.update(loaded)
         layers.append(merged)
     strategy = (loader.merge_strategy or {}).get("catalog", "destructive")

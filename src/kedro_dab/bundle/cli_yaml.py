@@ -98,15 +98,13 @@ def _refused(problem: str, node: Any) -> yaml.constructor.ConstructorError:
 CliLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-CliLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
+CliLoader.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 CliLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
     list("-+."),
 )
-CliLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+CliLoader.add_implicit_resolver(_MERGE, re.compile(r"^(?:<<)$"), ["<"])
 CliLoader.add_implicit_resolver(_NUMBER, re.compile(r"^[-+.0-9]"), list("-+.0123456789"))
 
 
