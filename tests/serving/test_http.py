@@ -134,6 +134,9 @@ BAD_REQUESTS = [
     ("records_not_rows", "score", {"dataframe_records": [1, 2]}, 422, "'dataframe_records' must be a list of row objects"),
     ("split_row_too_short", "score", {"dataframe_split": {"columns": ["a", "b"], "data": [[1]]}}, 422, "'dataframe_split.data[0]' must be a list of 2 values"),
     ("two_shapes", "score", {"inputs": ROWS, "dataframe_records": ROWS}, 422, "send one of"),
+    ("params_a_list", "trivial", {"params": [1]}, 422, "'params' must be an object"),
+    ("params_a_list_of_pairs", "trivial", {"params": [["trivial.a", 10]]}, 422, "'params' must be an object"),
+    ("params_text", "score", {"inputs": ROWS, "params": "x"}, 422, "'params' must be an object"),
     ("unknown_endpoint", "nope", {"params": {}}, 404, "no endpoint 'nope'; endpoints: score, score-fresh, trivial"),
 ]  # fmt: skip
 
@@ -173,6 +176,19 @@ def test_a_body_over_the_limit_is_a_413(server: Server):
     )
     assert response.status_code == 413
     assert "over the limit" in response.json()["message"]
+
+
+def test_a_streamed_body_over_the_limit_is_a_413(server: Server):
+    def chunks():  # no Content-Length: the server learns the size only as it reads
+        yield b'{"inputs": "'
+        for _ in range(17):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    response = server.client.post("/serving-endpoints/score/invocations", content=chunks())
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
 
 
 def test_invocations_need_the_bearer_token_when_one_is_set(server: Server):

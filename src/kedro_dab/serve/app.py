@@ -53,7 +53,13 @@ def _error(status: int, code: str, message: str) -> Any:
 
 
 class _TooLarge(Exception):
-    pass
+    """A body without `Content-Length` grew over the limit while it was read."""
+
+
+def _too_large(limit: int) -> Any:
+    return _error(
+        413, "REQUEST_LIMIT_EXCEEDED", f"the request body is over the limit of {limit} bytes"
+    )
 
 
 class Guard:
@@ -80,7 +86,7 @@ class Guard:
         limit = self.max_body_bytes
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._too_large(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
             return
         seen = 0
 
@@ -101,17 +107,9 @@ class Guard:
 
         try:
             await self.app(scope, counted, tracked)
-        except _TooLarge:
+        except _TooLarge:  # a route that reads the body answers this itself (`invoke`)
             if not started:
-                await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
-        response = _error(
-            413,
-            "REQUEST_LIMIT_EXCEEDED",
-            f"the request body is over the limit of {self.max_body_bytes} bytes",
-        )
-        await response(scope, receive, send)
+                await _too_large(limit)(scope, receive, send)
 
 
 def create_app(
@@ -153,7 +151,10 @@ def create_app(
         name = endpoint.name
 
         async def invoke(request: Request) -> Any:
-            raw = await request.body()
+            try:
+                raw = await request.body()
+            except _TooLarge:  # before FastAPI's error middleware makes it a plain 500
+                return _too_large(max_body_bytes)
             try:
                 body = json.loads(raw)
             except ValueError:

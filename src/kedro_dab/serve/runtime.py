@@ -132,7 +132,7 @@ class Service:
         unknown input or parameter, `NodeFailed` when a node raises."""
         compiled = self._compiled[name]
         endpoint = compiled.endpoint
-        given = check_params(endpoint, dict(params or {}))
+        given = check_params(endpoint, dict(params) if isinstance(params, Mapping) else params)
         for dataset in endpoint.inputs:
             if dataset not in inputs:
                 raise RequestError(f"missing input '{dataset}' for endpoint '{endpoint.name}'")
