@@ -245,26 +245,33 @@ def literal_secret_message(leak: Loc, files: Sequence[Path], root: Path | None) 
 
 _SECRET_KEY = re.compile(
     r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|credential"
-    r"|(account|access|storage|master|shared|signing|encryption)[_.-]?key|sas[_.-]?url)"
+    r"|(account|access|storage|master|shared|signing|encryption)[_.-]?key|sas[_.-]?url"
+    r"|(?<![a-z0-9])(pwd|pass)(?![a-z0-9]))"
 )
+_NOT_SECRET_KEYS = frozenset({"PWD"})
+"""Keys `_SECRET_KEY` matches that name no secret: `PWD` is the shell's working directory."""
 _SECRET_VALUE = re.compile(
     r"dapi[0-9a-f]{32}|dose[0-9a-f]{32}|gh[pousr]_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}"
     r"|xox[baprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|AccountKey=[A-Za-z0-9+/]{20,}|(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}=="
+    r"|[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:(?![${])[^/\s@]+@"
 )
+"""Known token shapes, and a URL carrying a password (`scheme://user:password@host`)."""
 _SECRET_REFERENCE = re.compile(r"^\{\{secrets/[^/{}]+/[^/{}]+\}\}$")
 
 
 def find_literal_secret(raw: Any, path: tuple[object, ...] = ()) -> list[object] | None:
     """The key path of the first value that looks like a literal secret: a known token shape
-    anywhere, or any plain value under a key named like a password, token or key. Secret
-    references (`{{secrets/scope/key}}`) and `${...}` interpolations are fine."""
+    or a URL with a password anywhere, or any plain value under a key named like a password,
+    token or key. Secret references (`{{secrets/scope/key}}`) and `${...}` interpolations are
+    fine."""
     if isinstance(raw, Mapping):
         for key, value in raw.items():
             if (
                 isinstance(value, (str, int))
                 and not isinstance(value, bool)
                 and _SECRET_KEY.search(str(key))
+                and str(key) not in _NOT_SECRET_KEYS
                 and str(value).strip()
                 and not _SECRET_REFERENCE.match(str(value).strip())
                 and not str(value).startswith("${")

@@ -168,6 +168,51 @@ def test_storage_keys_written_literally_are_refused(section: str, key: str, valu
         parse_config(raw)
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("spark_env_vars", "PG_PWD", "correcthorsebattery"),
+        ("spark_env_vars", "DB_PASS", "correcthorsebattery"),
+        ("spark_env_vars", "DATABASE_URL", "postgresql://app:s3cr3tP4ss@db.example:5432/prod"),
+        ("spark_conf", "spark.hadoop.some.url", "https://bob:hunter2@host.example/path"),
+    ],
+)
+def test_passwords_in_short_keys_and_inside_urls_are_refused(
+    section: str, key: str, value: str
+) -> None:
+    raw = {"compute": {"c": {"type": "job_cluster", "new_cluster": {section: {key: value}}}}}
+
+    with pytest.raises(ConfigError, match="looks like a literal secret"):
+        parse_config(raw)
+
+
+def test_a_requirement_fetched_through_a_url_with_a_password_is_refused() -> None:
+    line = "mylib @ https://bob:hunter2hunter2@pypi.example/mylib-1.0.tar.gz"
+    raw = {"compute": {"s": {"type": "serverless", "dependencies": [line]}}}
+
+    with pytest.raises(ConfigError, match=r"compute\.s\.dependencies\[0\]: looks like a literal"):
+        parse_config(raw)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("PWD", "/databricks/driver"),  # the shell's working directory
+        ("PASSENGER_LIMIT", "4"),
+        ("BYPASS_CACHE", "yes"),
+        ("INDEX_URL", "https://bob@pypi.example/simple"),  # a user, no password
+        ("INDEX_URL", "https://bob:{{secrets/ci/index}}@pypi.example/simple"),
+        ("INDEX_URL", "https://bob:${INDEX_PASSWORD}@pypi.example/simple"),
+        ("ENDPOINT", "http://host.example:8080/path"),
+    ],
+)
+def test_values_that_only_resemble_secrets_are_accepted(key: str, value: str) -> None:
+    conf = {"spark_env_vars": {key: value}}
+    raw = {"compute": {"c": {"type": "job_cluster", "new_cluster": conf}}}
+
+    parse_config(raw)
+
+
 def test_a_storage_key_given_as_a_secret_reference_is_accepted() -> None:
     conf = {"fs.azure.account.key.mystore.dfs.core.windows.net": "{{secrets/kv/storage}}"}
     raw = {"compute": {"c": {"type": "job_cluster", "new_cluster": {"spark_conf": conf}}}}
