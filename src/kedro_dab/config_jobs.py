@@ -145,6 +145,13 @@ class JobParameter(Strict, kw_only=True, frozen=True):
     kedro_param: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")] | None = None
     """The Kedro parameter to set (dots for nested keys); the parameter's name by default."""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.default, str) and "," in self.default:
+            raise ValueError(
+                "a default holding ',' would break every task: `kedro run --params` splits "
+                "its value at commas; use another separator (e.g. ';') and split it in the node"
+            )
+
 
 def parameter_text(value: str | int | float | bool) -> str:
     """A job parameter default as Databricks keeps it: text (`true`/`false` for booleans)."""

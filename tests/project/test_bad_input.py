@@ -366,6 +366,13 @@ CASES: list[Case] = [
         "unique",
     ),
     case(
+        "job-parameter-with-a-comma",
+        job('parameters: [{name: regions, default: "eu,us"}]'),
+        "plan",
+        "jobs.j.parameters[0]",
+        "another separator",
+    ),
+    case(
         "run-as-two-principals",
         job("run_as: {user_name: a@b.c, service_principal_name: sp}"),
         "plan",
@@ -663,6 +670,27 @@ CASES: list[Case] = [
         "bundle",
         "conf/staging/",
         "create",
+    ),
+    case(
+        "dby-env-folder-git-ignored",
+        [
+            write("conf/staging/globals.yml", "region: eu\n"),
+            append(".gitignore", "\nconf/staging/\n"),
+            replace(DBY, "default: databricks", "default: staging"),
+        ],
+        "bundle",
+        "conf/staging/",
+        "stop ignoring it",
+    ),
+    case(
+        "dby-env-only-credentials",
+        [
+            write("conf/staging/credentials.yml", "db: {user: me}\n"),
+            replace(DBY, "default: databricks", "default: staging"),
+        ],
+        "bundle",
+        "conf/staging/",
+        "add one that is",
     ),
     case(
         "dby-kedro-env-without-default",

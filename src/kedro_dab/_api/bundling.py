@@ -114,7 +114,7 @@ def bundle_for(
     planned = target_plans(bundle, env, target, override)
     plan, envs = planned.plan, planned.envs
     _check_wiring(bundle, plan)
-    check_env_shipped(bundle.path / plan.conf_dir, envs[target], plan.conf_dir, target)
+    check_env_shipped(bundle.path / plan.conf_dir, envs[target], plan.conf_dir, target, bundle.path)
     report = write_owned(bundle.path, planned.rendered, check=check)
     return BundleResult(plan, report, planned.rendered), envs[target]
 

@@ -215,7 +215,7 @@ def check_bundle_root(bundle: BundleRoot, conf_dir: str) -> Mapping[str, Any]:
             f"pass it to `kedro run --env`; run `kedro dab init` to add it"
         )
     for target, env in envs.items():
-        check_env_shipped(bundle.path / conf_dir, env, conf_dir, target)
+        check_env_shipped(bundle.path / conf_dir, env, conf_dir, target, bundle.path)
     return data
 
 
@@ -243,8 +243,11 @@ def target_problems(bundle: BundleRoot, targets: Mapping[str, Any], runner: str)
     return problems
 
 
-def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*") -> None:
-    """Raise unless conf/<env> exists and at least one of its files is shipped."""
+def check_env_shipped(
+    conf_path: Path, env: str, conf_dir: str, target: str = "*", project_root: Path | None = None
+) -> None:
+    """Raise unless conf/<env> exists and at least one of its files is shipped, by the rule
+    of `shipped_conf_files` (the project's `.gitignore` files included)."""
     where = (
         f"{DATABRICKS_YML}: variables.{ENV_VARIABLE}"
         if target == "*"
@@ -261,10 +264,18 @@ def check_env_shipped(conf_path: Path, env: str, conf_dir: str, target: str = "*
             f"{where}: Kedro env '{env}' has no folder {conf_dir}/{env}/, so its tasks would fail "
             f"with MissingConfigException; create {conf_dir}/{env}/ (a .gitkeep is enough)"
         )
-    if not any(is_shipped(f"{env}/{rel.as_posix()}") for rel in _files(folder)):
+    root = (project_root or _project_root(conf_path)).resolve()
+    ignored = GitIgnored(root)
+    inside = folder.resolve()
+    if not any(
+        is_shipped(f"{env}/{rel.as_posix()}")
+        and not ignored((inside / rel).relative_to(root).as_posix())
+        for rel in _files(folder)
+    ):
         raise BundleError(
-            f"{where}: {conf_dir}/{env}/ holds no file that is shipped, so the folder would not "
-            f"exist on Databricks; add one (a .gitkeep is enough)"
+            f"{where}: {conf_dir}/{env}/ holds no file that is shipped (credentials, .env files "
+            "and what the project's .gitignore files exclude never are), so the folder would not "
+            f"exist on Databricks; add one that is (a .gitkeep is enough), or stop ignoring it"
         )
 
 
