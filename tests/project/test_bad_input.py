@@ -366,6 +366,20 @@ CASES: list[Case] = [
         "unique",
     ),
     case(
+        "boundaries-root-with-a-comma",
+        dab_yml("boundaries: persist\nboundaries_root: /Volumes/main/default/runs,old\n"),
+        "plan",
+        "boundaries_root",
+        "without commas",
+    ),
+    case(
+        "target-boundaries-root-with-outer-spaces",
+        dab_yml("targets:\n  dev:\n    boundaries_root: '/Volumes/main/default/runs '\n"),
+        "plan",
+        "targets.dev",
+        "without commas or outer spaces",
+    ),
+    case(
         "job-parameter-with-a-comma",
         job('parameters: [{name: regions, default: "eu,us"}]'),
         "plan",
