@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import shutil
 import time
 import uuid
@@ -147,9 +148,21 @@ def load_data(folder: Path) -> Any:
 # --- cleanup ------------------------------------------------------------------------------------
 
 
+def is_run_id(text: str) -> bool:
+    """Whether `text` can name a run's folder: one plain name (letters, digits, `.`, `_`, `-`,
+    not starting with `.` or `-`), never a path that leads elsewhere."""
+    return bool(_RUN_ID.fullmatch(text))
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
 def cleanup(store: Path, run_id: str, retention_days: float, now: float | None = None) -> list[str]:
     """Remove the run's boundary data, and that of other runs older than `retention_days`
-    (failed runs never repaired). Returns the run ids removed."""
+    (failed runs never repaired). Returns the run ids removed. A `run_id` that is not a plain
+    name (`is_run_id`) is a `ValueError`, and nothing is removed."""
+    if not is_run_id(run_id):
+        raise ValueError(f"run id {run_id!r} is not a plain name; nothing was removed")
     now = time.time() if now is None else now
     removed = []
     own = store / run_id
@@ -184,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     clean.add_argument("--run-id", required=True)
     clean.add_argument("--retention-days", type=float, required=True)
     args = parser.parse_args(argv)
+    if not is_run_id(args.run_id):
+        parser.error(f"--run-id {args.run_id!r}: a run id is a plain name, not a path")
     removed = cleanup(Path(args.store), args.run_id, args.retention_days)
     print(f"removed boundary data of run(s): {', '.join(removed) or 'none'}", flush=True)
     return 0

@@ -96,6 +96,11 @@ def simulate(
     job = pick_job(plan, job_key)
     env = env or plan.env
     job_parameter_values(job, params)  # refuse bad --params before writing anything
+    if run_id is not None and not boundaries.is_run_id(run_id):
+        raise ConfigError(
+            f"--run-id {run_id!r}: a run id is a plain name (letters, digits, '.', '_', '-'), "
+            "not a path; pass the id a local run printed"
+        )
     shipped = sorted(
         {
             rel.parts[0]

@@ -93,6 +93,17 @@ def test_cleanup_removes_the_run_and_failed_runs_older_than_the_retention(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == [recent.name]
 
 
+@pytest.mark.parametrize("run_id", ["..", ".", "../store", "a/b", "/abs", ""])
+def test_cleanup_of_a_run_id_that_is_not_a_plain_name_removes_nothing(tmp_path, run_id):
+    store = tmp_path / "store"
+    run_folder(store, "123", 0)
+    (tmp_path / "precious.txt").write_text("keep")
+    with pytest.raises(ValueError, match="not a plain name; nothing was removed"):
+        cleanup(store, run_id, retention_days=7, now=0)
+    assert (store / "123").is_dir()
+    assert (tmp_path / "precious.txt").read_text() == "keep"
+
+
 def test_cleanup_command_is_what_the_cleanup_task_runs(tmp_path):
     run_folder(tmp_path, "123", 0)
     result = subprocess.run(

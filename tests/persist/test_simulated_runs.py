@@ -161,3 +161,23 @@ def test_bundle_without_a_boundaries_root_is_refused_naming_the_key(project_fact
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("Error: dab.yml: boundaries_root: job(s) 'demo' persist")
     assert not (project / "resources" / "kedro-dab" / "demo.yml").exists()
+
+
+@pytest.mark.parametrize("run_id", ["../../..", "/tmp/elsewhere", "..", ".hidden", "a/b"])
+def test_a_run_id_that_is_a_path_is_refused_and_nothing_is_created_or_removed(
+    project_factory, tmp_path, run_id
+):
+    project = make(project_factory)
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("precious")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    chosen = str(keep) if run_id == "/tmp/elsewhere" else run_id
+
+    result = run_kedro(project, "dab", "run", "--local", "--run-id", chosen)
+
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: --run-id '{chosen}': a run id is a plain name")
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    assert (keep / "notes.txt").read_text() == "precious"
