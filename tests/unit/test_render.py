@@ -167,6 +167,45 @@ def test_a_cluster_setting_the_official_models_do_not_know_is_an_error_naming_it
         render_plan(plan)
 
 
+@pytest.mark.parametrize(
+    ("new_cluster", "place"),
+    [
+        ({"spark_conf": {"spark.sql": {"shuffle.partitions": 8}}}, "spark_conf.spark.sql"),
+        ({"spark_env_vars": {"REGIONS": ["eu", "us"]}}, "spark_env_vars.REGIONS"),
+        ({"custom_tags": {"team": {"name": "data"}}}, "custom_tags.team"),
+    ],
+)
+def test_a_mapping_or_list_where_a_cluster_setting_takes_text_is_an_error_naming_it(
+    new_cluster, place
+):
+    spec = {"spark_version": "15.4.x-scala2.12", "num_workers": 1, **new_cluster}
+    dab = {
+        **DAB,
+        "compute": {**DAB["compute"], "etl": {"type": "job_cluster", "new_cluster": spec}},
+    }
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+
+    with pytest.raises(ConfigError) as error:
+        render_plan(plan)
+    assert str(error.value).startswith(
+        f"dab.yml: compute.etl.new_cluster.{place}: expected text, got a "
+    )
+
+
+def test_a_cluster_setting_of_the_wrong_type_is_an_error_naming_its_key():
+    spec = {"spark_version": "15.4.x-scala2.12", "num_workers": "lots"}
+    dab = {
+        **DAB,
+        "compute": {**DAB["compute"], "etl": {"type": "job_cluster", "new_cluster": spec}},
+    }
+    model = project(NODES, persisted={"clean", "table", "models.model"}, dab=dab)
+    plan = build_plan(model, parse_config(dab))
+
+    with pytest.raises(ConfigError, match=r"^dab\.yml: compute\.etl\.new_cluster\.num_workers: "):
+        render_plan(plan)
+
+
 def test_cluster_settings_keep_the_key_order_dab_yml_gives_them():
     spec = {
         "spark_version": "15.4.x-scala2.12",

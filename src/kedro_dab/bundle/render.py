@@ -243,13 +243,57 @@ def cluster_spec(spec: Mapping[str, Any], name: str) -> ClusterSpecDict:
     a rejection being an error that names the dab.yml key."""
     from databricks.bundles.jobs import ClusterSpec
 
+    where = f"dab.yml: compute.{name}.new_cluster"
     try:
-        return ClusterSpec.from_dict(cast("ClusterSpecDict", spec)).as_dict()
+        out = ClusterSpec.from_dict(cast("ClusterSpecDict", spec)).as_dict()
     except (ValueError, TypeError, KeyError) as exc:
+        culprit = _holding(spec, str(exc))
         raise ConfigError(
-            f"dab.yml: compute.{name}.new_cluster: {first_line(exc)}; fix it (see the "
-            "Databricks bundle settings reference)"
+            f"{where}{culprit}: {first_line(exc)}; fix it (see the Databricks bundle settings "
+            "reference)"
         ) from exc
+    flattened = _made_text(spec, out)
+    if flattened:
+        kind = "a mapping" if isinstance(flattened[1], Mapping) else "a list"
+        raise ConfigError(
+            f"{where}.{flattened[0]}: expected text, got {kind}; write each setting as one "
+            "key and a text value (e.g. spark.sql.shuffle.partitions: '8')"
+        )
+    return out
+
+
+def _made_text(given: Any, written: Any, path: str = "") -> tuple[str, Any] | None:
+    """The first place (dotted path, value) where the model turned a mapping or list of the
+    input into text, as it does for the values of `spark_conf`, `spark_env_vars` and tags."""
+    if isinstance(given, Mapping) and isinstance(written, Mapping):
+        for key, value in given.items():
+            if key in written:
+                found = _made_text(value, written[key], f"{path}.{key}" if path else str(key))
+                if found:
+                    return found
+    elif isinstance(given, list) and isinstance(written, list) and len(given) == len(written):
+        for index, (value, out) in enumerate(zip(given, written, strict=True)):
+            found = _made_text(value, out, f"{path}[{index}]")
+            if found:
+                return found
+    elif isinstance(given, (Mapping, list)) and isinstance(written, str):
+        return path, given
+    return None
+
+
+def _holding(spec: Mapping[str, Any], message: str) -> str:
+    """`.<key path>` of the one leaf whose value the model's error message quotes, or ''."""
+    found = []
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in spec.items()]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack += [(f"{path}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, str) and value and repr(value) in message:
+            found.append(path)
+    return f".{found[0]}" if len(found) == 1 else ""
 
 
 def _serialised(data: Any) -> Any:
