@@ -230,18 +230,35 @@ def unshipped_credentials(
                 private.setdefault(str(key), file)
     problems = []
     for name, entry in sorted(catalog.items()):
-        key = entry.get("credentials") if isinstance(entry, Mapping) else None
-        if isinstance(key, str) and key in private and key not in available:
+        for at, key in _credentials_keys(entry):
+            if key not in private or key in available:
+                continue
             where = private[key].relative_to(path).as_posix()
+            nested = f"{at}, " if at != "credentials" else ""
             problems.append(
-                f"catalog entry '{name}' (env '{env}') uses credentials '{key}', defined only in "
-                f"{where}, which never ships, so its tasks fail on Databricks; provide them "
+                f"catalog entry '{name}' ({nested}env '{env}') uses credentials '{key}', "
+                f"defined only in {where}, which never ships, so its tasks fail on Databricks; "
+                "provide them "
                 "there without a file: inline them in the entry as ${oc.env:NAME} (register "
                 "the oc.env resolver in settings.py CONFIG_LOADER_ARGS custom_resolvers and set "
                 "NAME from {{secrets/<scope>/<key>}} in the cluster's spark_env_vars), or add "
                 "them in a project hook from Databricks secrets"
             )
     return problems
+
+
+def _credentials_keys(entry: Any, at: str = "") -> list[tuple[str, str]]:
+    """(dotted path, name) of each `credentials` key in a catalog entry, at any depth of its
+    mappings, as Kedro resolves them (a `PartitionedDataset`'s inner `dataset` among them)."""
+    found = []
+    if isinstance(entry, Mapping):
+        for key, value in entry.items():
+            path = f"{at}.{key}" if at else str(key)
+            if key == "credentials" and isinstance(value, str):
+                found.append((path, value))
+            else:
+                found += _credentials_keys(value, path)
+    return found
 
 
 def pipeline_requirements(

@@ -33,6 +33,12 @@ remote_rows:
 row_count:
   type: pickle.PickleDataset
   filepath: data/08_reporting/row_count.pkl
+remote_parts:
+  type: partitions.PartitionedDataset
+  path: s3://example-bucket/parts
+  dataset:
+    type: pandas.CSVDataset
+    credentials: parts_store
 """
 
 
@@ -44,7 +50,11 @@ def validated(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedP
         tmp_path_factory,
         pipelines={"flow": PIPELINE},
         catalog=CATALOG,
-        envs={"local": {"credentials.yml": "warehouse:\n  key: from-my-laptop\n"}},
+        envs={
+            "local": {
+                "credentials.yml": "warehouse:\n  key: from-my-laptop\nparts_store:\n  key: x\n"
+            }
+        },
     )
     dab(project, "init", check=True)
     dab(project, "bundle", check=True)
@@ -71,3 +81,12 @@ def test_validate_names_credentials_defined_only_in_unshipped_conf(
     assert "credentials 'warehouse'" in line
     assert "conf/local/credentials.yml" in line
     assert "{{secrets/" in line
+
+
+def test_validate_names_credentials_nested_in_an_entry_as_kedro_resolves_them(
+    validated: subprocess.CompletedProcess[str],
+) -> None:
+    line = refusal_line(validated)
+
+    assert "catalog entry 'remote_parts' (dataset.credentials, env " in line
+    assert "credentials 'parts_store'" in line
