@@ -2,9 +2,10 @@
 
 The base revision is exported from git into a temporary folder (`git archive`, so the work
 tree and its uncommitted changes stay untouched) and planned there in a subprocess with the
-same Python and Kedro; the two plans' JSON forms are compared. Tasks are matched by key; a
-removed and an added task that share most of their nodes are one task renamed. How the
-difference is shown is `diff_report`.
+same Python and Kedro; the two plans' JSON forms are compared. A revision without the project
+(no pyproject.toml with [tool.kedro] in the project's folder) is refused, not planned. Tasks
+are matched by key; a removed and an added task that share most of their nodes are one task
+renamed. How the difference is shown is `diff_report`.
 """
 
 from __future__ import annotations
@@ -98,12 +99,19 @@ class PlanDiff:
 
 
 def base_plan(root: Path, ref: str, env: str | None = None) -> dict[str, Any]:
-    """The plan JSON of the project as it is at git revision `ref`."""
+    """The plan JSON of the project as it is at git revision `ref`. A `DiffError` when `ref`
+    is not a revision, or has no Kedro project in the folder the project is in now."""
     top, prefix = _git_location(root)
     commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if commit is None:
         raise DiffError(
             f"--base '{ref}': not a git revision of {top}; name a branch, tag or commit"
+        )
+    if not _has_project(top, commit, prefix):
+        where = prefix.rstrip("/") or "the repository root"
+        raise DiffError(
+            f"--base '{ref}': that revision has no Kedro project at {where} (no pyproject.toml "
+            "with [tool.kedro]); pass --base with a revision that has one"
         )
     with tempfile.TemporaryDirectory(prefix="kedro-dab-base-") as tmp:
         archive = Path(tmp) / "base.tar"
@@ -152,6 +160,18 @@ def _git_location(root: Path) -> tuple[Path, str]:
         raise DiffError(f"{root} is not in a git repository; kedro dab diff compares git revisions")
     prefix = _git(root, "rev-parse", "--show-prefix") or ""
     return Path(top), prefix
+
+
+def _has_project(top: Path, commit: str, prefix: str) -> bool:
+    """True when `commit` has a pyproject.toml with [tool.kedro] in the project's folder
+    (`prefix`, relative to the repository root): Kedro's own test for a project folder."""
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:{prefix}pyproject.toml"],
+        cwd=top,
+        capture_output=True,
+        check=False,
+    )
+    return shown.returncode == 0 and b"[tool.kedro]" in shown.stdout
 
 
 def _git(cwd: Path, *args: str) -> str | None:

@@ -113,3 +113,47 @@ def test_diff_leaves_the_work_tree_and_its_uncommitted_changes_alone(project: Pa
 def test_an_unknown_base_is_refused_naming_it(project: Path) -> None:
     line = refusal_line(dab(project, "diff", "--base", "no-such-branch"))
     assert "'no-such-branch'" in line
+
+
+# A base revision without the project is refused naming where the project was looked for.
+NO_PROJECT = (
+    "Error: --base 'HEAD': that revision has no Kedro project at {where} (no pyproject.toml "
+    "with [tool.kedro]); pass --base with a revision that has one"
+)
+
+
+def test_an_empty_first_commit_as_base_is_refused_naming_the_project_folder_in_the_repository(
+    project_factory: ProjectFactory, tmp_path: Path
+) -> None:
+    root = project_factory()
+    assert root.parent == tmp_path
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "initial")
+    line = refusal_line(dab(root, "diff", "--base", "HEAD"))
+    assert line == NO_PROJECT.format(where=root.name)
+
+
+def test_a_readme_only_base_is_refused_naming_the_missing_project(
+    project_factory: ProjectFactory,
+) -> None:
+    root = project_factory()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "readme")
+    line = refusal_line(dab(root, "diff", "--base", "HEAD"))
+    assert line == NO_PROJECT.format(where="the repository root")
+
+
+def test_diff_of_a_project_in_a_subfolder_of_the_repository_plans_the_base_there(
+    project_factory: ProjectFactory, tmp_path: Path
+) -> None:
+    root = project_factory(
+        pipelines={**PIPELINES, "prep": HEAD_PREP}, catalog=CATALOG, dab_yml=BASE_DAB_YML
+    )
+    assert root.parent == tmp_path
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "project in a subfolder")
+    (root / "conf" / "base" / "dab.yml").write_text(BASE_DAB_YML.replace("1", "4"))
+    text = dab(root, "diff", "--base", "HEAD", check=True).stdout
+    assert '  task prep: settings: {"max_retries": 1} -> {"max_retries": 4}' in text, text
