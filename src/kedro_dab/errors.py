@@ -82,9 +82,19 @@ def os_error_line(exc: OSError, root: Path | None, shown: str | None = None) -> 
     """`<file>: <what went wrong>; <what to do>` for a file system error; `shown` names the
     file the user asked for when the error concerns a temp file beside it."""
     fix = _OS_FIXES.get(exc.errno or -1, "check the path and its permissions")
+    if exc.errno in (errno.EACCES, errno.EPERM) and exc.filename and _unreadable(exc.filename):
+        fix = "make it readable"
     if shown is None:
         shown = _shown(Path(str(exc.filename)), root) if exc.filename else "a file"
     return f"{shown}: {exc.strerror or first_line(exc)}; {fix}"
+
+
+def _unreadable(filename: str | bytes | int) -> bool:
+    """Whether the file exists but this process may not read it (a denied read, not write)."""
+    import os
+
+    path = os.fsdecode(filename) if not isinstance(filename, int) else ""
+    return bool(path) and os.path.isfile(path) and not os.access(path, os.R_OK)
 
 
 def describe_unexpected(exc: BaseException, command: str, root: Path | None = None) -> str:

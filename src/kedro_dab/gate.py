@@ -79,7 +79,9 @@ def project_metadata_problem(project: Path, kedro_version: str) -> str | None:
         data: Any = tomllib.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         return "pyproject.toml: not UTF-8 text; save the file as UTF-8"
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        return f"pyproject.toml: cannot be read ({exc.strerror}); make it readable"
+    except tomllib.TOMLDecodeError as exc:
         from kedro_dab.errors import first_line
 
         return f"pyproject.toml: {first_line(exc)}; fix the TOML"

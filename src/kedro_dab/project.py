@@ -185,6 +185,9 @@ def _bad_file(loader: Any, key: str, env: str, root: Path) -> str | None:
     for file in kedro_config.config_files(loader, key, env):
         try:
             OmegaConf.load(file)
+        except OSError as exc:
+            shown = file.relative_to(root).as_posix()
+            return f"{shown}: cannot be read ({exc.strerror or first_line(exc)}); make it readable"
         except Exception as exc:  # yaml's MarkedYAMLError and its subclasses
             problem = getattr(exc, "problem", None) or first_line(exc)
             mark = getattr(exc, "problem_mark", None)
