@@ -43,22 +43,77 @@ def bootstrap(project_path: Path) -> Any:
         raise ProjectError(f"{project_path / 'pyproject.toml'}: {first_line(exc)}") from exc
 
 
-def load_pipelines() -> dict[str, Any]:
+def load_pipelines(root: Path | None = None) -> dict[str, Any]:
     """Every registered pipeline. A pipeline module that fails to import is an error naming the
-    module, even where the project's `find_pipelines()` would only warn and skip it."""
+    module, even where the project's `find_pipelines()` would only warn and skip it; so is a
+    registry without `register_pipelines`, or one that returns anything but a mapping of
+    pipeline names to `Pipeline`s (the registry's file shown relative to `root`)."""
     from kedro.framework.project import pipelines
+    from kedro.pipeline import Pipeline
 
+    registry = _registry_module(pipelines)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            if registry is not None and not hasattr(registry, "register_pipelines"):
+                raise ProjectError(
+                    f"{_shown(registry, root)}: defines no register_pipelines(); define it to "
+                    "return a dict of pipeline name -> Pipeline (`kedro new` writes one)"
+                )
             loaded = dict(pipelines.items())
         except ImportError as exc:
             raise ProjectError(_import_failure(str(exc), exc.__cause__)) from exc
+        except (TypeError, AttributeError, ValueError) as exc:
+            returned = getattr(pipelines, "_content", None)
+            if getattr(pipelines, "_is_data_loaded", False) and not isinstance(returned, Mapping):
+                raise ProjectError(
+                    f"{_shown(registry, root)}: register_pipelines() returned "
+                    f"{type(returned).__name__}, not a dict of pipeline name -> Pipeline"
+                    + ("; did it forget `return pipelines`?" if returned is None else "")
+                ) from exc
+            raise
     for warning in caught:
         text = str(warning.message)
         if text.startswith(_IMPORT_FAILURE):
             raise ProjectError(_import_failure(text, None))
+    for name, value in loaded.items():
+        if not isinstance(name, str) or not isinstance(value, Pipeline):
+            what = (
+                f"key {name!r} is {type(name).__name__}, not text"
+                if not isinstance(name, str)
+                else f"pipeline '{name}' is a {type(value).__name__}, not a Pipeline"
+            )
+            raise ProjectError(
+                f"{_shown(registry, root)}: register_pipelines() returned a dict whose {what}; "
+                "return pipeline names mapped to Pipeline objects"
+            )
     return loaded
+
+
+def _registry_module(pipelines: Any) -> Any:
+    """The project's pipeline registry module, imported, or None when it cannot be told (an
+    import failure is `load_pipelines`' to report, through Kedro)."""
+    import importlib
+
+    name = getattr(pipelines, "_pipelines_module", None)
+    if not isinstance(name, str):
+        return None
+    if getattr(pipelines, "_is_data_loaded", False):
+        return sys.modules.get(name)
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
+def _shown(module: Any, root: Path | None) -> str:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return "the pipeline registry"
+    path = Path(file).resolve()
+    if root is not None and path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    return str(path)
 
 
 def _import_failure(text: str, cause: BaseException | None) -> str:

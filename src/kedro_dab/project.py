@@ -80,7 +80,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
     conf_dir = kedro_config.conf_source_dir(path)
     _check_env_folder(conf_dir, env, path)
 
-    registered = compat.load_pipelines()
+    registered = compat.load_pipelines(path)
     with collector_paused():
         nodes, order, catalog_names = registry_nodes(registered)
         loader = kedro_config.config_loader(path, env)
