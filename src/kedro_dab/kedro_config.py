@@ -35,10 +35,26 @@ def config_loader(project_path: Path, env: str) -> Any:
 
 
 def conf_source_dir(project_path: Path) -> Path:
-    """The project's configuration folder (`settings.CONF_SOURCE`, `conf` by default)."""
-    from kedro.framework.project import settings
+    """The project's configuration folder (`settings.CONF_SOURCE`, `conf` by default). One
+    outside the project is a `ConfigError`: the bundle ships the project folder's files."""
+    from kedro.framework.project import PACKAGE_NAME, settings
 
-    return project_path / settings.CONF_SOURCE
+    source = project_path / settings.CONF_SOURCE
+    root = project_path.resolve()
+    if not source.resolve().is_relative_to(root):
+        import sys
+
+        from kedro_dab.errors import ConfigError
+
+        module = sys.modules.get(f"{PACKAGE_NAME}.settings")
+        file = Path(getattr(module, "__file__", None) or "settings.py").resolve()
+        shown = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
+        raise ConfigError(
+            f"{shown}: CONF_SOURCE {str(settings.CONF_SOURCE)!r} is outside the project, so the "
+            "bundle cannot ship it with the project's files; move that conf folder inside the "
+            "project and point CONF_SOURCE there"
+        )
+    return source
 
 
 def load_config_key(loader: Any, key: str) -> dict[str, Any]:

@@ -565,6 +565,13 @@ CASES: list[Case] = [
         "return pipeline names mapped to Pipeline objects",
     ),
     case(
+        "conf-source-outside-the-project",
+        append("src/{pkg}/settings.py", '\nCONF_SOURCE = "../shared-conf"\n'),
+        "plan",
+        "settings.py: CONF_SOURCE '../shared-conf'",
+        "move that conf folder inside the project",
+    ),
+    case(
         "missing-console-script",
         replace(PYPROJECT, "[project.scripts]", "[project.not-scripts]"),
         "plan",
