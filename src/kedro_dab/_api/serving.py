@@ -49,7 +49,7 @@ def serve(
     `KEDRO_DAB_SERVE_TOKEN` environment variable (none: no token needed)."""
     import os
 
-    from kedro_dab.serve.app import run_server
+    from kedro_dab.serve.listen import run_server
 
     chosen = token if token is not None else os.environ.get(SERVE_TOKEN_VARIABLE) or None
     app = serving_app(project_path, endpoints, env, token=chosen)

@@ -15,7 +15,13 @@ from kedro_dab.plugin.common import env_option, project_path, user_errors, verbo
 @click.command()
 @click.argument("endpoints", nargs=-1)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
 @env_option
 @click.option(
     "--access-log/--no-access-log", default=True, show_default=True, help="Log each request."
@@ -36,7 +42,9 @@ def serve(
     POST /serving-endpoints/<name>/invocations takes Databricks Model Serving's request shapes;
     set KEDRO_DAB_SERVE_TOKEN to require it as a bearer token."""
     from kedro_dab import api
+    from kedro_dab.serve.listen import check_listen
 
+    check_listen(host, port)
     api.serve(
         project_path(metadata), endpoints, host=host, port=port, env=env, access_log=access_log
     )

@@ -289,10 +289,3 @@ def response_schema(endpoint: Endpoint) -> dict[str, Any]:
         },
         "required": ["outputs"],
     }
-
-
-def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
-    """Serve `app` with uvicorn until interrupted."""
-    import uvicorn
-
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")

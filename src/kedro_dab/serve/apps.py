@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kedro.framework.project import configure_project
 
     from kedro_dab.bundle.apps import read_endpoint
-    from kedro_dab.serve.app import DEFAULT_MAX_BODY_BYTES, create_app, require_extra, run_server
+    from kedro_dab.serve.app import DEFAULT_MAX_BODY_BYTES, create_app, require_extra
+    from kedro_dab.serve.listen import run_server
     from kedro_dab.serve.startup import load_service
 
     require_extra()
