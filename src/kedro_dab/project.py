@@ -109,7 +109,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         dab_config=dab_raw,
         dab_files=dab_files,
         requirements=pipeline_requirements(path / "src" / metadata.package_name, order),
-        dependencies=tuple((pyproject.get("project") or {}).get("dependencies") or ()),
+        dependencies=_dependencies(pyproject, path),
         parameters=parameters,
         catalog=catalog,
     )
@@ -132,15 +132,35 @@ def _wheel_entry(pyproject: Mapping[str, Any], package: str, path: Path) -> tupl
             f"{path / 'pyproject.toml'}: [project] has no 'name'; the wheel needs one "
             f'(for example name = "{package}")'
         )
-    scripts: Mapping[str, str] = project.get("scripts") or {}
+    scripts = project.get("scripts") or {}
+    if not isinstance(scripts, Mapping):
+        raise ProjectError(
+            f"{path / 'pyproject.toml'}: [project.scripts] must be a table of script names and "
+            f'"module:function" texts'
+        )
     target = f"{package}.__main__:main"
-    matches = sorted(name for name, ref in scripts.items() if ref.replace(" ", "") == target)
+    matches = sorted(
+        name
+        for name, ref in scripts.items()
+        if isinstance(ref, str) and ref.replace(" ", "") == target
+    )
     if not matches:
         raise ProjectError(
             f"{path / 'pyproject.toml'}: no [project.scripts] entry runs {target}; "
             f'add `{project_script_name(package)} = "{target}"` under [project.scripts]'
         )
     return str(distribution), matches[0]
+
+
+def _dependencies(pyproject: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    """`[project].dependencies`, which must be a list of requirement texts."""
+    given = (pyproject.get("project") or {}).get("dependencies") or []
+    if not isinstance(given, list) or not all(isinstance(line, str) for line in given):
+        raise ProjectError(
+            f"{path / 'pyproject.toml'}: [project] dependencies must be a list of requirement "
+            'texts, e.g. dependencies = ["kedro~=1.0"]'
+        )
+    return tuple(given)
 
 
 def project_script_name(package: str) -> str:

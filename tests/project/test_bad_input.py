@@ -230,6 +230,19 @@ def pipeline(name: str, source: str) -> list[Edit]:
     ]
 
 
+def script_entry(value: str) -> Edit:
+    """Make the project's console script entry `value` (TOML) instead of its target text."""
+
+    def edit(project: Path, pkg: str) -> None:
+        path = project / PYPROJECT
+        text = path.read_text(encoding="utf-8")
+        target = f'"{pkg}.__main__:main"'
+        assert text.count(target) == 1, f"{PYPROJECT} holds {target} {text.count(target)} times"
+        path.write_text(text.replace(target, value), encoding="utf-8")
+
+    return edit
+
+
 def registry(body: str) -> Edit:
     """Redefine `register_pipelines` at the end of the registry module."""
     return append(REGISTRY, f"\n\ndef register_pipelines():\n    {body}\n")
@@ -570,6 +583,30 @@ CASES: list[Case] = [
         "plan",
         "settings.py: CONF_SOURCE '../shared-conf'",
         "move that conf folder inside the project",
+    ),
+    case(
+        "console-script-entry-not-text",
+        script_entry("5"),
+        "plan",
+        "[project.scripts]",
+        "add `",
+    ),
+    case(
+        "scripts-not-a-table",
+        [
+            replace(PYPROJECT, "[project.scripts]\n", "[project.not-scripts]\n"),
+            replace(PYPROJECT, "dependencies = [", "scripts = 5\ndependencies = ["),
+        ],
+        "plan",
+        "[project.scripts]",
+        "must be a table",
+    ),
+    case(
+        "dependencies-a-text",
+        replace(PYPROJECT, "dependencies = [", 'dependencies = "kedro~=1.7"\nold-dependencies = ['),
+        "plan",
+        "[project] dependencies",
+        'dependencies = ["kedro~=1.0"]',
     ),
     case(
         "missing-console-script",
