@@ -69,6 +69,14 @@ def find_project(start: Path) -> Path | None:
 
 def project_metadata_problem(project: Path, kedro_version: str) -> str | None:
     """Why Kedro would refuse to bootstrap the project's pyproject.toml, or None."""
+    table, problem = _kedro_table(project)
+    if problem is None and table is not None:
+        problem = _metadata_problem(table, project, kedro_version)
+    return problem
+
+
+def _kedro_table(project: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """pyproject.toml's [tool.kedro] table (None without one), or why the file cannot be read."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -78,21 +86,32 @@ def project_metadata_problem(project: Path, kedro_version: str) -> str | None:
     try:
         data: Any = tomllib.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        return "pyproject.toml: not UTF-8 text; save the file as UTF-8"
+        return None, "pyproject.toml: not UTF-8 text; save the file as UTF-8"
     except OSError as exc:
-        return f"pyproject.toml: cannot be read ({exc.strerror}); make it readable"
+        return None, f"pyproject.toml: cannot be read ({exc.strerror}); make it readable"
     except tomllib.TOMLDecodeError as exc:
         from kedro_dab.errors import first_line
 
-        return f"pyproject.toml: {first_line(exc)}; fix the TOML"
+        return None, f"pyproject.toml: {first_line(exc)}; fix the TOML"
     table = (data.get("tool") or {}).get("kedro")
-    if not isinstance(table, dict):
-        return None
+    return (table if isinstance(table, dict) else None), None
+
+
+_TEXT_KEYS = ("package_name", "project_name", "kedro_init_version", "source_dir")
+
+
+def _metadata_problem(table: dict[str, Any], project: Path, kedro_version: str) -> str | None:
     missing = [k for k in ("package_name", "project_name") if not table.get(k)]
     if missing:
         return f"pyproject.toml: [tool.kedro] has no {' or '.join(missing)}; add " + " and ".join(
             f'{k} = "..."' for k in missing
         )
+    for key in _TEXT_KEYS:
+        if key in table and not isinstance(table[key], str):
+            return (
+                f"pyproject.toml: [tool.kedro] {key} = {table[key]!r} must be text; quote it "
+                f'({key} = "{table[key]}")'
+            )
     init_version = table.get("kedro_init_version")
     if not init_version:
         return (
@@ -107,6 +126,42 @@ def project_metadata_problem(project: Path, kedro_version: str) -> str | None:
             f"{str(init_version).split('.')[0]}.x project, but Kedro {kedro_version} is "
             "installed and refuses it; install the Kedro the project was made with, or migrate "
             f'the project (see Kedro\'s RELEASE.md) and set kedro_init_version = "{kedro_version}"'
+        )
+    source = table.get("source_dir", "src")
+    if not (project / source).is_dir():
+        return (
+            f"pyproject.toml: [tool.kedro] source_dir = {source!r} is not a folder of the "
+            "project; set it to the folder that holds the package (Kedro's default is 'src')"
+        )
+    return None
+
+
+def settings_problem(project: Path, table: dict[str, Any]) -> str | None:
+    """The project's `settings.py` imported as Kedro's bootstrap will import it (the module
+    stays imported, so Kedro does not run it twice), or the one line saying where it raised."""
+    import importlib
+    import importlib.util
+
+    from kedro_dab.errors import first_line, project_frame
+
+    source = str((project / table.get("source_dir", "src")).resolve())
+    if source not in sys.path:
+        sys.path.insert(0, source)
+    name = f"{table['package_name']}.settings"
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+        importlib.import_module(name)
+    except Exception as exc:
+        where = project_frame(exc, project)
+        if isinstance(exc, SyntaxError) and exc.filename:
+            file, root = Path(exc.filename).resolve(), project.resolve()
+            shown = file.relative_to(root) if file.is_relative_to(root) else file
+            where = f"{Path(shown).as_posix()}:{exc.lineno}"
+        where = where or f"{Path(table.get('source_dir', 'src'), *name.split('.')).as_posix()}.py"
+        return (
+            f"{where}: {type(exc).__name__}: {first_line(exc)}; the project's own code raised "
+            "this (`kedro run` would fail the same way): fix it there"
         )
     return None
 
@@ -126,7 +181,11 @@ def before_cli() -> None:
     if problem is None:
         project = find_project(Path.cwd())
         if project is not None:
-            problem = project_metadata_problem(project, installed)
+            table, problem = _kedro_table(project)
+            if problem is None and table is not None:
+                problem = _metadata_problem(table, project, installed)
+                if problem is None and "--verbose" not in sys.argv:
+                    problem = settings_problem(project, table)
     if problem is None:
         return
     print(f"Error: {problem}", file=sys.stderr)

@@ -50,6 +50,7 @@ def test_the_gate_agrees_with_the_kedro_requirement_of_the_package() -> None:
 
 def _project(tmp_path: Path, extra: str) -> Path:
     (tmp_path / "pyproject.toml").write_text(KEDRO_TOML.format(extra=extra), encoding="utf-8")
+    (tmp_path / "src").mkdir()
     return tmp_path
 
 
