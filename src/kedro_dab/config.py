@@ -58,16 +58,6 @@ def _check_alias(boundaries: Boundaries | None, merge_memory: bool | None) -> No
             )
 
 
-def _check_root(root: str | None) -> None:
-    """The root reaches each task inside `kedro run --params`, which splits at commas and
-    strips the items."""
-    if root is not None and ("," in root or root != root.strip()):
-        raise ValueError(
-            f"boundaries_root: {root!r} would reach the tasks cut short (`kedro run --params` "
-            "splits at commas and strips spaces); use a path without commas or outer spaces"
-        )
-
-
 def _mode(boundaries: Boundaries | None, merge_memory: bool | None) -> Boundaries | None:
     if boundaries is not None:
         return boundaries
@@ -155,9 +145,6 @@ class TargetSettings(Strict, kw_only=True, frozen=True):
     boundaries_root: Annotated[str, Meta(min_length=1)] | None = None
     """Where persisted boundary datasets go on this target (overrides `boundaries_root`)."""
 
-    def __post_init__(self) -> None:
-        _check_root(self.boundaries_root)
-
 
 class DabConfig(Strict, kw_only=True, frozen=True):
     """All of `dab.yml`."""
@@ -185,7 +172,6 @@ class DabConfig(Strict, kw_only=True, frozen=True):
 
     def __post_init__(self) -> None:
         _check_alias(self.boundaries, self.merge_memory)
-        _check_root(self.boundaries_root)
 
     @property
     def boundary_mode(self) -> Boundaries:

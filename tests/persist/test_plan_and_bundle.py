@@ -184,6 +184,7 @@ def test_a_target_may_put_the_boundary_data_elsewhere():
         ("${workspace.file_path}/b", "is inside the bundle's workspace folders"),
         ("/Workspace/Users/me/.bundle/demo/dev/files/b", "is inside the bundle's synced files"),
         ("/Volumes/a,b/c/d", "holds a comma"),
+        ("/Volumes/a/b/c/d ", "has spaces at an end"),
     ],
 )
 def test_validate_refuses_a_missing_root_or_one_inside_the_synced_files(root, expected):

@@ -381,16 +381,19 @@ CASES: list[Case] = [
     case(
         "boundaries-root-with-a-comma",
         dab_yml("boundaries: persist\nboundaries_root: /Volumes/main/default/runs,old\n"),
-        "plan",
+        "bundle",
         "boundaries_root",
-        "without commas",
+        "holds a comma",
     ),
     case(
         "target-boundaries-root-with-outer-spaces",
-        dab_yml("targets:\n  dev:\n    boundaries_root: '/Volumes/main/default/runs '\n"),
-        "plan",
-        "targets.dev",
-        "without commas or outer spaces",
+        dab_yml(
+            "boundaries: persist\nboundaries_root: /Volumes/main/default/runs\n"
+            "targets:\n  dev:\n    boundaries_root: '/Volumes/main/default/dev '\n"
+        ),
+        "bundle",
+        "targets.dev.boundaries_root",
+        "spaces at an end",
     ),
     case(
         "job-parameter-with-a-comma",

@@ -232,6 +232,8 @@ def boundary_problems(
 def _root_problem(root: str, synced: Sequence[str]) -> str | None:
     if "," in root:
         return "holds a comma, which Kedro's --params cannot carry"
+    if root != root.strip():
+        return "has spaces at an end, which Kedro's --params strips"
     if "${workspace." in root:
         return "is inside the bundle's workspace folders, which every deploy rewrites"
     if not root.startswith("/"):
