@@ -237,7 +237,7 @@ def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> s
     }
     explicit = {name: conf for name, conf in entries.items() if "{" not in name}
     patterns = compat.sort_dataset_patterns({k: v for k, v in entries.items() if "{" in k})
-    compiled = [(parse.compile(pattern), conf) for pattern, conf in patterns.items()]
+    compiled = [(_factory(parse, pattern), conf) for pattern, conf in patterns.items()]
     is_parameter = compat.is_parameter
     out: set[str] = set()
     for name in datasets:
@@ -249,3 +249,18 @@ def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> s
         if conf is not None and not dataset_type_is_memory(conf):
             out.add(name)
     return out
+
+
+def _factory(parse: Any, pattern: str) -> Any:
+    """A dataset factory pattern compiled as Kedro compiles it (the `parse` library), or a
+    `ConfigError` naming it when `kedro run` would fail on it too."""
+    try:
+        return parse.compile(pattern)
+    except ValueError as exc:
+        from kedro_dab.errors import ConfigError, first_line
+
+        raise ConfigError(
+            f"catalog dataset factory '{pattern}': {first_line(exc)} (Kedro's catalog fails on it "
+            "too); fix the pattern: placeholders are {name} or {name:format}, as Python's "
+            "str.format writes them"
+        ) from exc

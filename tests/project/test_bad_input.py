@@ -504,6 +504,13 @@ CASES: list[Case] = [
         "2024",
         "quote it",
     ),
+    case(
+        "catalog-factory-bad-format",
+        append(CATALOG, '"{name:Q}":\n  type: pickle.PickleDataset\n  filepath: data/{name}.pkl\n'),
+        "plan",
+        "dataset factory '{name:Q}'",
+        "fix the pattern",
+    ),
     case("catalog-malformed-yaml", append(CATALOG, "broken: [\n"), "plan", CATALOG, "fix the YAML"),
     case(
         "catalog-dataset-twice-in-a-file",
