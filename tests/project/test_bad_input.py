@@ -817,6 +817,24 @@ CASES: list[Case] = [
         "add one that is",
     ),
     case(
+        "dby-env-default-not-text",
+        replace(DBY, "default: databricks", "default: 5"),
+        "bundle",
+        "variables.kedro_env.default = 5",
+        "as text",
+    ),
+    case(
+        "dby-target-env-not-text",
+        replace(
+            DBY,
+            "    mode: development\n",
+            "    mode: development\n    variables:\n      kedro_env: 7\n",
+        ),
+        "bundle",
+        "targets.dev.variables.kedro_env = 7",
+        "as text",
+    ),
+    case(
         "dby-kedro-env-without-default",
         replace(DBY, "    default: databricks\n", ""),
         "bundle",
@@ -848,6 +866,27 @@ CASES: list[Case] = [
         outside=("../../escape",),
     ),
     case("init-env-local", (), "init --env local", "--env local", "another env"),
+    case(
+        "init-env-folder-is-a-file",
+        write("conf/staging", "not a folder\n"),
+        "init --env staging",
+        "conf/staging is a file",
+        "rename or remove it",
+    ),
+    case(
+        "init-workflow-path-is-a-folder",
+        write(".github/workflows/kedro-dab.yml/keep", ""),
+        "init --ci github",
+        ".github/workflows/kedro-dab.yml is a folder",
+        "rename or remove it",
+    ),
+    case(
+        "init-env-default-not-text",
+        replace(DBY, "default: databricks", "default: 5"),
+        "init",
+        "variables.kedro_env.default = 5",
+        "as text",
+    ),
     case(
         "init-host-with-yaml-in-it",
         (),

@@ -117,15 +117,25 @@ def envs_by_target(data: Mapping[str, Any]) -> dict[str, str]:
     """Kedro env per target (plus `*` for the default) as `databricks.yml` sets them."""
     variable = (data.get("variables") or {}).get(ENV_VARIABLE)
     out: dict[str, str] = {}
-    if isinstance(variable, Mapping) and isinstance(variable.get("default"), str):
-        out["*"] = variable["default"]
+    if isinstance(variable, Mapping) and variable.get("default") is not None:
+        out["*"] = _env_text(variable["default"], f"variables.{ENV_VARIABLE}.default")
     for name, target in sorted((data.get("targets") or {}).items()):
         value = ((target or {}).get("variables") or {}).get(ENV_VARIABLE)
+        key = f"targets.{name}.variables.{ENV_VARIABLE}"
         if isinstance(value, Mapping):
-            value = value.get("default")
-        if isinstance(value, str):
-            out[str(name)] = value
+            value, key = value.get("default"), f"{key}.default"
+        if value is not None:
+            out[str(name)] = _env_text(value, key)
     return out
+
+
+def _env_text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise BundleError(
+            f"{DATABRICKS_YML}: {key} = {value!r} is not text; write the Kedro env the tasks "
+            "run with as text (e.g. databricks)"
+        )
+    return value
 
 
 def task_envs(

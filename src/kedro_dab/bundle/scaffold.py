@@ -155,6 +155,11 @@ def init_project(
         report.unchanged.extend(_rel(p, root) for p in existing_dab)
 
     env_dir = root / conf_dir / env
+    if env_dir.exists() and not env_dir.is_dir():
+        raise ConfigError(
+            f"{conf_dir}/{env} is a file, but must be the folder of Kedro env '{env}'; rename "
+            "or remove it"
+        )
     if not env_dir.exists():
         writes[env_dir / ".gitkeep"] = ""
         report.created.append(f"{conf_dir}/{env}/.gitkeep")
@@ -181,6 +186,10 @@ def init_project(
     if vscode:
         extras.append((root / RUNNER, template(RUNNER).replace("<<env>>", env)))
     for path, text in extras:
+        if path.exists() and not path.is_file():
+            raise ConfigError(
+                f"{_rel(path, root)} is a folder, but must be a file; rename or remove it"
+            )
         if path.exists():
             report.unchanged.append(_rel(path, root))
         else:

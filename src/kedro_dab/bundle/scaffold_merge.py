@@ -114,6 +114,13 @@ def merge_databricks_yml(
     elif isinstance(variables[ENV_VARIABLE], Mapping) and not isinstance(
         variables[ENV_VARIABLE].get("default"), str
     ):
+        before = variables[ENV_VARIABLE].get("default")
+        if before is not None:
+            raise ConfigError(
+                f"{DATABRICKS_YML}: variables.{ENV_VARIABLE}.default = {before!r} is not text; "
+                f"write the Kedro env its tasks run with as text (default: "
+                f"{fresh['variables'][ENV_VARIABLE]['default']})"
+            )
         variables[ENV_VARIABLE]["default"] = fresh["variables"][ENV_VARIABLE]["default"]
         added.append(f"variables.{ENV_VARIABLE}.default")
 
