@@ -40,3 +40,26 @@ def test_env_names_the_tasks_env_and_gets_a_shipped_folder(project_factory: Proj
     plan = run_kedro(project, "dab", "plan")
     assert plan.returncode == 0, plan.stderr
     assert "Kedro env 'staging'" in plan.stdout
+
+
+def test_files_written_with_crlf_keep_crlf_when_init_adds_to_them(project_factory: ProjectFactory):
+    project = project_factory()
+    assert run_kedro(project, "dab", "init").returncode == 0
+    bundle, ignore = project / "databricks.yml", project / ".gitignore"
+    text = bundle.read_text(encoding="utf-8").replace("  - resources/kedro-dab/*.yml\n", "")
+    bundle.write_bytes(text.replace("\n", "\r\n").encode())
+    kept = [
+        line for line in ignore.read_text(encoding="utf-8").splitlines() if line != ".kedro-dab/"
+    ]
+    ignore.write_bytes(("\r\n".join(kept) + "\r\n").encode())
+
+    result = run_kedro(project, "dab", "init")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "added include 'resources/kedro-dab/*.yml'" in result.stdout
+    assert ".gitignore (added .kedro-dab/)" in result.stdout
+    for path in (bundle, ignore):
+        data = path.read_bytes()
+        assert data.count(b"\n") == data.count(b"\r\n"), path.name
+        assert b"\r\r" not in data, path.name
+    assert "resources/kedro-dab/*.yml" in yaml.safe_load(bundle.read_bytes())["include"]

@@ -134,7 +134,7 @@ def init_project(
         merged, added, notes = merge_databricks_yml(bundle_path, fresh, host, root)
         report.notes.extend(notes)
         if added:
-            writes[bundle_path] = merged
+            writes[bundle_path] = _line_ends_of(bundle_path, merged)
             report.updated.append(f"{DATABRICKS_YML} (added {', '.join(added)})")
         else:
             report.unchanged.append(DATABRICKS_YML)
@@ -170,9 +170,10 @@ def init_project(
     missing = [line for line in GITIGNORE_LINES if line not in present]
     if missing:
         block = "\n# kedro-dab\n" + "".join(f"{line}\n" for line in missing)
-        writes[ignore_path] = (
-            current if current.endswith("\n") or not current else current + "\n"
-        ) + block
+        writes[ignore_path] = _line_ends_of(
+            ignore_path,
+            (current if current.endswith("\n") or not current else current + "\n") + block,
+        )
         (report.updated if ignore_path.exists() else report.created).append(
             f".gitignore (added {', '.join(missing)})" if ignore_path.exists() else ".gitignore"
         )
@@ -198,6 +199,16 @@ def init_project(
 
     write_all(writes, root)
     return report
+
+
+def _line_ends_of(path: Path, text: str) -> str:
+    """`text` (read with universal newlines) with the line ends `path` uses: a file written
+    with CRLF stays CRLF when kedro-dab adds to it."""
+    try:
+        crlf = path.is_file() and b"\r\n" in path.read_bytes()
+    except OSError:
+        crlf = False
+    return text.replace("\r\n", "\n").replace("\n", "\r\n") if crlf else text
 
 
 def backup_path(path: Path) -> Path:
