@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractDataset
 
+from kedro_dab import compat
 from kedro_dab.boundaries import (
     FORMAT_FILE,
     PARAM,
@@ -108,10 +110,17 @@ def take_settings(context: Any) -> BoundarySettings | None:
     return None if found is None else BoundarySettings.from_param(found)
 
 
-def add_datasets(catalog: Any, settings: BoundarySettings) -> None:
-    """Put one `BoundaryDataset` per loaded or saved dataset into the run's catalog."""
-    for name in dict.fromkeys((*settings.load, *settings.save)):
-        dataset = BoundaryDataset(settings.location(name))
+def add_datasets(catalog: Any, settings: BoundarySettings, used: Iterable[str] = ()) -> None:
+    """Put one `BoundaryDataset` per loaded or saved dataset into the run's catalog: under its
+    name, and under each transcoded form of it (`m@x`) among the dataset names `used` by the
+    run's nodes, all forms sharing the one folder, as they share one dataset in Kedro's graph."""
+    wanted = dict.fromkeys((*settings.load, *settings.save))
+    names = {name: name for name in wanted}
+    for form in used:
+        if "@" in form and compat.strip_transcoding(form) in wanted:
+            names[form] = compat.strip_transcoding(form)
+    for name, dataset_name in names.items():
+        dataset = BoundaryDataset(settings.location(dataset_name))
         if hasattr(catalog, "add"):  # Kedro 0.19
             catalog.add(name, dataset, replace=True)
         else:
@@ -134,6 +143,14 @@ class BoundaryHooks:
         """Add this run's boundary datasets to the catalog."""
         if self.settings is not None:
             add_datasets(catalog, self.settings)
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Any, catalog: Any) -> None:
+        """Add the transcoded forms (`m@x`) the run's nodes read or write of its boundary
+        datasets: only the nodes name them."""
+        if self.settings is not None:
+            used = {name for node in pipeline.nodes for name in (*node.inputs, *node.outputs)}
+            add_datasets(catalog, self.settings, sorted(used))
 
 
 hooks = BoundaryHooks()

@@ -181,3 +181,47 @@ def test_a_run_id_that_is_a_path_is_refused_and_nothing_is_created_or_removed(
     assert line.startswith(f"Error: --run-id '{chosen}': a run id is a plain name")
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
     assert (keep / "notes.txt").read_text() == "precious"
+
+
+TRANSCODED_CHAIN = """
+from kedro.pipeline import Pipeline, node
+
+
+def make():
+    return (1, 2)
+
+
+def show(pair):
+    return repr(pair)
+
+
+def create_pipeline(**kwargs):
+    return Pipeline([
+        node(make, None, "pair@raw", name="make", tags=["task.first"]),
+        node(show, "pair@raw", "shown", name="show", tags=["task.second"]),
+    ])
+"""
+
+SHOWN = """
+shown:
+  type: text.TextDataset
+  filepath: data/shown.txt
+"""
+
+
+def test_an_in_memory_transcoded_dataset_crossing_tasks_is_persisted_and_equals_kedro_run(
+    project_factory,
+):
+    project = project_factory(
+        pipelines={"chain": TRANSCODED_CHAIN},
+        catalog=SHOWN,
+        dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
+    )
+    run_kedro(project, "run", check=True)
+    expected = (project / "data" / "shown.txt").read_bytes()
+    (project / "data" / "shown.txt").unlink()
+
+    result = run_kedro(project, "dab", "run", "--local")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "data" / "shown.txt").read_bytes() == expected
