@@ -124,7 +124,15 @@ def simulate(
             f"job '{job.key}' persists no boundary datasets, so its local runs have no run id "
             "to name or repair; set boundaries: persist in dab.yml, or run it again"
         )
-    done = _repairable(run_dir, job, run_id) if repair else set()
+    done: set[str] = set()
+    if repair:
+        earlier = _read_record(run_dir, job, run_id)
+        done = {key for key, state in earlier.states.items() if state == DONE}
+        if earlier.states and len(done) == len(earlier.states):
+            raise ConfigError(
+                f"local run '{run_id}' of job '{job.key}' succeeded; there is nothing to repair"
+            )
+        params = _same_as_the_run(earlier, params, env, str(run_id))
     conf_source = copy_shipped_conf(project_path, plan.conf_dir, run_dir / "conf")
     boundary: dict[str, str] = {}
     if store is not None and run_id is not None:
@@ -144,6 +152,8 @@ def simulate(
         run.log_path = run_dir / "logs" / f"{run.key}.log"
         if run.key in done:
             run.state = DONE
+            if listener is not None:
+                listener(run)
     checker = BoundaryChecker(project_path, conf_source, env, job)
     if store is not None and run_id is not None:
         checker.boundary_folder = lambda dataset: Path(
@@ -168,7 +178,7 @@ def simulate(
         scheduler.run()
     finally:
         if store is not None:
-            _record(run_dir, runs)
+            _record(run_dir, RunRecord({k: r.state for k, r in runs.items()}, params, env))
     return SimulationResult(
         job.key,
         [runs[key] for key in scheduler.order],
@@ -186,16 +196,27 @@ def new_run_id() -> str:
     return time.strftime("local-%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
 
 
-def _record(run_dir: Path, runs: Mapping[str, TaskRun]) -> None:
+@dataclass(frozen=True)
+class RunRecord:
+    """What a local run of a persisting job leaves for its repair: each task's state, and the
+    job parameters (`--params`) and env it ran with, which a repair keeps, as on Databricks."""
+
+    states: dict[str, str]
+    params: str | None
+    env: str
+
+
+def _record(run_dir: Path, record: RunRecord) -> None:
     import json
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    states = {key: run.state for key, run in runs.items()}
-    (run_dir / RUN_RECORD).write_text(json.dumps(states, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(
+        {"states": record.states, "params": record.params, "env": record.env}, indent=2
+    )
+    (run_dir / RUN_RECORD).write_text(text + "\n", encoding="utf-8")
 
 
-def _repairable(run_dir: Path, job: Job, run_id: str | None) -> set[str]:
-    """The tasks of an earlier local run that succeeded (a repair keeps them)."""
+def _read_record(run_dir: Path, job: Job, run_id: str | None) -> RunRecord:
     import json
 
     record = run_dir / RUN_RECORD
@@ -204,8 +225,24 @@ def _repairable(run_dir: Path, job: Job, run_id: str | None) -> set[str]:
             f"no local run '{run_id}' of job '{job.key}' to repair (looked for {record}); "
             "name the run id a failed `kedro dab run --local` printed"
         )
-    states: dict[str, str] = json.loads(record.read_text(encoding="utf-8"))
-    return {key for key, state in states.items() if state == DONE}
+    data = json.loads(record.read_text(encoding="utf-8"))
+    return RunRecord(dict(data["states"]), data.get("params"), str(data["env"]))
+
+
+def _same_as_the_run(earlier: RunRecord, params: str | None, env: str, run_id: str) -> str | None:
+    """The run's own `--params` for its repair; other ones, or another env (the plan is built
+    with the env), are refused."""
+    if params is not None and params != earlier.params:
+        raise ConfigError(
+            f"--params {params}: a repair reruns with the parameters of run '{run_id}' "
+            f"({earlier.params or 'the defaults'}); drop --params"
+        )
+    if env != earlier.env:
+        raise ConfigError(
+            f"--env {env}: run '{run_id}' ran with Kedro env '{earlier.env}', and a repair "
+            f"reruns with it; pass --env {earlier.env}"
+        )
+    return earlier.params
 
 
 def task_argv(

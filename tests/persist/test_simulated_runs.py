@@ -225,3 +225,46 @@ def test_an_in_memory_transcoded_dataset_crossing_tasks_is_persisted_and_equals_
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "data" / "shown.txt").read_bytes() == expected
+
+
+def test_a_repair_reruns_with_the_failed_runs_own_parameters(project_factory):
+    project = make(project_factory)
+    run_kedro(project, "run", "--pipeline", "chain", "--params", "value=1", check=True)
+    expected = (project / "data" / "report_1.txt").read_bytes()
+    (project / "data" / "report_1.txt").unlink()
+    (project / "data" / "break_double").write_text("")
+    failed = run_kedro(project, "dab", "run", "--local", "--params", "value=1")
+    assert failed.returncode == 1
+    (run_dir,) = store(project).iterdir()
+    (project / "data" / "break_double").unlink()
+
+    other = run_kedro(project, "dab", "run", "--local", "--run-id", run_dir.name, "--repair",
+                      "--params", "value=2")  # fmt: skip
+    repaired = run_kedro(project, "dab", "run", "--local", "--run-id", run_dir.name, "--repair")
+
+    assert other.returncode == 2
+    assert "a repair reruns with the parameters of run" in other.stderr
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert (project / "data" / "report_1.txt").read_bytes() == expected
+    assert not (project / "data" / "report_7.txt").exists()
+
+
+def test_a_repair_of_a_run_that_succeeded_is_refused(project_factory):
+    project = make(project_factory)
+    (project / "data").mkdir(exist_ok=True)
+    (project / "data" / "break_double").write_text("")
+    assert run_kedro(project, "dab", "run", "--local").returncode == 1
+    (run_dir,) = store(project).iterdir()
+    (project / "data" / "break_double").unlink()
+    assert (
+        run_kedro(project, "dab", "run", "--local", "--run-id", run_dir.name, "--repair").returncode
+        == 0
+    )
+    record = project / ".kedro-dab" / "simulate" / "demo" / "runs" / run_dir.name
+
+    again = run_kedro(project, "dab", "run", "--local", "--run-id", run_dir.name, "--repair")
+
+    assert again.returncode == 2
+    (line,) = again.stderr.strip().splitlines()
+    assert line.endswith("succeeded; there is nothing to repair")
+    assert (record / "run.json").is_file()

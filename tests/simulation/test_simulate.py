@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -308,18 +309,21 @@ def test_ctrl_c_stops_running_tasks(project_factory):
         if "slow: running" in line or time.monotonic() > deadline:
             break
     package = next((project / "src").iterdir()).name
-    assert _task_processes(package), "the task process should be running before Ctrl-C"
+    assert _task_processes(package, project), "the task process should be running before Ctrl-C"
     started = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=30)
     assert time.monotonic() - started < 20
     assert process.returncode != 0
-    assert _task_processes(package) == []
+    assert _task_processes(package, project) == []
 
 
-def _task_processes(package: str) -> list[str]:
+def _task_processes(package: str, project: Path) -> list[str]:
+    """This project's task processes (another test, in another worker, may run a project of
+    the same package name: its conf source is elsewhere)."""
+    pattern = f"-m {package} .*--conf-source {re.escape(str(project))}/"
     found = subprocess.run(
-        ["pgrep", "-f", "--", f"-m {package} "], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "--", pattern], capture_output=True, text=True, check=False
     )
     assert found.returncode in (0, 1), found.stderr
     return found.stdout.split()

@@ -227,6 +227,7 @@ def _run_locally(
             console.print(
                 f"run {result.run_id} keeps its boundary data for a repair: kedro dab run "
                 f"--local {chosen.key} --run-id {result.run_id} --repair"
+                + (f" --env {env}" if env else "")
             )
         sys.exit(1)
     tail = f"; {len(unverified)} boundary dataset(s) unchecked" if unverified else ""
