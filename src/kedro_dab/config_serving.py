@@ -10,6 +10,15 @@ from msgspec import Meta
 from kedro_dab.config_jobs import Strict
 
 ENDPOINT_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,29}$"
+APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,29}$"
+"""A Databricks app name: 2 to 30 lower-case letters, digits and hyphens, starting with a
+letter (the limits the Databricks CLI checks before it calls the Apps API)."""
+APP_NAME_RULE = "2 to 30 characters of lower-case letters, digits and '-', starting with a letter"
+
+
+def app_name(endpoint: str) -> str:
+    """The Databricks app name of an endpoint deployed as an app: its name with '_' as '-'."""
+    return endpoint.replace("_", "-")
 
 
 class ModelServing(Strict, kw_only=True, frozen=True):

@@ -80,13 +80,24 @@ def task_settings(
             else:
                 settings[name] = value
             sources[name] = f"tasks[{index}]"
-    for pipeline, lines in sorted(project.requirements.items()):
-        if lines and not project.pipeline_sets.get(pipeline, frozenset()).isdisjoint(nodes):
-            requirements.update(lines)
-            origin = f"pipelines/{pipeline}/requirements.txt"
-            sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))
+    for pipeline, lines in pipelines_requirements(project, nodes):
+        requirements.update(lines)
+        origin = f"pipelines/{pipeline}/requirements.txt"
+        sources["requirements"] = ", ".join(filter(None, (sources.get("requirements"), origin)))
     ordered = {name: settings[name] for name in TASK_SETTING_NAMES if name in settings}
     return compute, ordered, sources, tuple(sorted(requirements))
+
+
+def pipelines_requirements(
+    project: ProjectModel, nodes: Sequence[str]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(pipeline, its `requirements.txt` lines) of every pipeline, by name, that holds one of
+    `nodes`: what running those nodes needs installed, in a task or behind an endpoint."""
+    return [
+        (pipeline, lines)
+        for pipeline, lines in sorted(project.requirements.items())
+        if lines and not project.pipeline_sets.get(pipeline, frozenset()).isdisjoint(nodes)
+    ]
 
 
 def performance_target(config: DabConfig, job_key: str, tasks: Sequence[Task]) -> dict[str, str]:

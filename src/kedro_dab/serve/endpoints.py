@@ -7,15 +7,23 @@ Plain data only (no web framework), so planning stays light; the runtime in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from kedro_dab.config import plain
-from kedro_dab.config_serving import ModelServing, ServingEndpoint
+from kedro_dab.config_serving import (
+    APP_NAME_PATTERN,
+    APP_NAME_RULE,
+    ModelServing,
+    ServingEndpoint,
+    app_name,
+)
 from kedro_dab.errors import ConfigError, suggest
 from kedro_dab.project import ProjectModel
+from kedro_dab.task_settings import pipelines_requirements
 
 
 class EndpointParam(msgspec.Struct, frozen=True):
@@ -45,6 +53,10 @@ class Endpoint(msgspec.Struct, frozen=True):
     """Deployed as a Databricks App too."""
     model_serving: ModelServing | None = None
     """Declared for Databricks Model Serving too."""
+    requirements: tuple[str, ...] = ()
+    """The lines of the pipeline `requirements.txt` files a task running the endpoint's nodes
+    installs (sorted, once each): what its app and MLflow model install beside the project's
+    dependencies. Not part of the plan JSON nor of `endpoint.yml`."""
 
 
 def json_type(value: Any) -> str:
@@ -118,6 +130,11 @@ def _build(project: ProjectModel, name: str, spec: ServingEndpoint, where: str) 
         )
     if not project.pipelines[spec.pipeline]:
         raise ConfigError(f"{where}.pipeline: pipeline '{spec.pipeline}' has no nodes")
+    if spec.app and not re.match(APP_NAME_PATTERN, app_name(name)):
+        raise ConfigError(
+            f"{where}: with 'app: true' the endpoint becomes Databricks app "
+            f"'{app_name(name)}', and an app name must be {APP_NAME_RULE}; rename the endpoint"
+        )
     free = free_inputs(project, spec.pipeline)
     data_inputs = [d for d in free if not _is_param(d)]
     param_inputs = [d for d in free if _is_param(d)]
@@ -187,6 +204,15 @@ def _build(project: ProjectModel, name: str, spec: ServingEndpoint, where: str) 
         catalog_inputs=tuple(d for d in others if d not in preload),
         app=spec.app,
         model_serving=spec.model_serving,
+        requirements=pipeline_requirements(project, project.pipelines[spec.pipeline]),
+    )
+
+
+def pipeline_requirements(project: ProjectModel, nodes: Sequence[str]) -> tuple[str, ...]:
+    """The pipeline `requirements.txt` lines a job task running `nodes` gets (sorted, once
+    each); a `tasks` entry of dab.yml sets task settings, not the code's needs."""
+    return tuple(
+        sorted({line for _, lines in pipelines_requirements(project, nodes) for line in lines})
     )
 
 

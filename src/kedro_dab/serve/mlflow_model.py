@@ -5,7 +5,9 @@ The model wraps the same serving core as `kedro dab serve` (`kedro_dab.serve.run
 it starts a `Service` for the one endpoint, and `predict` is one request. What the model holds:
 
 - `artifacts/<wheel>`: the project wheel, listed in the model's pip requirements beside the
-  project's own dependencies and `kedro-dab[mlflow]`, so the serving container installs them;
+  project's own dependencies, the `requirements.txt` lines of the pipelines whose nodes the
+  endpoint runs (the rule job tasks follow) and `kedro-dab[mlflow]`, so the serving container
+  installs them;
 - `artifacts/project/conf/...`: the conf files the bundle ships (never `conf/local` nor
   credentials), from which the catalog is built as in a deployed job;
 - `artifacts/preload/<dataset>.pickle`: each `preload` dataset, loaded once at export from the
@@ -178,7 +180,12 @@ def export_model(
                 input_example = frame if not given else (frame, given)
         signature = ModelSignature(inputs=inputs_schema, outputs=outputs_schema, params=params)
         kedro_dab = runtime_requirement().replace("kedro-dab==", "kedro-dab[mlflow]==", 1)
-        requirements = [f"artifacts/{wheel.name}", kedro_dab, *dependencies]
+        requirements = [
+            f"artifacts/{wheel.name}",
+            kedro_dab,
+            *dependencies,
+            *endpoint.requirements,
+        ]
         model = staging / "model"
         mlflow.pyfunc.save_model(
             path=str(model),
