@@ -86,6 +86,7 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         loader = kedro_config.config_loader(path, env)
         catalog = _load(loader, "catalog", env, path, fast=True)
         check_catalog_shape(catalog, f"the catalog of env '{env}'")
+        _refuse_unshipped(loader, env, path, conf_dir)
         persisted = persisted_families(
             kedro_config.persisted_datasets(catalog, catalog_names), catalog_names
         )
@@ -161,6 +162,27 @@ def _dependencies(pyproject: Mapping[str, Any], path: Path) -> tuple[str, ...]:
             'texts, e.g. dependencies = ["kedro~=1.0"]'
         )
     return tuple(given)
+
+
+def _refuse_unshipped(loader: Any, env: str, root: Path, conf_dir: Path) -> None:
+    """A catalog or parameters file Kedro reads here but that never ships would make the plan
+    (and the local run) differ from what the tasks find on Databricks: refuse it."""
+    from kedro_dab.bundle.layout import GitIgnored, is_shipped
+
+    ignored: GitIgnored | None = None
+    for key in ("catalog", "parameters"):
+        for file in kedro_config.config_files(loader, key, env):
+            resolved = file.resolve()
+            inside = resolved.relative_to(conf_dir.resolve()).as_posix()
+            ignored = ignored or GitIgnored(root)
+            if is_shipped(inside) and not ignored(resolved.relative_to(root.resolve()).as_posix()):
+                continue
+            raise ConfigError(
+                f"{resolved.relative_to(root.resolve()).as_posix()}: Kedro reads this {key} file "
+                f"for env '{env}', but it never ships to Databricks (credentials, .env files and "
+                "what the project's .gitignore files exclude never do), so the tasks there would "
+                "run without it; stop ignoring it, or move what it holds into a shipped file"
+            )
 
 
 def project_script_name(package: str) -> str:

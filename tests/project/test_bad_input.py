@@ -511,6 +511,16 @@ CASES: list[Case] = [
         "dataset factory '{name:Q}'",
         "fix the pattern",
     ),
+    case(
+        "catalog-file-git-ignored",
+        [
+            write("conf/base/catalog_extra.yml", "extra:\n  type: MemoryDataset\n"),
+            append(".gitignore", "\nconf/base/catalog_extra.yml\n"),
+        ],
+        "plan",
+        "conf/base/catalog_extra.yml",
+        "stop ignoring it",
+    ),
     case("catalog-malformed-yaml", append(CATALOG, "broken: [\n"), "plan", CATALOG, "fix the YAML"),
     case(
         "catalog-dataset-twice-in-a-file",
