@@ -77,8 +77,8 @@ def decide(deployment: Deployment) -> Changes:
     files. Only reads the workspace; the dry run and the deploy both call it."""
     d = deployment
     state = d.workspace.read_json(f"{d.paths.state}/{STATE_FILE}") or {}
-    listed = deployed_jobs(d.workspace, d.target)
     known = {key: int(job_id) for key, job_id in (state.get("jobs") or {}).items()}
+    listed = deployed_jobs(d.workspace, d.target, set(known.values()))
     prints = state.get("fingerprints") or {}
     changes = Changes(state)
 

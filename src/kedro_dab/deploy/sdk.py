@@ -203,7 +203,7 @@ def _apply(
     if created:
         # A create retried by the SDK after its response was lost leaves a twin behind: one more
         # listing (only when something was created) finds and deletes it.
-        for key, ids in deployed_jobs(d.workspace, d.target).items():
+        for key, ids in deployed_jobs(d.workspace, d.target, set(jobs.values())).items():
             for twin_id in ids:
                 if key in created and twin_id != created[key]:
                     d.workspace.delete_job(key, twin_id)

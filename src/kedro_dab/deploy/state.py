@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from kedro_dab.deploy.context import target_paths
+from kedro_dab.deploy.metadata import METADATA_FILE
 from kedro_dab.deploy.target import Target
 from kedro_dab.deploy.workspace import Workspace
 
@@ -42,13 +43,21 @@ def read_state(workspace: Workspace, target: Target) -> dict[str, Any]:
     return workspace.read_json(f"{paths.state}/{STATE_FILE}") or {}
 
 
-def deployed_jobs(workspace: Workspace, target: Target) -> dict[str, list[int]]:
-    """Job ids by resource key of every job tagged with the target's bundle and name, from one
-    listing of the workspace's jobs (ids ascending: the first is the oldest)."""
+def deployed_jobs(
+    workspace: Workspace, target: Target, known: Collection[int] = ()
+) -> dict[str, list[int]]:
+    """Job ids by resource key of the jobs this target deployed, from one listing of the
+    workspace's jobs (ids ascending: the first is the oldest): tagged with the target's bundle
+    and name, and either `known` (in the state) or deployed from this target's state folder
+    (their `deployment.metadata_file_path`, one read each). Another user's development copy,
+    or another checkout's, carries the same tags but its own state folder; a job cloned in
+    the UI carries no deployment."""
     tags = {TAG_BUNDLE: target.bundle_name, TAG_TARGET: target.name}
+    ours = f"{target_paths(target, workspace.user_name()).state}/{METADATA_FILE}"
     found: dict[str, list[int]] = {}
     for job_id, job_tags in workspace.jobs_tagged(tags):
-        found.setdefault(job_tags.get(TAG_KEY, "?"), []).append(job_id)
+        if job_id in known or workspace.job_metadata_path(job_id) == ours:
+            found.setdefault(job_tags.get(TAG_KEY, "?"), []).append(job_id)
     return {key: sorted(ids) for key, ids in sorted(found.items())}
 
 

@@ -34,9 +34,9 @@ def plan_destroy(workspace: Workspace, target: Target) -> Teardown:
     """Everything `destroy` would delete, from reads only."""
     paths = target_paths(target, workspace.user_name())
     state = read_state(workspace, target)
-    deployed = deployed_jobs(workspace, target)
-    listed = {job_id: key for key, ids in deployed.items() for job_id in ids}
     from_state = {int(job_id): key for key, job_id in (state.get("jobs") or {}).items()}
+    deployed = deployed_jobs(workspace, target, set(from_state))
+    listed = {job_id: key for key, ids in deployed.items() for job_id in ids}
     ids = {
         **{job_id: key for job_id, key in from_state.items() if job_id not in listed},
         **listed,

@@ -282,6 +282,18 @@ class Workspace:
                 raise exc
         return True
 
+    def job_metadata_path(self, job_id: int) -> str | None:
+        """The `deployment.metadata_file_path` of a job (None: none, or the job is gone)."""
+        try:
+            job = self.client.jobs.get(job_id)
+        except Exception as exc:
+            if _gone(exc):
+                return None
+            with about(f"job {job_id}"):
+                raise exc
+        deployment = job.settings.deployment if job.settings else None
+        return deployment.metadata_file_path if deployment else None
+
     def jobs_tagged(self, tags: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
         """(job id, tags) of every job carrying all `tags`."""
         found = []
