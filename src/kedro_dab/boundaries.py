@@ -15,7 +15,8 @@ its parameters and catalog, so nodes see exactly the parameters of a plain `kedr
 adds one catalog entry per dataset. Nothing in the user's catalog changes.
 
 The format is chosen at save time from the object: Spark DataFrames as Parquet (through Spark),
-pandas DataFrames as Parquet (pickle when Parquet cannot hold them), anything else pickled.
+pandas DataFrames as Parquet when Parquet gives them back exactly (else pickled), anything
+else pickled.
 A `format` file beside the data says how to load it back, so loading never guesses and a run
 without Spark data never imports Spark.
 
@@ -28,6 +29,7 @@ cleanup, under the same run id) finds it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 import re
@@ -79,14 +81,103 @@ def runtime_params(store: str, run_id: str, load: Sequence[str], save: Sequence[
 
 
 def format_of(data: Any) -> str:
-    """How `data` is stored, judged by its type's module (so Spark is never imported here)."""
+    """How `data` is stored, judged by its type's module (so Spark is never imported here): a
+    pandas DataFrame is Parquet only when Parquet gives it back exactly (`_parquet_keeps`)."""
     kind = type(data)
     root = kind.__module__.split(".")[0]
     if root == "pyspark" and kind.__name__ == "DataFrame":
         return SPARK_PARQUET
-    if root == "pandas" and kind.__name__ == "DataFrame":
+    if root == "pandas" and kind.__name__ == "DataFrame" and _parquet_keeps(data):
         return PANDAS_PARQUET
     return PICKLE
+
+
+def _parquet_keeps(frame: Any) -> bool:
+    """Whether pandas' Parquet round trip gives `frame` back exactly (values, dtypes, index, column
+    labels), judged by its schema alone, never by its cells or a trial write. It does for: a
+    str column label each, unique, not `__`-prefixed (pyarrow's reserved names), under pandas'
+    own dtype for string labels; a RangeIndex or a plain index of a dtype below with no `freq`
+    (names str or None); numpy bool/int/uint/float, datetime64 in ms/us/ns, timedelta64, UTC
+    datetimes in ms/us/ns and the masked nullable dtypes; StringDtype columns of the storage
+    pandas reads strings back as. Not for: object, complex, categorical, period, interval,
+    sparse and pyarrow dtypes, seconds (Parquet keeps milliseconds), other time zones (may come back
+    as another tzinfo), no columns, MultiIndexes, `attrs` or a duplicate-labels flag."""
+    import pandas as pd
+
+    columns, index = frame.columns, frame.index
+    return (
+        len(columns) > 0
+        and not frame.attrs
+        and frame.flags.allows_duplicate_labels
+        and type(columns) is pd.Index
+        and columns.dtype == _label_dtype()
+        and columns.is_unique
+        and all(_plain_name(label) for label in columns)
+        and _plain_name(columns.name, None)
+        and _index_keeps(index)
+        and all(_column_keeps(dtype) for dtype in frame.dtypes)
+    )
+
+
+def _label_dtype() -> Any:
+    """The dtype pandas gives string labels (object in pandas 2, `str` in 3), and so Parquet's
+    column labels and string indexes when read back."""
+    import pandas as pd
+
+    return pd.Index(["label"]).dtype
+
+
+def _plain_name(name: Any, *allowed: Any) -> bool:
+    return name in allowed or (type(name) is str and not name.startswith("__"))
+
+
+def _index_keeps(index: Any) -> bool:
+    import pandas as pd
+
+    if not _plain_name(index.name, None):
+        return False
+    if type(index) is pd.RangeIndex:
+        return True
+    if type(index) not in (pd.Index, pd.DatetimeIndex, pd.TimedeltaIndex):
+        return False  # MultiIndex, CategoricalIndex, PeriodIndex, IntervalIndex
+    if getattr(index, "freq", None) is not None:
+        return False  # read back without it
+    dtype = index.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return bool(dtype == _label_dtype())  # how a string index is read back
+    return _time_or_numpy(dtype)
+
+
+def _column_keeps(dtype: Any) -> bool:
+    import pandas as pd
+
+    if isinstance(dtype, _masked()):
+        return True
+    if isinstance(dtype, pd.StringDtype):  # read back in the storage its name means now
+        return bool(dtype == pd.api.types.pandas_dtype(dtype.name))
+    return _time_or_numpy(dtype)
+
+
+def _time_or_numpy(dtype: Any) -> bool:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return dtype.unit != "s" and bool(dtype == pd.DatetimeTZDtype(dtype.unit, "UTC"))
+    if not isinstance(dtype, np.dtype):
+        return False
+    if dtype.kind == "M":
+        return np.datetime_data(dtype)[0] != "s"
+    return dtype.kind in "biufm"  # Parquet may still refuse one (float16 on old pyarrow)
+
+
+@functools.cache
+def _masked() -> tuple[type, ...]:
+    """pandas' masked nullable dtypes: Int*, UInt*, Float* and boolean."""
+    import pandas as pd
+
+    ints = (getattr(pd, f"{sign}Int{bits}Dtype") for sign in ("", "U") for bits in (8, 16, 32, 64))
+    return (*ints, pd.Float32Dtype, pd.Float64Dtype, pd.BooleanDtype)
 
 
 def save_data(data: Any, folder: Path) -> str:
@@ -115,10 +206,11 @@ def save_data(data: Any, folder: Path) -> str:
 
 def _save_pandas(data: Any, folder: Path) -> str:
     try:
-        data.to_parquet(folder / "data.parquet")
-    except (ImportError, ValueError, TypeError) as exc:
-        # No Parquet engine, or data Parquet cannot hold (a column of mixed or odd types).
-        logger.info("boundary data kept as pickle, not Parquet: %s", exc)
+        data.to_parquet(folder / "data.parquet", engine="pyarrow")
+    except Exception as exc:
+        # No pyarrow, or data its writer refuses (an old pyarrow and float16, say): a failed
+        # writer leaves no file behind, and the frame is pickled.
+        logger.info("boundary data kept as pickle, not Parquet: %r", exc)
         (folder / "data.parquet").unlink(missing_ok=True)
         _pickle(data, folder)
         return PICKLE
@@ -140,7 +232,7 @@ def load_data(folder: Path) -> Any:
     if kind == PANDAS_PARQUET:
         import pandas as pd
 
-        return pd.read_parquet(folder / "data.parquet")
+        return pd.read_parquet(folder / "data.parquet", engine="pyarrow")
     with (folder / "data.pickle").open("rb") as handle:
         return pickle.load(handle)  # written by this job's own earlier task
 
