@@ -6,7 +6,7 @@ under `<store>/<run id>/<dataset>/`, and the later task loads it from there. `<s
 so a repair finds what the run's earlier tasks wrote and concurrent runs never meet.
 
 What a task saves and loads reaches it as a reserved Kedro runtime parameter, `kedro_dab`
-(`--params kedro_dab.store=...,kedro_dab.run_id=...,kedro_dab.load=a;b,kedro_dab.save=c`): a
+(`--params kedro_dab.store=...,kedro_dab.run_id=...,kedro_dab.load='a;b',kedro_dab.save='c'`): a
 wheel task's only input is its argv, serverless tasks cannot set environment variables, and
 `kedro run` accepts no unknown options. The hook below (registered through Kedro's `kedro.hooks`
 entry point, inert without that parameter; in `boundary_hooks`, the only part that imports
@@ -68,13 +68,24 @@ def dataset_location(store: str, run_id: str, dataset: str) -> str:
 
 
 def runtime_params(store: str, run_id: str, load: Sequence[str], save: Sequence[str]) -> list[str]:
-    """The `key=value` items of `--params` that ask a task to load and save its boundaries."""
+    """The `key=value` items of `--params` that ask a task to load and save its boundaries.
+    The dataset lists are YAML-quoted: Kedro reads each value as YAML (`007` would be 7)."""
     items = [f"{PARAM}.store={store}", f"{PARAM}.run_id={run_id}"]
     if load:
-        items.append(f"{PARAM}.load={SEPARATOR.join(load)}")
+        items.append(f"{PARAM}.load={_quoted(SEPARATOR.join(load))}")
     if save:
-        items.append(f"{PARAM}.save={SEPARATOR.join(save)}")
+        items.append(f"{PARAM}.save={_quoted(SEPARATOR.join(save))}")
     return items
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def is_dataset_name_passable(name: str) -> bool:
+    """Whether a persisted dataset's name reaches a task intact in `runtime_params`: Kedro
+    splits `--params` at commas, and the lists are split at `SEPARATOR`."""
+    return "," not in name and SEPARATOR not in name
 
 
 # --- the format, chosen by the object ---------------------------------------------------------

@@ -183,6 +183,13 @@ def _build_plan(project: ProjectModel, config: DabConfig | None) -> Plan:
         persisting = {
             k for c in grouping.boundary_datasets if c.persisted for k in (c.producer, *c.consumers)
         }
+        for boundary in grouping.boundary_datasets:
+            if boundary.persisted and not _boundaries.is_dataset_name_passable(boundary.dataset):
+                raise GroupingError(
+                    f"job '{key}': in-memory dataset '{boundary.dataset}' crosses tasks and would "
+                    f"be persisted, but its name cannot reach the tasks through `kedro run "
+                    f"--params` (it holds ',' or '{_boundaries.SEPARATOR}'); rename the dataset"
+                )
         if persisting and any(g.key == _boundaries.CLEANUP_TASK for g in grouping.groups):
             raise GroupingError(
                 f"job '{key}': a task is named '{_boundaries.CLEANUP_TASK}', the key of the "

@@ -114,7 +114,7 @@ def test_plan_json_says_what_is_persisted_where_and_keeps_its_version():
     params = score["run_args"][score["run_args"].index("--params") + 1]
     assert (
         params
-        == f"kedro_dab.store={ROOT}/demo,kedro_dab.run_id={{{{job.run_id}}}},kedro_dab.load=test"
+        == f"kedro_dab.store={ROOT}/demo,kedro_dab.run_id={{{{job.run_id}}}},kedro_dab.load='test'"
     )
     assert runtime_requirement() in score["requirements"]
 

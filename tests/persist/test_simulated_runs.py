@@ -268,3 +268,60 @@ def test_a_repair_of_a_run_that_succeeded_is_refused(project_factory):
     (line,) = again.stderr.strip().splitlines()
     assert line.endswith("succeeded; there is nothing to repair")
     assert (record / "run.json").is_file()
+
+
+ODD_NAMES_CHAIN = """
+from kedro.pipeline import Pipeline, node
+
+
+def make():
+    return [1, 2]
+
+
+def both(first, second):
+    return repr([first, second])
+
+
+def create_pipeline(**kwargs):
+    return Pipeline([
+        node(make, None, "007", name="make_a", tags=["task.first"]),
+        node(make, None, "it's", name="make_b", tags=["task.first"]),
+        node(repr, "007", "as_text", name="as_text", tags=["task.second"]),
+        node(both, ["as_text", "it's"], "shown", name="show", tags=["task.third"]),
+    ])
+"""
+
+
+def test_persisted_datasets_named_like_numbers_or_with_quotes_reach_the_tasks_intact(
+    project_factory,
+):
+    project = project_factory(
+        pipelines={"chain": ODD_NAMES_CHAIN},
+        catalog=SHOWN,
+        dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
+    )
+    run_kedro(project, "run", check=True)
+    expected = (project / "data" / "shown.txt").read_bytes()
+    (project / "data" / "shown.txt").unlink()
+
+    result = run_kedro(project, "dab", "run", "--local")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "data" / "shown.txt").read_bytes() == expected
+
+
+def test_a_persisted_dataset_whose_name_cannot_reach_the_tasks_is_refused_at_plan(
+    project_factory,
+):
+    chain = TRANSCODED_CHAIN.replace("pair@raw", "sales;eu")
+    project = project_factory(
+        pipelines={"chain": chain},
+        catalog=SHOWN,
+        dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
+    )
+
+    result = run_kedro(project, "dab", "plan")
+
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "in-memory dataset 'sales;eu'" in line and line.endswith("rename the dataset")
