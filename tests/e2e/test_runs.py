@@ -121,3 +121,44 @@ def test_after_a_cancel_no_task_is_left_running(deployed: Deployed) -> None:
     assert {r["key"] for r in rows} == TASKS
     assert not [r for r in rows if r["state"] in ("running", "pending")], out
     assert "cancelled run" in out
+
+
+def test_a_passing_server_error_while_following_a_run_is_polled_through(deployed: Deployed):
+    deployed.ws.faults.add("GET", r"/jobs/runs/get$", status=500, times=2)
+
+    result = dab(deployed.project, deployed.ws, "run")
+
+    assert result.returncode == 0, output(result)
+    rows, _ = final_view(result.stdout)
+    assert {row["state"] for row in rows} == {"done"}
+
+
+def test_a_lasting_server_error_while_following_says_the_run_goes_on_with_its_page(
+    deployed: Deployed,
+):
+    deployed.ws.faults.add("GET", r"/jobs/runs/get$", status=500, times=1000, after=2)
+
+    result = dab(deployed.project, deployed.ws, "run")
+
+    deployed.ws.faults.clear()
+    (line,) = error_lines(result)
+    assert "goes on in Databricks (http" in line and "/runs/" in line, output(result)
+    going = max(deployed.ws.runs)
+    assert deployed.ws.runs[going].life_cycle_state not in ("TERMINATED", "SKIPPED")
+    client = deployed.ws.client()
+    client.jobs.cancel_run(going)  # the next test's run would queue behind it
+    for _ in range(200):  # the fake's runs move on as they are polled
+        if deployed.ws.runs[going].life_cycle_state == "TERMINATED":
+            break
+        client.jobs.get_run(going)
+    assert deployed.ws.runs[going].life_cycle_state == "TERMINATED"
+
+
+def test_a_run_now_whose_response_is_lost_starts_one_run(deployed: Deployed):
+    before = set(deployed.ws.runs)
+    deployed.ws.faults.drop_response(r"/jobs/run-now$", method="POST")
+
+    result = dab(deployed.project, deployed.ws, "run")
+
+    assert result.returncode == 0, output(result)
+    assert len(set(deployed.ws.runs) - before) == 1

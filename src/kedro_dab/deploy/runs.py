@@ -12,6 +12,8 @@ from typing import Any
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about
 
 POLL_SECONDS = float(os.environ.get("KEDRO_DAB_POLL_SECONDS", "5"))
+TRANSIENT_POLLS = 8
+"""Transient errors in a row that following a run polls through before it gives up."""
 
 _RESULT_TO_STATE = {
     "SUCCESS": "done",
@@ -63,14 +65,36 @@ class RunStatus:
 
 
 def start(workspace: Workspace, job_id: int, job_parameters: dict[str, str] | None = None) -> int:
-    """run-now; returns the run id."""
+    """run-now; returns the run id. The request carries an idempotency token, so a retry of
+    it after a lost response answers with the same run instead of starting a second one."""
+    import uuid
+
     with about(f"job {job_id} (run-now)"):
-        waiter = workspace.client.jobs.run_now(job_id, job_parameters=job_parameters or None)
+        waiter = workspace.client.jobs.run_now(
+            job_id, job_parameters=job_parameters or None, idempotency_token=uuid.uuid4().hex
+        )
     return int(waiter.run_id)
 
 
-def status(workspace: Workspace, run_id: int) -> RunStatus:
-    """The run's state now."""
+def status(workspace: Workspace, run_id: int, page: str = "") -> RunStatus:
+    """The run's state now. A transient workspace error (5xx, a timeout, a dropped
+    connection) is asked through, up to `TRANSIENT_POLLS` times in a row; then the error says
+    the run goes on in Databricks (at `page`, the run's page, when known)."""
+    for failures in range(1, TRANSIENT_POLLS + 1):
+        try:
+            return _status(workspace, run_id)
+        except WorkspaceError as exc:
+            if not exc.transient:
+                raise
+            last = exc
+            time.sleep(POLL_SECONDS * min(2**failures, 12))
+    where = f" ({page})" if page else ""
+    raise WorkspaceError(
+        f"{last}; run {run_id} goes on in Databricks{where}: follow it there, or cancel it there"
+    )
+
+
+def _status(workspace: Workspace, run_id: int) -> RunStatus:
     with about(f"run {run_id}"):
         run = workspace.client.jobs.get_run(run_id, include_history=True)
     life = _value(run.state.life_cycle_state) if run.state else None
@@ -156,10 +180,13 @@ def follow(
     on_change: Callable[[RunStatus], None],
     poll_seconds: float = POLL_SECONDS,
 ) -> RunStatus:
-    """Poll until the run ends, calling `on_change` whenever a task changes state."""
+    """Poll until the run ends, calling `on_change` whenever a task changes state (a passing
+    workspace fault is polled through: see `status`)."""
     seen: dict[str, str] = {}
+    page = ""
     while True:
-        current = status(workspace, run_id)
+        current = status(workspace, run_id, page)
+        page = current.url or page
         if current.tasks != seen or current.finished:
             on_change(current)
             seen = dict(current.tasks)

@@ -19,7 +19,12 @@ from kedro_dab.errors import DabError, first_line
 
 
 class WorkspaceError(DabError):
-    """A workspace call failed in a way the user must act on."""
+    """A workspace call failed in a way the user must act on. `transient`: the workspace's
+    passing fault (5xx, a timeout, a dropped connection), which asking again may get past."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 _ME = "/api/2.0/preview/scim/v2/Me"
@@ -109,9 +114,20 @@ def about(subject: str) -> Iterator[None]:
     except PermissionDenied as exc:
         raise WorkspaceError(f"permission denied on {subject}: {first_line(exc)}") from None
     except DatabricksError as exc:
-        raise WorkspaceError(f"{subject}: {first_line(exc)}") from None
+        raise WorkspaceError(f"{subject}: {first_line(exc)}", transient=_transient(exc)) from None
     except (OSError, TimeoutError) as exc:
-        raise WorkspaceError(f"{subject}: {first_line(exc)}") from None
+        raise WorkspaceError(f"{subject}: {first_line(exc)}", transient=True) from None
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether an SDK error is the workspace's passing fault (5xx, a timeout), worth asking
+    again, rather than an answer about the request."""
+    from databricks.sdk.errors import DeadlineExceeded, InternalError, TemporarilyUnavailable
+
+    return (
+        isinstance(exc, (InternalError, TemporarilyUnavailable, DeadlineExceeded))
+        or (getattr(exc, "status_code", None) or 0) >= 500
+    )
 
 
 def _gone(exc: BaseException) -> bool:
