@@ -209,14 +209,17 @@ shown:
 """
 
 
-def test_an_in_memory_transcoded_dataset_crossing_tasks_is_persisted_and_equals_kedro_run(
-    project_factory,
-):
-    project = project_factory(
-        pipelines={"chain": TRANSCODED_CHAIN},
+def persisting(project_factory, chain: str) -> Path:
+    """A project of one pipeline, `chain`, writing `data/shown.txt`, whose job persists."""
+    return project_factory(
+        pipelines={"chain": chain},
         catalog=SHOWN,
         dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
     )
+
+
+def assert_local_run_equals_kedro_run(project: Path) -> None:
+    """`kedro dab run --local` succeeds and writes what a plain `kedro run` wrote (the oracle)."""
     run_kedro(project, "run", check=True)
     expected = (project / "data" / "shown.txt").read_bytes()
     (project / "data" / "shown.txt").unlink()
@@ -225,6 +228,12 @@ def test_an_in_memory_transcoded_dataset_crossing_tasks_is_persisted_and_equals_
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "data" / "shown.txt").read_bytes() == expected
+
+
+def test_an_in_memory_transcoded_dataset_crossing_tasks_is_persisted_and_equals_kedro_run(
+    project_factory,
+):
+    assert_local_run_equals_kedro_run(persisting(project_factory, TRANSCODED_CHAIN))
 
 
 def test_a_repair_reruns_with_the_failed_runs_own_parameters(project_factory):
@@ -295,30 +304,13 @@ def create_pipeline(**kwargs):
 def test_persisted_datasets_named_like_numbers_or_with_quotes_reach_the_tasks_intact(
     project_factory,
 ):
-    project = project_factory(
-        pipelines={"chain": ODD_NAMES_CHAIN},
-        catalog=SHOWN,
-        dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
-    )
-    run_kedro(project, "run", check=True)
-    expected = (project / "data" / "shown.txt").read_bytes()
-    (project / "data" / "shown.txt").unlink()
-
-    result = run_kedro(project, "dab", "run", "--local")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (project / "data" / "shown.txt").read_bytes() == expected
+    assert_local_run_equals_kedro_run(persisting(project_factory, ODD_NAMES_CHAIN))
 
 
 def test_a_persisted_dataset_whose_name_cannot_reach_the_tasks_is_refused_at_plan(
     project_factory,
 ):
-    chain = TRANSCODED_CHAIN.replace("pair@raw", "sales;eu")
-    project = project_factory(
-        pipelines={"chain": chain},
-        catalog=SHOWN,
-        dab_yml="boundaries: persist\nboundaries_root: /Volumes/main/default/kedro/b\n",
-    )
+    project = persisting(project_factory, TRANSCODED_CHAIN.replace("pair@raw", "sales;eu"))
 
     result = run_kedro(project, "dab", "plan")
 
