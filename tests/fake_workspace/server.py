@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import email.message
 import email.parser
 import email.policy
@@ -574,6 +575,7 @@ class FakeWorkspace:
             ("DELETE", r"^/api/2\.0/fs/directories(?P<path>/.+)$", self._fs_delete_dir),
             ("POST", jobs + r"/create$", self._jobs_create),
             ("POST", jobs + r"/reset$", self._jobs_reset),
+            ("POST", jobs + r"/update$", self._jobs_update),
             ("GET", jobs + r"/get$", self._jobs_get),
             ("GET", jobs + r"/list$", self._jobs_list),
             ("POST", jobs + r"/delete$", self._jobs_delete),
@@ -816,6 +818,31 @@ class FakeWorkspace:
         )
         run_as = (new_settings.get("run_as") or {}).get("user_name")
         job["run_as_user_name"] = run_as or self.user_name
+        return Response()
+
+    def _jobs_update(self, request: Request) -> Response:
+        """A partial update, as the UI makes one: top-level fields replaced, tasks and job
+        clusters merged by key, `fields_to_remove` naming fields or `tasks/<task_key>`."""
+        body = request.json_body(method_schema(sdk_jobs.JobsAPI.update))
+        job = self._job(body["job_id"])
+        self._check_job_access(body["job_id"], "CAN_MANAGE")
+        settings = copy.deepcopy(job["settings"])
+        keyed = {"tasks": "task_key", "job_clusters": "job_cluster_key"}
+        for name, value in (body.get("new_settings") or {}).items():
+            if name in keyed:
+                by_key = {item[keyed[name]]: item for item in settings.get(name) or []}
+                by_key.update({item[keyed[name]]: item for item in value})
+                settings[name] = list(by_key.values())
+            else:
+                settings[name] = value
+        for removed in body.get("fields_to_remove") or []:
+            name, _, key = removed.partition("/")
+            if key and name in keyed:
+                settings[name] = [x for x in settings.get(name) or [] if x[keyed[name]] != key]
+            else:
+                settings.pop(name, None)
+        job_rules.check_job_rules(settings, "new_settings")
+        job["settings"] = settings
         return Response()
 
     def _jobs_delete(self, request: Request) -> Response:

@@ -1,6 +1,9 @@
 """What a deploy will do, decided before it does any of it: `decide` turns what is deployed (the
-state file, one listing of the target's tagged jobs) and what is wanted (a `Deployment`) into
-`Changes`. Only reads the workspace; the dry run prints the changes and a deploy applies them."""
+state file, one listing of the target's tagged jobs, the live settings of the jobs the state
+calls up to date) and what is wanted (a `Deployment`) into `Changes`. Only reads the workspace;
+the dry run prints the changes and a deploy applies them. A job edited in the workspace since
+its deploy is updated back to the bundle's settings, as the Databricks CLI does
+(`kedro_dab.deploy.drift`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 from kedro_dab.build import Artifact
 from kedro_dab.deploy import apps as app_deploy
 from kedro_dab.deploy.context import Paths
+from kedro_dab.deploy.drift import edited_in_workspace
 from kedro_dab.deploy.files import file_changes
 from kedro_dab.deploy.state import STATE_FILE, deployed_jobs, fingerprint
 from kedro_dab.deploy.target import Target
@@ -27,7 +31,8 @@ class JobChange:
     job_id: int | None = None
     url: str | None = None
     reason: str = ""
-    """Why, when it is not plain: "removed from the configuration", "duplicate"."""
+    """Why, when it is not plain: "removed from the configuration", "duplicate", "changed in
+    the workspace: name, tags['team']"."""
 
 
 def job_url(host: str, job_id: int) -> str:
@@ -73,8 +78,9 @@ class Changes:
 
 
 def decide(deployment: Deployment) -> Changes:
-    """The deploy's changes, from the state file, one listing of the tagged jobs and the local
-    files. Only reads the workspace; the dry run and the deploy both call it."""
+    """The deploy's changes, from the state file, one listing of the tagged jobs, the live
+    settings of each job the state says is up to date, and the local files. Only reads the
+    workspace; the dry run and the deploy both call it."""
     d = deployment
     state = d.workspace.read_json(f"{d.paths.state}/{STATE_FILE}") or {}
     known = {key: int(job_id) for key, job_id in (state.get("jobs") or {}).items()}
@@ -103,7 +109,9 @@ def decide(deployment: Deployment) -> Changes:
             and job_id in listed.get(key, [])
             and prints.get(key) == fingerprint(settings, d.permissions[key])
         )
-        changes.jobs.append(JobChange(key, "unchanged" if same else "update", job_id))
+        edited = edited_in_workspace(d.workspace, job_id, settings) if same else ""
+        action = "unchanged" if same and not edited else "update"
+        changes.jobs.append(JobChange(key, action, job_id, reason=edited))
     for key in sorted((set(known) | set(listed)) - set(d.desired)):
         job_id, twins = alive(key)
         for gone in [job_id, *twins] if job_id is not None else []:

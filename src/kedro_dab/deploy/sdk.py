@@ -127,7 +127,9 @@ def deploy_target(
 def _report_dry_run(changes: Changes, report: DeployReport, host: str) -> None:
     """Fill a dry run's report: what the deploy would do."""
     report.jobs += [
-        JobChange(c.key, c.action, c.job_id, job_url(host, c.job_id) if c.job_id else None)
+        JobChange(
+            c.key, c.action, c.job_id, job_url(host, c.job_id) if c.job_id else None, c.reason
+        )
         for c in [*changes.jobs, *changes.duplicates, *changes.removed]
     ]
     report.uploaded += changes.uploads
@@ -198,8 +200,11 @@ def _apply(
                     d.workspace.set_permissions(key, job_id, acl)
         jobs[key] = job_id
         prints[key] = fingerprint(settings, d.permissions[key])
-        report.jobs.append(JobChange(key, change.action, job_id, job_url(host, job_id)))
-        echo(f"{change.action:9} job {key} -> {job_url(host, job_id)}")
+        report.jobs.append(
+            JobChange(key, change.action, job_id, job_url(host, job_id), change.reason)
+        )
+        why = f" ({change.reason})" if change.reason else ""
+        echo(f"{change.action:9} job {key} -> {job_url(host, job_id)}{why}")
     if created:
         # A create retried by the SDK after its response was lost leaves a twin behind: one more
         # listing (only when something was created) finds and deletes it.

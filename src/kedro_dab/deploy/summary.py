@@ -3,7 +3,9 @@ workspace (kedro-dab's deployment state, the jobs and their runs); nothing is ch
 
 Drift compares what the last deploy sent for each job (its fingerprint in the deployment
 state) with what the local bundle files would send now, against the same uploaded wheel: a
-change to dab.yml or the bundle that was not deployed shows, a rebuilt wheel does not.
+change to dab.yml or the bundle that was not deployed shows, a rebuilt wheel does not. A job
+whose fingerprint matches is then compared with its live settings, so an edit made in the
+workspace shows too, named as a deploy names it (`kedro_dab.deploy.drift`).
 
 A target deployed by the Databricks CLI (the `cli` engine) has no kedro-dab deployment state;
 its jobs are read from the state the CLI keeps beside it (cli_state.py). Its drift is unknown
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_dab.deploy.cli_state import cli_deployed_jobs
+from kedro_dab.deploy.drift import edited_in_workspace
 from kedro_dab.deploy.target import Target, load_target
 from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about, connect
 from kedro_dab.errors import ConfigError
@@ -130,8 +133,14 @@ def summarize(
             in_sync, drift = False, "drifted: deployed, but no longer in the local bundle"
         elif isinstance(local, str):
             in_sync, drift = None, local
-        elif prints.get(key) == local[key]:
-            in_sync, drift = True, "in sync: the deployed settings equal the local bundle"
+        elif prints.get(key) == local[key][0]:
+            edited = edited_in_workspace(workspace, job_id, local[key][1])
+            in_sync = not edited
+            drift = (
+                f"drifted: {edited}; a deploy puts it back"
+                if edited
+                else "in sync: the deployed settings equal the local bundle"
+            )
         else:
             in_sync, drift = False, "drifted: the local bundle differs from what was deployed"
         out.jobs.append(
@@ -212,9 +221,9 @@ def job_url(
 
 def _local_fingerprints(
     root: Path, target: Target, workspace: Workspace, user: str, paths: Any, wheel: str | None
-) -> dict[str, str] | str:
-    """What a deploy of the local bundle would send for each job, against the deployed wheel,
-    or why that cannot be known."""
+) -> dict[str, tuple[str, dict[str, Any]]] | str:
+    """What a deploy of the local bundle would send for each job, against the deployed wheel
+    (its fingerprint and settings), or why that cannot be known."""
     from kedro_dab.build import Artifact
     from kedro_dab.deploy.context import references, short_name
     from kedro_dab.deploy.files import uses_wheel
@@ -237,7 +246,7 @@ def _local_fingerprints(
     out = {}
     for key in target.jobs:
         settings = desired_settings(target, key, root, context, stand_in, remote, short)
-        out[key] = fingerprint(settings, job_permissions(target, key, context))
+        out[key] = (fingerprint(settings, job_permissions(target, key, context)), settings)
     return out
 
 

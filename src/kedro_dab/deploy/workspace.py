@@ -310,6 +310,17 @@ class Workspace:
         deployment = job.settings.deployment if job.settings else None
         return deployment.metadata_file_path if deployment else None
 
+    def job_settings(self, job_id: int) -> dict[str, Any] | None:
+        """A job's live settings as `jobs/get` returns them, every page (None: it is gone)."""
+        try:
+            job = self.client.jobs.get(job_id)
+        except Exception as exc:
+            if _gone(exc):
+                return None
+            with about(f"job {job_id}"):
+                raise exc
+        return job.settings.as_dict() if job.settings else {}
+
     def jobs_tagged(self, tags: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
         """(job id, tags) of every job carrying all `tags`."""
         found = []
