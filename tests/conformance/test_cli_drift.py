@@ -21,9 +21,16 @@ from typing import Any
 
 import pytest
 
-from kedro_dab.deploy.drift import drifted
+from kedro_dab.deploy.drift import acl_drifted, drifted
 
 DATA = Path(__file__).parent / "data" / "resources" / "jobs"
+PERMISSIONS = Path(__file__).parent / "data" / "resources" / "permissions" / "jobs"
+ACL_PLANS = [
+    "added_remotely/out.plan.direct.json",
+    "deleted_remotely/out.plan_restore.direct.json",
+    "update/out.plan_delete_one.direct.json",
+    "update/out.plan_update.direct.json",
+]
 PLANS = [
     "remote_add_tag/out.plan_post_update.direct.json",
     "remote_matches_config/out.plan.direct.json",
@@ -36,10 +43,18 @@ PLANS = [
 _BARE_PLACEHOLDER = re.compile(r"(?<=: )\[[A-Z][A-Z0-9_]*\](?=,?\n)")
 
 
+def recorded_plan(path: Path) -> dict[str, Any]:
+    text = _BARE_PLACEHOLDER.sub("null", path.read_text(encoding="utf-8"))
+    return dict(json.loads(text)["plan"])
+
+
 def recorded_jobs(name: str) -> list[tuple[str, dict[str, Any]]]:
-    text = _BARE_PLACEHOLDER.sub("null", (DATA / name).read_text(encoding="utf-8"))
-    plan = json.loads(text)["plan"]
-    return [(key, entry) for key, entry in plan.items() if key.startswith("resources.jobs.")]
+    plan = recorded_plan(DATA / name)
+    return [
+        (key, entry)
+        for key, entry in plan.items()
+        if key.startswith("resources.jobs.") and not key.endswith(".permissions")
+    ]
 
 
 _STEP = re.compile(r"\.?([a-z_]+)(?:\[([a-z_]+)='([^']*)'\]|\['([^']*)'\]|\[(\d+)\])?")
@@ -106,3 +121,19 @@ def test_the_skip_plans_record_skips_for_backend_defaults_and_managed_fields() -
         for change in entry["changes"].values()
     }
     assert {"backend_default", "empty", "managed"} <= reasons
+
+
+@pytest.mark.parametrize("name", ACL_PLANS)
+def test_the_permissions_that_differ_are_those_the_cli_plans_to_update(name: str) -> None:
+    ((key, entry),) = [
+        (k, v) for k, v in recorded_plan(PERMISSIONS / name).items() if k.endswith(".permissions")
+    ]
+    assert entry["action"] == "update"
+    updates = sorted(
+        f"permissions{path}"
+        for path, change in entry["changes"].items()
+        if change.get("action") == "update"
+    )
+    sent, live = entry["new_state"]["value"]["__embed__"], entry["remote_state"]["__embed__"]
+    assert acl_drifted(sent, live) == updates, key
+    assert acl_drifted(sent, sent) == []

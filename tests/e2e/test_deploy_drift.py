@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from databricks.sdk.service.jobs import JobSettings
+from databricks.sdk.service.jobs import JobAccessControlRequest, JobPermissionLevel, JobSettings
 
 from tests.e2e.deploy_helpers import JOB, copy_example, dab, output
 from tests.fake_workspace import FakeWorkspace
@@ -110,3 +110,23 @@ def test_summary_reports_a_job_edited_in_the_workspace_as_drifted(deployed) -> N
     (job,) = json.loads(written.read_text(encoding="utf-8"))["jobs"]
     assert job["in_sync"] is False
     assert "changed in the workspace: name" in job["drift"]
+
+
+def test_a_permission_granted_in_the_workspace_is_revoked_as_the_cli_revokes_it(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    ws, project = fake_workspace, copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk", "-t", "prod").returncode == 0
+    (job_id,) = ws.jobs
+    granted = ws.job_permissions[job_id]
+    extra = JobAccessControlRequest(
+        group_name="admin-team", permission_level=JobPermissionLevel.CAN_MANAGE
+    )
+    mine = [JobAccessControlRequest.from_dict(entry) for entry in granted]
+    ws.client().jobs.set_permissions(str(job_id), access_control_list=[*mine, extra])
+
+    again = dab(project, ws, "deploy", "--engine", "sdk", "-t", "prod")
+
+    assert again.returncode == 0, output(again)
+    assert "(changed in the workspace: permissions[group_name='admin-team'])" in again.stdout
+    assert ws.job_permissions[job_id] == granted

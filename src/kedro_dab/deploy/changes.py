@@ -109,7 +109,9 @@ def decide(deployment: Deployment) -> Changes:
             and job_id in listed.get(key, [])
             and prints.get(key) == fingerprint(settings, d.permissions[key])
         )
-        edited = edited_in_workspace(d.workspace, job_id, settings) if same else ""
+        edited = (
+            edited_in_workspace(d.workspace, job_id, settings, d.permissions[key]) if same else ""
+        )
         action = "unchanged" if same and not edited else "update"
         changes.jobs.append(JobChange(key, action, job_id, reason=edited))
     for key in sorted((set(known) | set(listed)) - set(d.desired)):

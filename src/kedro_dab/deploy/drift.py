@@ -8,7 +8,8 @@ remote value is one Databricks keeps for itself (`IGNORE_REMOTE`), or the settin
 out and the remote holds a value the backend fills in (`BACKEND_DEFAULTS`). Lists of tasks,
 job clusters, environments, parameters and dependencies are matched by their keys, whatever
 their order. Differences are named as the CLI's plan names them: `tags['team']`,
-`tasks[task_key='ingest'].max_retries`.
+`tasks[task_key='ingest'].max_retries`. A job's direct permissions are compared too when the
+bundle sets any (without, the CLI leaves them alone): `permissions[group_name='admins']`.
 """
 
 from __future__ import annotations
@@ -92,17 +93,49 @@ BACKEND_DEFAULTS: Mapping[str, tuple[Any, ...] | None] = {
 EDITED = "changed in the workspace"
 
 
-def edited_in_workspace(workspace: Workspace, job_id: int, settings: Mapping[str, Any]) -> str:
+def edited_in_workspace(
+    workspace: Workspace,
+    job_id: int,
+    settings: Mapping[str, Any],
+    permissions: list[dict[str, Any]],
+) -> str:
     """Why a job whose state says it is up to date is not (edited in the UI or through the
-    API), or "" when its live settings are what a deploy sends."""
+    API), or "" when its live settings, and its direct permissions when the bundle sets any,
+    are what a deploy sends."""
     live = workspace.job_settings(job_id)
     if live is None:
         return ""
     paths = drifted(settings, live)
+    if permissions:
+        paths += acl_drifted(permissions, workspace.job_acl(job_id))
     if not paths:
         return ""
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
     return f"{EDITED}: {shown}"
+
+
+def acl_drifted(sent: list[dict[str, Any]], live: list[dict[str, Any]]) -> list[str]:
+    """The principals whose direct permission on the job differs from `sent` (entries as
+    `job_permissions` gives them: a level and one principal), as `permissions[user_name='x']`
+    (added or removed) or `permissions[user_name='x'].level`, sorted."""
+    ours, theirs = _levels(sent), _levels(live)
+    found = []
+    for kind, name in sorted(set(ours) | set(theirs)):
+        shown = f"permissions[{kind}='{name}']"
+        if (kind, name) not in ours or (kind, name) not in theirs:
+            found.append(shown)
+        elif ours[kind, name] != theirs[kind, name]:
+            found.append(f"{shown}.level")
+    return found
+
+
+def _levels(entries: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    out = {}
+    for entry in entries:
+        for kind in ("user_name", "service_principal_name", "group_name"):
+            if entry.get(kind):
+                out[kind, str(entry[kind])] = str(entry.get("level"))
+    return out
 
 
 def drifted(sent: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:

@@ -134,7 +134,7 @@ def summarize(
         elif isinstance(local, str):
             in_sync, drift = None, local
         elif prints.get(key) == local[key][0]:
-            edited = edited_in_workspace(workspace, job_id, local[key][1])
+            edited = edited_in_workspace(workspace, job_id, *local[key][1:])
             in_sync = not edited
             drift = (
                 f"drifted: {edited}; a deploy puts it back"
@@ -221,9 +221,9 @@ def job_url(
 
 def _local_fingerprints(
     root: Path, target: Target, workspace: Workspace, user: str, paths: Any, wheel: str | None
-) -> dict[str, tuple[str, dict[str, Any]]] | str:
+) -> dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] | str:
     """What a deploy of the local bundle would send for each job, against the deployed wheel
-    (its fingerprint and settings), or why that cannot be known."""
+    (its fingerprint, settings and permissions), or why that cannot be known."""
     from kedro_dab.build import Artifact
     from kedro_dab.deploy.context import references, short_name
     from kedro_dab.deploy.files import uses_wheel
@@ -246,7 +246,8 @@ def _local_fingerprints(
     out = {}
     for key in target.jobs:
         settings = desired_settings(target, key, root, context, stand_in, remote, short)
-        out[key] = (fingerprint(settings, job_permissions(target, key, context)), settings)
+        acl = job_permissions(target, key, context)
+        out[key] = (fingerprint(settings, acl), settings, acl)
     return out
 
 

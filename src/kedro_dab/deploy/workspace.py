@@ -321,6 +321,23 @@ class Workspace:
                 raise exc
         return job.settings.as_dict() if job.settings else {}
 
+    def job_acl(self, job_id: int) -> list[dict[str, Any]]:
+        """A job's direct (not inherited) permissions: `{"level": ..., <principal>: ...}`."""
+        with about(f"permissions of job {job_id}"):
+            listing = self.client.jobs.get_permissions(str(job_id))
+        out = []
+        for entry in listing.access_control_list or []:
+            direct = [p for p in entry.all_permissions or [] if not p.inherited]
+            who = {
+                kind: getattr(entry, kind)
+                for kind in ("user_name", "service_principal_name", "group_name")
+                if getattr(entry, kind, None)
+            }
+            for permission in direct:
+                level = getattr(permission.permission_level, "value", permission.permission_level)
+                out.append({"level": str(level), **who})
+        return out
+
     def jobs_tagged(self, tags: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
         """(job id, tags) of every job carrying all `tags`."""
         found = []
