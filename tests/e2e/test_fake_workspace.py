@@ -248,6 +248,36 @@ def test_job_create_get_reset_list_delete_round_trip(
         w.jobs.get(job_id)
 
 
+def test_a_partial_job_update_replaces_fields_merges_tasks_by_key_and_removes_named_ones(
+    w: WorkspaceClient, fake_workspace: FakeWorkspace
+) -> None:
+    job_id = w.jobs.create(
+        name="demo", environments=ENVIRONMENTS, tasks=[wheel_task("a"), wheel_task("b", "a")]
+    ).job_id
+    assert job_id is not None
+    changed = wheel_task("a")
+    changed.max_retries = 2
+    w.jobs.update(
+        job_id,
+        new_settings=jobs.JobSettings(name="renamed", tasks=[changed, wheel_task("c")]),
+        fields_to_remove=["tasks/b"],
+    )
+    settings = fake_workspace.jobs[job_id]["settings"]
+    assert settings["name"] == "renamed"
+    assert [t["task_key"] for t in settings["tasks"]] == ["a", "c"]
+    assert settings["tasks"][0]["max_retries"] == 2
+    assert settings["environments"], "fields the update leaves out are kept"
+
+
+def test_a_partial_job_update_that_breaks_the_job_is_refused(w: WorkspaceClient) -> None:
+    job_id = w.jobs.create(
+        name="demo", environments=ENVIRONMENTS, tasks=[wheel_task("a"), wheel_task("b", "a")]
+    ).job_id
+    assert job_id is not None
+    with pytest.raises(InvalidParameterValue):
+        w.jobs.update(job_id, fields_to_remove=["tasks/a"])
+
+
 def test_jobs_list_pages_through_every_job(w: WorkspaceClient) -> None:
     ids = {
         w.jobs.create(name=f"job-{i}", environments=ENVIRONMENTS, tasks=[wheel_task("a")]).job_id
