@@ -288,37 +288,30 @@ class Workspace:
 
     # --- jobs -------------------------------------------------------------------------------------
 
-    def job_exists(self, job_id: int) -> bool:
+    def _job(self, job_id: int) -> Any:
+        """The job as `jobs/get` returns it, every page; None when it is gone."""
         try:
-            self.client.jobs.get(job_id)
+            return self.client.jobs.get(job_id)
         except Exception as exc:
             if _gone(exc):
-                return False
+                return None
             with about(f"job {job_id}"):
                 raise exc
-        return True
+
+    def job_exists(self, job_id: int) -> bool:
+        return self._job(job_id) is not None
 
     def job_metadata_path(self, job_id: int) -> str | None:
         """The `deployment.metadata_file_path` of a job (None: none, or the job is gone)."""
-        try:
-            job = self.client.jobs.get(job_id)
-        except Exception as exc:
-            if _gone(exc):
-                return None
-            with about(f"job {job_id}"):
-                raise exc
-        deployment = job.settings.deployment if job.settings else None
+        job = self._job(job_id)
+        deployment = job.settings.deployment if job is not None and job.settings else None
         return deployment.metadata_file_path if deployment else None
 
     def job_settings(self, job_id: int) -> dict[str, Any] | None:
-        """A job's live settings as `jobs/get` returns them, every page (None: it is gone)."""
-        try:
-            job = self.client.jobs.get(job_id)
-        except Exception as exc:
-            if _gone(exc):
-                return None
-            with about(f"job {job_id}"):
-                raise exc
+        """A job's live settings as `jobs/get` returns them (None: it is gone)."""
+        job = self._job(job_id)
+        if job is None:
+            return None
         return job.settings.as_dict() if job.settings else {}
 
     def job_acl(self, job_id: int) -> list[dict[str, Any]]:
