@@ -4,18 +4,23 @@ name the path or job they concern. The SDK does auth (env, profiles, OAuth) and 
 
 Deleting something that is already gone succeeds: a job deleted in the UI, a retried delete
 whose first response was lost, a file removed by hand. `connect` checks the host and the
-credentials within seconds, before the SDK's five-minute retry budget applies."""
+credentials within seconds, before the SDK's five-minute retry budget applies; a host that is
+not a URL, or a profile that is missing or is for another host, it refuses before sending
+anything, as the Databricks CLI does."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from kedro_dab.errors import DabError, first_line
+from kedro_dab.errors import DabError, first_line, read_text
 
 
 class WorkspaceError(DabError):
@@ -37,10 +42,13 @@ def connect(host: str | None, profile: str | None, *, probe_seconds: float | Non
 
     The host and the credentials are checked first by one `scim/v2/Me` request that waits at
     most `probe_seconds` (default `PROBE_SECONDS`), so that a wrong host or token fails in
-    seconds with the host named, not after the SDK's retry budget."""
+    seconds with the host named, not after the SDK's retry budget. Before that, without any
+    request, `_check_before_sending` refuses a host that is not a URL and a profile that is
+    missing or is for another host."""
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.config import Config
 
+    _check_before_sending(host, profile)
     budget = PROBE_SECONDS if probe_seconds is None else probe_seconds
 
     def config(**timeouts: Any) -> Any:
@@ -75,6 +83,121 @@ def connect(host: str | None, profile: str | None, *, probe_seconds: float | Non
             "check the workspace host in databricks.yml, DATABRICKS_HOST or the --profile"
         )
     return WorkspaceClient(config=config())
+
+
+_EXAMPLE_HOST = "https://<workspace>.cloud.databricks.com"
+_HOST_NAME = re.compile(r"[\w.:-]+")
+_SETTINGS_SECTION = "__settings__"
+_NO_DEFAULTS = "\0 kedro-dab reads [DEFAULT] as a plain profile"
+
+
+def _check_before_sending(host: str | None, profile: str | None) -> None:
+    """Raise `WorkspaceError` when the host databricks-sdk would use is not a URL, or when the
+    chosen profile (`--profile`, else DATABRICKS_CONFIG_PROFILE, as for the CLI) is not in the
+    config file or is for another host than that one. The SDK takes the host from the bundle,
+    else DATABRICKS_HOST, else the profile, and sends the profile's token to it."""
+    named = host or os.environ.get("DATABRICKS_HOST") or None
+    source = "workspace.host in databricks.yml" if host else "DATABRICKS_HOST"
+    if named is not None:
+        _require_url(named, source)
+    chosen = profile or os.environ.get("DATABRICKS_CONFIG_PROFILE") or None
+    if chosen is None:
+        return
+    flag = "--profile" if profile else "DATABRICKS_CONFIG_PROFILE"
+    path, profiles = _profiles(chosen, by_flag=bool(profile))
+    profile_host = profiles[chosen].get("host")
+    if not profile_host:
+        return
+    _require_url(profile_host, f"the host of profile '{chosen}' in {path}")
+    if named is None or _host_key(named) == _host_key(profile_host):
+        return
+    wanted, key = _shown_host(named), _host_key(named)
+    same = next((n for n, keys in profiles.items() if _host_key(keys.get("host", "")) == key), "")
+    choose = "pass --profile" if profile else "set DATABRICKS_CONFIG_PROFILE to"
+    use = f"{choose} {same} (its host is {wanted})" if same else f"{choose} a profile for {wanted}"
+    raise WorkspaceError(
+        f"profile '{chosen}' ({flag}) is for {_shown_host(profile_host)}, not for {wanted} "
+        f"({source}), so nothing was sent; {use}, or correct {source} or the host of profile "
+        f"'{chosen}' in {path}"
+    )
+
+
+def _profiles(name: str, *, by_flag: bool) -> tuple[Path, dict[str, dict[str, str]]]:
+    """The config file databricks-sdk reads (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg) and
+    its profiles' keys, read as the SDK reads them ([DEFAULT] not merged into the others); a
+    `WorkspaceError` when the file does not exist or has no profile `name` (chosen with
+    --profile when `by_flag`, else with DATABRICKS_CONFIG_PROFILE)."""
+    import configparser
+
+    from_env = os.environ.get("DATABRICKS_CONFIG_FILE")
+    path = Path(from_env or "~/.databrickscfg").expanduser()
+    drop = "leave out --profile" if by_flag else "unset DATABRICKS_CONFIG_PROFILE"
+    try:
+        text = read_text(path)
+    except FileNotFoundError:
+        raise WorkspaceError(
+            f"profile '{name}' not found: {path} does not exist"
+            f"{' (DATABRICKS_CONFIG_FILE)' if from_env else ''}; create the profile with "
+            f"`databricks auth login --profile {name}`, point DATABRICKS_CONFIG_FILE at the "
+            f"file that has it, or {drop}"
+        ) from None
+    parser = configparser.ConfigParser(default_section=_NO_DEFAULTS, interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
+        raise WorkspaceError(
+            f"{path}: not a valid Databricks config file ({first_line(exc)}); fix the file"
+        ) from None
+    profiles = {
+        section: dict(parser[section])
+        for section in parser.sections()
+        if section != _SETTINGS_SECTION and (section != "DEFAULT" or parser[section])
+    }
+    if name not in profiles:
+        use = "pass one with --profile" if by_flag else "set DATABRICKS_CONFIG_PROFILE to one"
+        raise WorkspaceError(
+            f"profile '{name}' not found in {path} (its profiles: "
+            f"{', '.join(profiles) or 'none'}); {use}, add it with "
+            f"`databricks auth login --profile {name}`, or {drop}"
+        )
+    return path, profiles
+
+
+def _host_key(host: str) -> tuple[str, str, int] | None:
+    """(scheme, host name, port) of a workspace URL, read as databricks-sdk reads it (https
+    when no scheme is given), so that spellings of one host compare equal; None when `host` is
+    not such a URL."""
+    if not host or any(char.isspace() for char in host):
+        return None
+    try:
+        parts = urlsplit(host if "://" in host else f"https://{host}")
+        port = parts.port
+    except ValueError:  # a port that is not a number, an unbalanced bracket
+        return None
+    scheme, name = parts.scheme.lower(), parts.hostname or ""
+    if scheme not in ("http", "https") or not _HOST_NAME.fullmatch(name):
+        return None
+    return scheme, name, port or (443 if scheme == "https" else 80)
+
+
+def _shown_host(host: str) -> str:
+    """`scheme://host[:port]` of a workspace URL, lower-case and without a default port."""
+    key = _host_key(host)
+    if key is None:
+        return host
+    scheme, name, port = key
+    if ":" in name:
+        name = f"[{name}]"
+    return f"{scheme}://{name}" + ("" if port == (443 if scheme == "https" else 80) else f":{port}")
+
+
+def _require_url(host: str, source: str) -> None:
+    """Raise `WorkspaceError` naming `source` when `host` is not a workspace URL."""
+    if _host_key(host) is None:
+        raise WorkspaceError(
+            f"{source} is {host!r}, which is not a workspace URL; make it the workspace's URL, "
+            f"like {_EXAMPLE_HOST}"
+        )
 
 
 def _probe(url: str, headers: dict[str, str], seconds: float) -> tuple[int | None, str]:
