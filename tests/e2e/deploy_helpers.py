@@ -54,6 +54,18 @@ def copy_example(dest_parent: Path, name: str = "spaceflights", *, app: bool = F
     return project
 
 
+def with_dev_workspace(project: Path, **settings: str) -> Path:
+    """Set keys of the `dev` target's `workspace` in `project`'s databricks.yml (`host`,
+    `root_path`)."""
+    import yaml
+
+    path = project / "databricks.yml"
+    data = yaml.safe_load(path.read_text())
+    data["targets"]["dev"].setdefault("workspace", {}).update(settings)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return project
+
+
 def without_app(project: Path) -> None:
     """Opt the example's endpoint out of the Databricks App, as if it had never opted in."""
     dab = project / "conf" / "base" / "dab.yml"

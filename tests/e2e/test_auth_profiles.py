@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e.deploy_helpers import copy_example, dab, error_lines, output
+from tests.e2e.deploy_helpers import copy_example, dab, error_lines, output, with_dev_workspace
 from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
@@ -27,15 +26,6 @@ def other_workspace() -> Iterator[FakeWorkspace]:
     with FakeWorkspace() as workspace:
         yield workspace
     assert not workspace.internal_errors, workspace.internal_errors
-
-
-def with_host(project: Path, host: str) -> Path:
-    """Pin the `dev` target of `project` to `host` (its `workspace.host`)."""
-    path = project / "databricks.yml"
-    data = yaml.safe_load(path.read_text())
-    data["targets"]["dev"].setdefault("workspace", {})["host"] = host
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return project
 
 
 def config_file(folder: Path, profiles: dict[str, FakeWorkspace]) -> Path:
@@ -60,7 +50,7 @@ def refused(result: subprocess.CompletedProcess[str]) -> str:
 def test_a_profile_for_another_host_than_the_bundles_is_refused_before_any_request(
     fake_workspace: FakeWorkspace, other_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    project = with_host(copy_example(tmp_path), fake_workspace.host)
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
     cfg = config_file(tmp_path, {"other": other_workspace})
     env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg)}
 
@@ -78,7 +68,7 @@ def test_a_profile_for_another_host_than_the_bundles_is_refused_before_any_reque
 def test_DATABRICKS_CONFIG_PROFILE_for_another_host_than_the_bundles_is_refused_the_same_way(
     fake_workspace: FakeWorkspace, other_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    project = with_host(copy_example(tmp_path), fake_workspace.host)
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
     cfg = config_file(tmp_path, {"other": other_workspace})
     env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg), "DATABRICKS_CONFIG_PROFILE": "other"}
 
@@ -108,7 +98,7 @@ def test_a_profile_for_another_host_than_DATABRICKS_HOST_is_refused_before_any_r
 def test_the_profiles_token_is_used_when_its_host_is_the_bundles_spelt_otherwise(
     fake_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    project = with_host(copy_example(tmp_path), fake_workspace.host)
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
     cfg = tmp_path / "databrickscfg"
     spelt = fake_workspace.host.replace("http://", "HTTP://") + "/"
     cfg.write_text(f"[same]\nhost = {spelt}\ntoken = {fake_workspace.token}\n")
@@ -185,7 +175,7 @@ def test_a_DATABRICKS_HOST_that_is_not_a_url_is_one_line_naming_it(
 def test_a_workspace_host_in_databricks_yml_that_is_not_a_url_is_one_line_naming_it(
     fake_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    project = with_host(copy_example(tmp_path), "not a url")
+    project = with_dev_workspace(copy_example(tmp_path), host="not a url")
 
     result = dab(project, fake_workspace, "deploy", "--engine", "sdk")
 

@@ -5,25 +5,15 @@ or cloned in the UI, is neither taken over, nor deleted as a duplicate, nor dest
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.e2e.deploy_helpers import copy_example, dab, output
+from tests.e2e.deploy_helpers import copy_example, dab, output, with_dev_workspace
 from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
 
 OTHER_ROOT = "/Workspace/Users/${workspace.current_user.userName}/.bundle/spaceflights-b/dev"
-
-
-def with_root(project: Path, root: str) -> Path:
-    path = project / "databricks.yml"
-    data = yaml.safe_load(path.read_text())
-    data["targets"]["dev"].setdefault("workspace", {})["root_path"] = root
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return project
 
 
 def metadata_paths(ws: FakeWorkspace) -> dict[int, str | None]:
@@ -38,7 +28,7 @@ def test_a_second_checkout_of_the_target_deploys_its_own_job_and_destroys_only_t
 ):
     ws = fake_workspace
     first = copy_example(tmp_path / "a")
-    second = with_root(copy_example(tmp_path / "b"), OTHER_ROOT)
+    second = with_dev_workspace(copy_example(tmp_path / "b"), root_path=OTHER_ROOT)
     assert dab(first, ws, "deploy", "--engine", "sdk").returncode == 0
     (first_job,) = ws.jobs
     first_path = metadata_paths(ws)[first_job]
