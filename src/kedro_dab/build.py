@@ -8,6 +8,7 @@ a new version that all-purpose clusters install instead of keeping the old one.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
@@ -19,6 +20,8 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from kedro_dab.errors import DabError, first_line
 BUILD_DIR = "dist"
 _LABEL = "kd"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_ASIDE: ContextVar[Path | None] = ContextVar("kedro_dab_wheels_aside", default=None)
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class BuildError(DabError):
 
 def build_wheel(project_path: Path, out_dir: Path | None = None) -> Artifact:
     """Build the project wheel (`uv build --wheel` when uv is on the PATH, else
-    `python -m build --wheel`) and stamp its version with a hash of its contents."""
-    out_dir = out_dir or project_path / BUILD_DIR
+    `python -m build --wheel`) into `out_dir` (default `dist/`, or the folder of
+    `wheels_aside`) and stamp its version with a hash of its contents."""
+    out_dir = out_dir or _ASIDE.get() or project_path / BUILD_DIR
     before = set(_build_leftovers(project_path))
     try:
         return _build(project_path, out_dir)
@@ -60,6 +65,18 @@ def build_wheel(project_path: Path, out_dir: Path | None = None) -> Artifact:
         for leftover in _build_leftovers(project_path):
             if leftover not in before:
                 shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def wheels_aside() -> Iterator[Path]:
+    """While the block runs, `build_wheel` without `out_dir` builds into a temporary folder
+    (removed afterwards) instead of `dist/`: what a dry run, which writes nothing, needs."""
+    with tempfile.TemporaryDirectory(prefix="kedro-dab-wheel-") as folder:
+        token = _ASIDE.set(Path(folder))
+        try:
+            yield Path(folder)
+        finally:
+            _ASIDE.reset(token)
 
 
 def _build_leftovers(project_path: Path) -> list[Path]:

@@ -170,7 +170,10 @@ _STATE_STYLE = {
     "running": "yellow",
     "done": "green",
     "failed": "bold red",
+    "timed out": "bold red",
     "skipped": "magenta",
+    "excluded": "magenta",
+    "disabled": "dim",
     "cancelled": "magenta",
 }
 
@@ -215,6 +218,7 @@ class TaskProgress:
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=self.title)
         table.add_column("task")
@@ -222,7 +226,7 @@ class TaskProgress:
         table.add_column("time", justify="right")
         for key in self.keys:
             state, timing = self.states[key]
-            table.add_row(key, f"[{_STATE_STYLE.get(state, '')}]{state}[/]", timing)
+            table.add_row(key, Text(state, style=_STATE_STYLE.get(state, "")), timing)
         return table
 
     def summary(self) -> Any:

@@ -33,8 +33,12 @@ def deploy(
 ) -> DeployReport:
     """`kedro dab deploy`: regenerate and validate the bundle, then deploy one target with the
     Databricks CLI (`engine="cli"`) or in pure Python through databricks-sdk (`"sdk"`);
-    `"auto"` picks the CLI when it is on the PATH. Jobs removed from the configuration are
+    `"auto"` picks the CLI when it is on the PATH. A `dry_run` builds its wheel in a temporary
+    folder, never in `dist/`. Jobs removed from the configuration are
     deleted only when `auto_approve` or `confirm_delete(keys)` says so."""
+    import contextlib
+
+    from kedro_dab.build import wheels_aside
     from kedro_dab.bundle.layout import ENV_VARIABLE
     from kedro_dab.bundle.validate import validate_bundle
     from kedro_dab.deploy import engines
@@ -57,30 +61,31 @@ def deploy(
     report = validate_bundle(source, result.plan, result.rendered, run_cli=False)
     if not report.ok:
         raise BundleError("; ".join(report.problems))
-    if chosen == "cli":
-        return engines.deploy_with_cli(
-            root,
+    with wheels_aside() if dry_run else contextlib.nullcontext():
+        if chosen == "cli":
+            return engines.deploy_with_cli(
+                root,
+                target_name,
+                profile=profile,
+                variables=variables,
+                dry_run=dry_run,
+                force_lock=force_lock,
+                auto_approve=auto_approve,
+                echo=echo,
+            )
+        approve = (lambda keys: True) if auto_approve else (confirm_delete or (lambda keys: False))
+        return engines.deploy_with_sdk(
+            source.with_owned(result.rendered),
             target_name,
+            conf_dir=result.plan.conf_dir,
             profile=profile,
             variables=variables,
             dry_run=dry_run,
             force_lock=force_lock,
-            auto_approve=auto_approve,
+            confirm_delete=approve,
             echo=echo,
+            client=client,
         )
-    approve = (lambda keys: True) if auto_approve else (confirm_delete or (lambda keys: False))
-    return engines.deploy_with_sdk(
-        source.with_owned(result.rendered),
-        target_name,
-        conf_dir=result.plan.conf_dir,
-        profile=profile,
-        variables=variables,
-        dry_run=dry_run,
-        force_lock=force_lock,
-        confirm_delete=approve,
-        echo=echo,
-        client=client,
-    )
 
 
 def _env_override(variables: Sequence[str]) -> str | None:

@@ -72,7 +72,7 @@ def run(
     loaded = load_target(root, target)
     workspace, key, job_id = job_id_for(root, loaded, job, profile=profile, client=client)
     values = job_parameters(loaded, key, params)
-    run_id = runs.start(workspace, job_id, values)
+    run_id = runs.start(workspace, job_id, values, key=key, target=loaded.name)
     first = runs.status(workspace, run_id)
     on_start(run_id, first.url)
     return runs.follow(workspace, run_id, on_change)
@@ -122,6 +122,7 @@ def repair_run(
     root = Path(project_path).resolve()
     loaded = load_target(root, target)
     workspace, key, job_id = job_id_for(root, loaded, job, profile=profile, client=client)
+    runs.require_job(workspace, job_id, key, loaded.name)
     if run_id is None:
         run_id = runs.latest_unsuccessful_run(workspace, job_id, key)
     runs.repair(workspace, run_id)

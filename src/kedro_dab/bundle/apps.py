@@ -156,18 +156,21 @@ def app_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in (root / OWNED_DIR / APPS_DIR).glob("*/app.yaml"))
 
 
+def wheel_destinations(root: Path, wheel: Path) -> list[Path]:
+    """Where `stage_wheel` puts the project wheel: each app folder's `wheel/<name>`."""
+    return [folder / WHEEL_DIR / wheel.name for folder in app_folders(root)]
+
+
 def stage_wheel(root: Path, wheel: Path) -> list[Path]:
     """Put the project wheel into every app folder's `wheel/` (replacing any older one), where
     the app's requirements.txt finds it; the staged files."""
     import shutil
 
-    staged = []
-    for folder in app_folders(root):
-        target = folder / WHEEL_DIR
-        if target.is_dir():
-            for old in target.glob("*.whl"):
+    staged = wheel_destinations(root, wheel)
+    for destination in staged:
+        if destination.parent.is_dir():
+            for old in destination.parent.glob("*.whl"):
                 old.unlink()
-        target.mkdir(exist_ok=True)
-        shutil.copy2(wheel, target / wheel.name)
-        staged.append(target / wheel.name)
+        destination.parent.mkdir(exist_ok=True)
+        shutil.copy2(wheel, destination)
     return staged

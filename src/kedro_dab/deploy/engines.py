@@ -58,7 +58,8 @@ def deploy_with_cli(
 ) -> DeployReport:
     """`databricks bundle validate --strict`, then `databricks bundle deploy` (unless dry run)."""
     executable = cli.require_cli()
-    _stage_app_wheel(root, echo)
+    if not dry_run:
+        _stage_app_wheel(root, echo)
     cli.run_cli(
         executable,
         cli.bundle_args(
@@ -151,7 +152,13 @@ def deploy_with_sdk(
         wheel = build_wheel(root)
         echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
     conf_files = synced_files(
-        target, root, conf_dir, wheel.path if wheel else None, echo, source=source
+        target,
+        root,
+        conf_dir,
+        wheel.path if wheel else None,
+        echo,
+        source=source,
+        stage=not dry_run,
     )
     return deploy_target(
         workspace,
@@ -174,26 +181,45 @@ def synced_files(
     echo: Callable[[str], None],
     *,
     source: Mapping[str, bytes] | None = None,
+    stage: bool = True,
 ) -> dict[str, bytes]:
     """The files the SDK engine syncs (path relative to the bundle root -> bytes), by the
     CLI's sync rules: the shipped conf (or, for a from_source target, `source`: what the CLI's
     file sync uploads) and, for a bundle with apps, each app's source folder with the project
-    `wheel` staged in it."""
-    from kedro_dab.bundle.apps import stage_wheel
+    `wheel` staged in it (copied there, or with `stage=False`, as a dry run needs, only
+    counted as if it were)."""
+    from kedro_dab.bundle.apps import stage_wheel, wheel_destinations
     from kedro_dab.bundle.layout import shipped_conf_files
     from kedro_dab.deploy.apps_source import source_files as app_files
     from kedro_dab.deploy.apps_source import source_folders
 
     folders = source_folders(target, root)
-    if folders and wheel is not None:
+    aside: dict[str, bytes] = {}
+    if folders and wheel is not None and stage:
         for path in stage_wheel(root, wheel):
             echo(f"staged {path.relative_to(root).as_posix()}")
+    elif folders and wheel is not None:
+        aside = {
+            path.relative_to(root).as_posix(): wheel.read_bytes()
+            for path in wheel_destinations(root, wheel)
+        }
     in_apps = app_files(root, folders) if folders else []
+    if aside:
+        replaced = {Path(rel).parent for rel in aside}
+        in_apps = [rel for rel in in_apps if not _replaced_wheel(Path(rel), replaced)]
     if source is not None:
-        return {**source, **{rel: (root / rel).read_bytes() for rel in in_apps}}
+        return {**source, **{rel: (root / rel).read_bytes() for rel in in_apps}, **aside}
     shipped = [f"{conf_dir}/{rel.as_posix()}" for rel in shipped_conf_files(root / conf_dir)]
-    shipped += in_apps
-    return {rel: (root / rel).read_bytes() for rel in synced(target, root, shipped)}
+    shipped += in_apps + list(aside)
+    return {
+        rel: aside[rel] if rel in aside else (root / rel).read_bytes()
+        for rel in synced(target, root, shipped)
+    }
+
+
+def _replaced_wheel(rel: Path, staging: set[Path]) -> bool:
+    """Whether `rel` is an older wheel that staging the new one would remove."""
+    return rel.parent in staging and rel.suffix == ".whl"
 
 
 def job_id_for(

@@ -6,12 +6,13 @@ they are uploaded. What the SDK engine cannot deploy as the CLI would is refused
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kedro_dab.build import Artifact
+from kedro_dab.build import BUILD_DIR, Artifact
 from kedro_dab.deploy.context import target_presets
 from kedro_dab.deploy.metadata import METADATA_FILE
 from kedro_dab.deploy.references import go_string as _go_string
@@ -242,12 +243,19 @@ def _hints(model: Any) -> dict[str, tuple[Any, bool]]:
 def _artifact(
     value: str, source: Path, root: Path, wheel: Artifact | None, remote: str, where: str
 ) -> str:
-    """Map a local wheel path (relative to the resource file) to its uploaded location."""
+    """Map a local wheel path (relative to the resource file) to its uploaded location: a
+    path that names the project wheel, or its place in `dist/` (a dry run builds it aside)."""
     if value.startswith(("/", "dbfs:")) or "://" in value or not value.endswith(".whl"):
         return value
-    matches = sorted((source.parent).glob(value))
-    if wheel is not None and wheel.path.resolve() in [m.resolve() for m in matches]:
-        return remote
+    matches = [m.resolve() for m in source.parent.glob(value)]
+    if wheel is not None:
+        pattern = source.parent / value
+        in_dist = root / BUILD_DIR / wheel.path.name
+        if wheel.path.resolve() in matches or (
+            pattern.parent.resolve() == in_dist.parent.resolve()
+            and fnmatch.fnmatchcase(in_dist.name, pattern.name)
+        ):
+            return remote
     raise UnsupportedBundle(
         f"{where}: '{value}' names a wheel other than the project's own; {USE_CLI}"
     )

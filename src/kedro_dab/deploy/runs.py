@@ -3,13 +3,14 @@ failed and skipped tasks again inside the same run, Jobs API `runs/repair`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kedro_dab.deploy.workspace import Workspace, WorkspaceError, about
+from kedro_dab.deploy.workspace import Workspace, WorkspaceError, _gone, about
 
 POLL_SECONDS = float(os.environ.get("KEDRO_DAB_POLL_SECONDS", "5"))
 TRANSIENT_POLLS = 8
@@ -19,14 +20,18 @@ _RESULT_TO_STATE = {
     "SUCCESS": "done",
     "SUCCESS_WITH_FAILURES": "done",
     "FAILED": "failed",
-    "TIMEDOUT": "failed",
+    "TIMEDOUT": "timed out",
     "MAXIMUM_CONCURRENT_RUNS_REACHED": "failed",
     "UPSTREAM_FAILED": "skipped",
-    "EXCLUDED": "skipped",
-    "SKIPPED": "skipped",
+    "EXCLUDED": "excluded",
+    "DISABLED": "disabled",
     "CANCELED": "cancelled",
     "UPSTREAM_CANCELED": "cancelled",
 }
+"""A task's Jobs API `RunResultState` -> its state in kedro-dab's views."""
+
+FAILED_TASK_STATES = ("failed", "timed out")
+"""Task states whose state message says what went wrong."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class TaskRunInfo:
     """Wall time once it ended, or so far while it runs."""
     url: str
     depends_on: tuple[str, ...] = ()
+    message: str = ""
+    """Databricks' state message: why it failed, timed out or was skipped."""
 
 
 @dataclass
@@ -64,16 +71,44 @@ class RunStatus:
         return self.finished and self.result == "SUCCESS"
 
 
-def start(workspace: Workspace, job_id: int, job_parameters: dict[str, str] | None = None) -> int:
-    """run-now; returns the run id. The request carries an idempotency token, so a retry of
-    it after a lost response answers with the same run instead of starting a second one."""
+def start(
+    workspace: Workspace,
+    job_id: int,
+    job_parameters: dict[str, str] | None = None,
+    *,
+    key: str = "",
+    target: str = "",
+) -> int:
+    """run-now of the job `key` of `target`; returns the run id. The request carries an
+    idempotency token, so a retry of it after a lost response answers with the same run
+    instead of starting a second one. A job deleted in the workspace since its deploy is an
+    error that says so."""
     import uuid
 
-    with about(f"job {job_id} (run-now)"):
+    with about(f"job {job_id} (run-now)"), _deleted_since_deploy(job_id, key, target):
         waiter = workspace.client.jobs.run_now(
             job_id, job_parameters=job_parameters or None, idempotency_token=uuid.uuid4().hex
         )
     return int(waiter.run_id)
+
+
+@contextlib.contextmanager
+def _deleted_since_deploy(job_id: int, key: str, target: str) -> Iterator[None]:
+    """An answer that the job does not exist becomes an error naming the deploy that brings
+    it back."""
+    from databricks.sdk.errors import DatabricksError
+
+    try:
+        yield
+    except DatabricksError as exc:
+        if not _gone(exc):
+            raise
+        name = f"'{key}' ({job_id})" if key else str(job_id)
+        deploy = f"kedro dab deploy -t {target}" if target else "kedro dab deploy"
+        raise WorkspaceError(
+            f"job {name} no longer exists in the workspace (deleted there since the last "
+            f"deploy?); run `{deploy}` again to create it"
+        ) from None
 
 
 def status(workspace: Workspace, run_id: int, page: str = "") -> RunStatus:
@@ -127,7 +162,16 @@ def _task_info(task: Any) -> TaskRunInfo:
         seconds=_seconds(task.start_time, task.end_time),
         url=str(task.run_page_url or ""),
         depends_on=tuple(str(d.task_key) for d in (task.depends_on or [])),
+        message=_message(task),
     )
+
+
+def _message(task: Any) -> str:
+    """The task's state message, else its termination message (the newer `status` field)."""
+    message = task.state.state_message if task.state else None
+    if not message and task.status and task.status.termination_details:
+        message = task.status.termination_details.message
+    return str(message or "")
 
 
 def _seconds(start: int | None, end: int | None) -> float | None:
@@ -160,7 +204,7 @@ def _task_state(task: Any) -> str:
     life = _value(state.life_cycle_state) if state else None
     result = _value(state.result_state) if state else None
     if result:
-        return _RESULT_TO_STATE.get(result, "failed")
+        return _RESULT_TO_STATE.get(result, result.lower().replace("_", " "))
     if life in ("RUNNING", "TERMINATING"):
         return "running"
     if life in ("SKIPPED",):
@@ -201,7 +245,15 @@ def cancel(workspace: Workspace, run_id: int) -> None:
         workspace.client.jobs.cancel_run(run_id)
 
 
-UNSUCCESSFUL_TASK_STATES = ("failed", "skipped", "cancelled")
+UNSUCCESSFUL_TASK_STATES = (*FAILED_TASK_STATES, "skipped", "excluded", "cancelled")
+"""What a repair runs again (a disabled task would only be disabled again)."""
+
+
+def require_job(workspace: Workspace, job_id: int, key: str, target: str) -> None:
+    """Read the job `key` of `target`: one deleted in the workspace since its deploy is an
+    error that says so."""
+    with about(f"job {job_id}"), _deleted_since_deploy(job_id, key, target):
+        workspace.client.jobs.get(job_id)
 
 
 def latest_unsuccessful_run(workspace: Workspace, job_id: int, job_key: str) -> int:

@@ -117,11 +117,21 @@ def deploy_target(
         problem = lock.release()
         if problem and isinstance(exc, DabError):
             raise WorkspaceError(f"{exc}; and {problem}") from None
+        if problem and isinstance(exc, KeyboardInterrupt):
+            raise DeployInterrupted(problem) from None
         raise
     problem = lock.release()
     if problem:
         report.problems.append(problem)
     return report
+
+
+class DeployInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a deploy and its lock could not be released: `lock_problem` says so."""
+
+    def __init__(self, lock_problem: str) -> None:
+        super().__init__(lock_problem)
+        self.lock_problem = lock_problem
 
 
 def _report_dry_run(changes: Changes, report: DeployReport, host: str) -> None:

@@ -20,6 +20,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_USER_ERROR = 2
 EXIT_OUT_OF_DATE = 1
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: 128 + SIGINT, as a shell reports it."""
 
 
 def project_path(metadata: Any) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from kedro_dab.plugin.common import (
+    EXIT_INTERRUPTED,
     engine_option,
     env_option,
     profile_option,
@@ -61,19 +62,27 @@ def deploy(
             return False
         return click.confirm(f"Delete jobs removed from the configuration: {', '.join(keys)}?")
 
-    report = api.deploy(
-        project_path(metadata),
-        target,
-        engine=engine,
-        env=env,
-        profile=profile,
-        variables=variables,
-        dry_run=dry_run,
-        force_lock=force_lock,
-        auto_approve=auto_approve,
-        confirm_delete=confirm,
-        echo=click.echo,
-    )
+    try:
+        report = api.deploy(
+            project_path(metadata),
+            target,
+            engine=engine,
+            env=env,
+            profile=profile,
+            variables=variables,
+            dry_run=dry_run,
+            force_lock=force_lock,
+            auto_approve=auto_approve,
+            confirm_delete=confirm,
+            echo=click.echo,
+        )
+    except KeyboardInterrupt as exc:
+        lock_problem = getattr(exc, "lock_problem", None)
+        click.echo(
+            _deploy_interrupted(project_path(metadata), target, engine, dry_run, lock_problem),
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     if report.engine == "cli":
         click.echo(
             f"Deployed target '{report.target}' with the databricks CLI."
@@ -94,6 +103,34 @@ def deploy(
     click.echo(
         f"  files: {len(report.uploaded)} uploaded, {report.unchanged_files} unchanged, "
         f"{len(report.deleted_files)} deleted"
+    )
+
+
+def _deploy_interrupted(
+    root: Path, target: str | None, engine: str, dry_run: bool, lock_problem: str | None
+) -> str:
+    """What a Ctrl-C left of a deploy, and how to finish it."""
+    from kedro_dab.bundle.root import BundleRoot
+    from kedro_dab.deploy.engines import choose_engine
+    from kedro_dab.deploy.target import default_target
+
+    if dry_run:
+        return "Interrupted: the dry run changed nothing."
+    name = target or default_target(BundleRoot.read(root.resolve()))
+    again = f"`kedro dab deploy -t {name}` again finishes it"
+    if choose_engine(engine) == "cli":
+        return (
+            f"Interrupted: the deploy of target '{name}' by the databricks CLI stopped part-way; "
+            f"{again} (with --force-lock if the CLI left its deploy lock held)."
+        )
+    if lock_problem:
+        return (
+            f"Interrupted: the deploy of target '{name}' stopped part-way and {lock_problem}; "
+            f"{again} with --force-lock."
+        )
+    return (
+        f"Interrupted: the deploy of target '{name}' stopped part-way and the deploy lock is "
+        f"released; {again}: a deploy converges from whatever an earlier one left."
     )
 
 
@@ -292,21 +329,54 @@ def _run_remotely(
             )
     except KeyboardInterrupt:
         close_progress()
-        if started and click.confirm(
-            f"Cancel run {started['run_id']} on Databricks?", default=True
-        ):
+        if started and _confirm(f"Cancel run {started['run_id']} on Databricks?"):
             ended = api.cancel_run(root, started["run_id"], target, profile=profile, wait=True)
-            for line in show.run_lines(ended):
+            for line in [*show.run_lines(ended), *_task_problems(ended)]:
                 console.print(line, markup=False)
             console.print(f"cancelled run {started['run_id']}")
-        sys.exit(130)
+        elif started:
+            where = f" ({started['url']})" if started["url"] else ""
+            console.print(
+                f"run {started['run_id']} goes on in Databricks{where}: follow it there, "
+                "or cancel it there",
+                markup=False,
+            )
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         close_progress()
-    for line in show.run_lines(final):
+    for line in [*show.run_lines(final), *_task_problems(final)]:
         console.print(line, markup=False)
     console.print(f"run {final.run_id} ended: {final.result}  {final.url}")
     if not final.ok:
         sys.exit(1)
+
+
+def _confirm(question: str) -> bool:
+    """Ask, defaulting to yes; a Ctrl-C or end of input at the prompt answers no."""
+    try:
+        return click.confirm(question, default=True)
+    except click.exceptions.Abort:
+        click.echo()
+        return False
+
+
+PROBLEM_CHARACTERS = 200
+"""How much of a task's state message the line after a run's final view shows."""
+
+
+def _task_problems(status: Any) -> list[str]:
+    """One line per failed or timed-out task: its state message, on one line, cut short."""
+    from kedro_dab.deploy.runs import FAILED_TASK_STATES
+
+    lines = []
+    for task in status.task_runs:
+        text = " ".join(task.message.split())
+        if task.state not in FAILED_TASK_STATES or not text:
+            continue
+        if len(text) > PROBLEM_CHARACTERS:
+            text = text[: PROBLEM_CHARACTERS - 3].rstrip() + "..."
+        lines.append(f"task {task.key} {task.state}: {text}")
+    return lines
 
 
 def _run_id(text: str) -> int:
