@@ -1,7 +1,11 @@
-"""How the SDK engine picks its credentials: a profile (`--profile` or
-`DATABRICKS_CONFIG_PROFILE`) for another host than the bundle's is refused before anything is
-sent to either host, a profile that is not there is refused naming the config file, and a host
-that is not a URL is refused naming where it came from. Each refusal is one line and exit 2."""
+"""How the SDK engine picks its credentials, as the Databricks CLI picks them for bundle
+commands (its own tests, named in the cases, are the oracle): the profile is `--profile`, else
+DATABRICKS_CONFIG_PROFILE, else the target's `workspace.profile`, else the one profile of the
+config file for the bundle's host when the environment holds no credential; a chosen profile's
+token and host win over DATABRICKS_TOKEN and DATABRICKS_HOST. A profile for another host than
+the bundle's is refused before anything is sent to either host, a profile that is not there is
+refused naming the config file, and a host that is not a URL is refused naming where it came
+from. Each refusal is one line and exit 2."""
 
 from __future__ import annotations
 
@@ -80,19 +84,124 @@ def test_DATABRICKS_CONFIG_PROFILE_for_another_host_than_the_bundles_is_refused_
     assert fake_workspace.log == [] and other_workspace.log == []
 
 
-def test_a_profile_for_another_host_than_DATABRICKS_HOST_is_refused_before_any_request(
+def test_a_chosen_profile_s_host_wins_over_DATABRICKS_HOST_when_the_bundle_names_none(
     fake_workspace: FakeWorkspace, other_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
-    project = copy_example(tmp_path)  # no workspace.host: DATABRICKS_HOST names the host
+    """The CLI's `TestWorkspaceClientProfileOverridesAuthEnv` (#5096): a direnv-style
+    DATABRICKS_HOST and DATABRICKS_TOKEN for one workspace, a profile for another."""
+    project = copy_example(tmp_path)  # no workspace.host in databricks.yml
     cfg = config_file(tmp_path, {"other": other_workspace})
-    env = {"DATABRICKS_TOKEN": "", "DATABRICKS_CONFIG_FILE": str(cfg)}
+    env = {"DATABRICKS_CONFIG_FILE": str(cfg)}
 
     result = dab(project, fake_workspace, "deploy", "--engine", "sdk", "-p", "other", env=env)
 
+    assert result.returncode == 0, output(result)
+    assert len(other_workspace.jobs) == 1
+    assert fake_workspace.log == []
+
+
+def with_profile_in_bundle(project: Path, profile: str, **settings: str) -> Path:
+    """The example with `workspace.profile` (and `settings`) set for its dev target."""
+    return with_dev_workspace(project, profile=profile, **settings)
+
+
+def test_workspace_profile_in_databricks_yml_is_the_profile_used(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    project = with_profile_in_bundle(copy_example(tmp_path), "mine")
+    cfg = config_file(tmp_path, {"mine": fake_workspace})
+    env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg)}
+
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", env=env)
+
+    assert result.returncode == 0, output(result)
+    assert len(fake_workspace.jobs) == 1
+
+
+def test_a_workspace_profile_for_another_host_than_the_bundles_is_refused_naming_the_key(
+    fake_workspace: FakeWorkspace, other_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    project = with_profile_in_bundle(copy_example(tmp_path), "other", host=fake_workspace.host)
+    cfg = config_file(tmp_path, {"other": other_workspace})
+    env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg)}
+
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", env=env)
+
     line = refused(result)
-    assert "DATABRICKS_HOST" in line and "'other'" in line
-    assert fake_workspace.host in line and other_workspace.host in line
+    assert "'other'" in line and "workspace.profile in databricks.yml" in line, line
     assert fake_workspace.log == [] and other_workspace.log == []
+
+
+WRONG_TOKEN = "dapi-not-this-workspaces-token"
+
+
+@pytest.mark.parametrize(
+    "chosen_by", ["--profile", "DATABRICKS_CONFIG_PROFILE", "workspace.profile"]
+)
+def test_a_chosen_profile_s_token_wins_over_DATABRICKS_TOKEN(
+    fake_workspace: FakeWorkspace, tmp_path: Path, chosen_by: str
+) -> None:
+    """The CLI's `TestWorkspaceClientHostAndProfileOverridesAuthEnv` (#5096)."""
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
+    cfg = config_file(tmp_path, {"mine": fake_workspace})
+    env = {"DATABRICKS_TOKEN": WRONG_TOKEN, "DATABRICKS_CONFIG_FILE": str(cfg)}
+    args = ["deploy", "--engine", "sdk"]
+    if chosen_by == "--profile":
+        args += ["--profile", "mine"]
+    elif chosen_by == "DATABRICKS_CONFIG_PROFILE":
+        env["DATABRICKS_CONFIG_PROFILE"] = "mine"
+    else:
+        with_profile_in_bundle(project, "mine")
+
+    result = dab(project, fake_workspace, *args, env=env)
+
+    assert result.returncode == 0, output(result)
+    assert len(fake_workspace.jobs) == 1
+
+
+def test_DATABRICKS_CONFIG_PROFILE_wins_over_workspace_profile_in_databricks_yml(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    """The CLI applies the --profile flag, else DATABRICKS_CONFIG_PROFILE, over the bundle's
+    `workspace.profile` (`configureProfile` in its cmd/root/bundle.go)."""
+    project = with_profile_in_bundle(copy_example(tmp_path), "not-in-the-file")
+    cfg = config_file(tmp_path, {"mine": fake_workspace})
+    env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg), "DATABRICKS_CONFIG_PROFILE": "mine"}
+
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", env=env)
+
+    assert result.returncode == 0, output(result)
+    assert len(fake_workspace.jobs) == 1
+
+
+def test_without_a_profile_or_credentials_the_one_profile_for_the_bundles_host_is_used(
+    fake_workspace: FakeWorkspace, other_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    """What `databricks auth login --host` then `bundle deploy` relies on: the CLI resolves
+    the profile from the bundle's host (`ResolveProfileFromHost`)."""
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
+    cfg = config_file(tmp_path, {"other": other_workspace, "mine": fake_workspace})
+    env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg)}
+
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", env=env)
+
+    assert result.returncode == 0, output(result)
+    assert len(fake_workspace.jobs) == 1
+    assert other_workspace.log == []
+
+
+def test_two_profiles_for_the_bundles_host_and_none_chosen_are_refused_naming_both(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    project = with_dev_workspace(copy_example(tmp_path), host=fake_workspace.host)
+    cfg = config_file(tmp_path, {"one": fake_workspace, "two": fake_workspace})
+    env = {**NO_ENV_AUTH, "DATABRICKS_CONFIG_FILE": str(cfg)}
+
+    result = dab(project, fake_workspace, "deploy", "--engine", "sdk", env=env)
+
+    line = refused(result)
+    assert "one, two" in line and "--profile" in line, line
+    assert fake_workspace.log == []
 
 
 def test_the_profiles_token_is_used_when_its_host_is_the_bundles_spelt_otherwise(

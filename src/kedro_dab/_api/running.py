@@ -94,7 +94,7 @@ def cancel_run(
     from kedro_dab.deploy.workspace import Workspace, connect
 
     loaded = load_target(Path(project_path).resolve(), target)
-    workspace = Workspace(client or connect(loaded.host, profile))
+    workspace = Workspace(client or connect(loaded.host, profile, bundle_profile=loaded.profile))
     runs.cancel(workspace, run_id)
     if not wait:
         return None

@@ -144,7 +144,7 @@ def deploy_with_sdk(
     target = load_target(bundle, target_name, parse_vars(variables))
     apps = source_folders(target, root)  # an app's missing source folder stops the deploy here
     source = source_files(target, root, conf_dir) if runs_source(target) else None
-    workspace = Workspace(client or connect(target.host, profile))
+    workspace = Workspace(client or connect(target.host, profile, bundle_profile=target.profile))
     echo(f"deploying as {workspace.user_name()} to {workspace.host}")
     wheel = None
     if uses_wheel(target) or apps:
@@ -234,7 +234,7 @@ def job_id_for(
         key = keys[0]
     elif key not in target.jobs:
         raise ConfigError(f"no job '{key}' in the bundle (jobs: {', '.join(keys)})")
-    workspace = Workspace(client or connect(target.host, profile))
+    workspace = Workspace(client or connect(target.host, profile, bundle_profile=target.profile))
     ids = {k: int(v) for k, v in (read_state(workspace, target).get("jobs") or {}).items()}
     if key not in ids and cli.find_cli():
         ids.update(cli.summary_job_ids(cli.require_cli(), root, target.name, profile))
@@ -258,7 +258,7 @@ def destroy_with_sdk(
     """List the target's jobs (by state and by tags) and folders, ask `confirm` with those
     lines, then delete them. Anything already gone counts as deleted."""
     target = load_target(root, target_name)
-    workspace = Workspace(client or connect(target.host, profile))
+    workspace = Workspace(client or connect(target.host, profile, bundle_profile=target.profile))
     teardown = plan_destroy(workspace, target)
     lines = teardown.lines()
     if not lines:

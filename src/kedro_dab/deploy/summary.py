@@ -101,7 +101,7 @@ def summarize(
     from kedro_dab.deploy.state import STATE_FILE, read_state
 
     target = load_target(root, target_name)
-    workspace = Workspace(client or connect(target.host, profile))
+    workspace = Workspace(client or connect(target.host, profile, bundle_profile=target.profile))
     user = workspace.user_name()
     paths = target_paths(target, user)
     state = read_state(workspace, target)

@@ -37,23 +37,56 @@ PROBE_SECONDS = 10
 """How long `connect` waits for the host to answer before giving up."""
 
 
-def connect(host: str | None, profile: str | None, *, probe_seconds: float | None = None) -> Any:
+def connect(
+    host: str | None,
+    profile: str | None,
+    *,
+    bundle_profile: str | None = None,
+    probe_seconds: float | None = None,
+) -> Any:
     """A `WorkspaceClient` from databricks-sdk's unified auth; `host` from the target wins.
+
+    The profile is chosen as the Databricks CLI chooses it for bundle commands: `profile`
+    (`--profile`), else DATABRICKS_CONFIG_PROFILE, else `bundle_profile` (the target's
+    `workspace.profile`). As with the CLI (1.7 and later), a chosen profile wins over the auth
+    environment variables: its token is sent, not DATABRICKS_TOKEN, and without a host in the
+    bundle its host is used, not DATABRICKS_HOST; they only fill in what the profile leaves out.
 
     The host and the credentials are checked first by one `scim/v2/Me` request that waits at
     most `probe_seconds` (default `PROBE_SECONDS`), so that a wrong host or token fails in
     seconds with the host named, not after the SDK's retry budget. Before that, without any
     request, `_check_before_sending` refuses a host that is not a URL and a profile that is
-    missing or is for another host."""
+    missing or is for another host than the bundle's."""
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.config import Config
 
-    _check_before_sending(host, profile)
+    from_env = os.environ.get("DATABRICKS_CONFIG_PROFILE") or None
+    chosen = profile or from_env or bundle_profile or None
+    flag = (
+        "--profile"
+        if profile
+        else "DATABRICKS_CONFIG_PROFILE"
+        if from_env
+        else "workspace.profile in databricks.yml"
+    )
+    if chosen is None and host is not None:
+        _require_url(host, "workspace.host in databricks.yml")
+        chosen = _profile_for_host(host)
+    keys = _check_before_sending(host, chosen, flag)
+    explicit: dict[str, Any] = dict(_profile_auth(keys))
+    if host is None and keys.get("host"):
+        explicit["host"] = keys["host"]
+    else:
+        explicit["host"] = host
     budget = PROBE_SECONDS if probe_seconds is None else probe_seconds
 
     def config(**timeouts: Any) -> Any:
         return Config(
-            host=host, profile=profile, product="kedro-dab", product_version=_version(), **timeouts
+            profile=chosen,
+            product="kedro-dab",
+            product_version=_version(),
+            **explicit,
+            **timeouts,
         )
 
     try:
@@ -91,29 +124,34 @@ _SETTINGS_SECTION = "__settings__"
 _NO_DEFAULTS = "\0 kedro-dab reads [DEFAULT] as a plain profile"
 
 
-def _check_before_sending(host: str | None, profile: str | None) -> None:
+def _check_before_sending(host: str | None, chosen: str | None, flag: str) -> dict[str, str]:
     """Raise `WorkspaceError` when the host databricks-sdk would use is not a URL, or when the
-    chosen profile (`--profile`, else DATABRICKS_CONFIG_PROFILE, as for the CLI) is not in the
-    config file or is for another host than that one. The SDK takes the host from the bundle,
-    else DATABRICKS_HOST, else the profile, and sends the profile's token to it."""
-    named = host or os.environ.get("DATABRICKS_HOST") or None
-    source = "workspace.host in databricks.yml" if host else "DATABRICKS_HOST"
-    if named is not None:
-        _require_url(named, source)
-    chosen = profile or os.environ.get("DATABRICKS_CONFIG_PROFILE") or None
+    `chosen` profile (named by `flag`) is not in the config file or is for another host than
+    the bundle's `host`; the chosen profile's keys (none without one). The host is the
+    bundle's, else the profile's, else DATABRICKS_HOST."""
+    env_host = os.environ.get("DATABRICKS_HOST") or None
+    if host is not None:
+        _require_url(host, "workspace.host in databricks.yml")
     if chosen is None:
-        return
-    flag = "--profile" if profile else "DATABRICKS_CONFIG_PROFILE"
-    path, profiles = _profiles(chosen, by_flag=bool(profile))
+        if host is None and env_host is not None:
+            _require_url(env_host, "DATABRICKS_HOST")
+        return {}
+    path, profiles = _profiles(chosen, by=flag)
     profile_host = profiles[chosen].get("host")
     if not profile_host:
-        return
+        if host is None and env_host is not None:
+            _require_url(env_host, "DATABRICKS_HOST")
+        return profiles[chosen]
     _require_url(profile_host, f"the host of profile '{chosen}' in {path}")
-    if named is None or _host_key(named) == _host_key(profile_host):
-        return
-    wanted, key = _shown_host(named), _host_key(named)
+    if host is None or _host_key(host) == _host_key(profile_host):
+        return profiles[chosen]
+    source = "workspace.host in databricks.yml"
+    wanted, key = _shown_host(host), _host_key(host)
     same = next((n for n, keys in profiles.items() if _host_key(keys.get("host", "")) == key), "")
-    choose = "pass --profile" if profile else "set DATABRICKS_CONFIG_PROFILE to"
+    choose = {
+        "--profile": "pass --profile",
+        "DATABRICKS_CONFIG_PROFILE": "set DATABRICKS_CONFIG_PROFILE to",
+    }.get(flag, "set workspace.profile in databricks.yml to")
     use = f"{choose} {same} (its host is {wanted})" if same else f"{choose} a profile for {wanted}"
     raise WorkspaceError(
         f"profile '{chosen}' ({flag}) is for {_shown_host(profile_host)}, not for {wanted} "
@@ -122,25 +160,64 @@ def _check_before_sending(host: str | None, profile: str | None) -> None:
     )
 
 
-def _profiles(name: str, *, by_flag: bool) -> tuple[Path, dict[str, dict[str, str]]]:
+def _profile_auth(keys: dict[str, str]) -> dict[str, str]:
+    """The keys of an explicitly chosen profile that the CLI lets win over environment
+    variables: its credentials and what steers them (auth type, routing)."""
+    from databricks.sdk.config import Config
+
+    winning = {a.name for a in Config.attributes() if a.auth} | _STEERING
+    return {name: value for name, value in keys.items() if name in winning and value}
+
+
+_STEERING = {"auth_type", "workspace_id", "account_id", "discovery_url", "cloud"}
+
+
+def _profiles(name: str, *, by: str) -> tuple[Path, dict[str, dict[str, str]]]:
     """The config file databricks-sdk reads (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg) and
     its profiles' keys, read as the SDK reads them ([DEFAULT] not merged into the others); a
-    `WorkspaceError` when the file does not exist or has no profile `name` (chosen with
-    --profile when `by_flag`, else with DATABRICKS_CONFIG_PROFILE)."""
-    import configparser
-
+    `WorkspaceError` when the file does not exist or has no profile `name` (chosen by `by`:
+    --profile, workspace.profile in databricks.yml or DATABRICKS_CONFIG_PROFILE)."""
     from_env = os.environ.get("DATABRICKS_CONFIG_FILE")
-    path = Path(from_env or "~/.databrickscfg").expanduser()
-    drop = "leave out --profile" if by_flag else "unset DATABRICKS_CONFIG_PROFILE"
-    try:
-        text = read_text(path)
-    except FileNotFoundError:
+    path = _config_file()
+    drop = {
+        "--profile": "leave out --profile",
+        "DATABRICKS_CONFIG_PROFILE": "unset DATABRICKS_CONFIG_PROFILE",
+    }.get(by, "correct workspace.profile in databricks.yml")
+    profiles = _read_profiles(path)
+    if profiles is None:
         raise WorkspaceError(
             f"profile '{name}' not found: {path} does not exist"
             f"{' (DATABRICKS_CONFIG_FILE)' if from_env else ''}; create the profile with "
             f"`databricks auth login --profile {name}`, point DATABRICKS_CONFIG_FILE at the "
             f"file that has it, or {drop}"
-        ) from None
+        )
+    if name not in profiles:
+        use = {
+            "--profile": "pass one with --profile",
+            "DATABRICKS_CONFIG_PROFILE": "set DATABRICKS_CONFIG_PROFILE to one",
+        }.get(by, "set workspace.profile in databricks.yml to one")
+        raise WorkspaceError(
+            f"profile '{name}' not found in {path} (its profiles: "
+            f"{', '.join(profiles) or 'none'}); {use}, add it with "
+            f"`databricks auth login --profile {name}`, or {drop}"
+        )
+    return path, profiles
+
+
+def _config_file() -> Path:
+    """The config file databricks-sdk reads: DATABRICKS_CONFIG_FILE, else ~/.databrickscfg."""
+    return Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
+
+
+def _read_profiles(path: Path) -> dict[str, dict[str, str]] | None:
+    """The profiles of the config file `path` and their keys, read as the SDK reads them
+    ([DEFAULT] not merged into the others); None when the file does not exist."""
+    import configparser
+
+    try:
+        text = read_text(path)
+    except FileNotFoundError:
+        return None
     parser = configparser.ConfigParser(default_section=_NO_DEFAULTS, interpolation=None)
     try:
         parser.read_string(text, source=str(path))
@@ -148,19 +225,32 @@ def _profiles(name: str, *, by_flag: bool) -> tuple[Path, dict[str, dict[str, st
         raise WorkspaceError(
             f"{path}: not a valid Databricks config file ({first_line(exc)}); fix the file"
         ) from None
-    profiles = {
+    return {
         section: dict(parser[section])
         for section in parser.sections()
         if section != _SETTINGS_SECTION and (section != "DEFAULT" or parser[section])
     }
-    if name not in profiles:
-        use = "pass one with --profile" if by_flag else "set DATABRICKS_CONFIG_PROFILE to one"
+
+
+def _profile_for_host(host: str) -> str | None:
+    """The profile the Databricks CLI picks for a bundle whose `workspace.host` is `host` when
+    no profile is chosen and no credential is in the environment: the one profile of the config
+    file for that host (none when there is none); several are an error naming them."""
+    from databricks.sdk.config import Config
+
+    if any(os.environ.get(a.env) for a in Config.attributes() if a.auth and a.env):
+        return None
+    path = _config_file()
+    profiles = _read_profiles(path) or {}
+    key = _host_key(host)
+    matching = sorted(n for n, keys in profiles.items() if _host_key(keys.get("host", "")) == key)
+    if len(matching) > 1:
         raise WorkspaceError(
-            f"profile '{name}' not found in {path} (its profiles: "
-            f"{', '.join(profiles) or 'none'}); {use}, add it with "
-            f"`databricks auth login --profile {name}`, or {drop}"
+            f"profiles {', '.join(matching)} in {path} are all for {_shown_host(host)} "
+            "(workspace.host in databricks.yml); pass --profile or set "
+            "DATABRICKS_CONFIG_PROFILE to one of them"
         )
-    return path, profiles
+    return matching[0] if matching else None
 
 
 def _host_key(host: str) -> tuple[str, str, int] | None:
