@@ -41,6 +41,8 @@ APPS_DIR = "apps"
 """Inside the owned folder: one source folder per app."""
 WHEEL_DIR = "wheel"
 """Inside an app folder: where the build puts the project wheel (not a generated file)."""
+PIN_FILE = "project.txt"
+"""Inside `wheel/`: the requirement pinning the project to the staged wheel's exact version."""
 LAUNCHER = "kedro_dab.serve.apps"
 ENV_NAME = "KEDRO_ENV"
 """The environment variable that gives the app its Kedro env."""
@@ -104,13 +106,15 @@ def render_apps(plan: Plan, root: Path) -> dict[str, str]:
 
 
 def requirements(plan: Plan, endpoint: Endpoint) -> str:
-    """The app's requirements.txt: the wheel from `wheel/`, kedro-dab's serving extra, the
-    project's dependencies and the requirements of the pipelines the endpoint's nodes come
-    from, each line once."""
+    """The app's requirements.txt: the project at the exact version of the wheel staged in
+    `wheel/` (a local version, which no package index can serve, so a distribution of the same
+    name on the index is never installed instead), kedro-dab's serving extra, the project's
+    dependencies and the requirements of the pipelines the endpoint's nodes come from, each
+    line once."""
     kedro_dab = runtime_requirement().replace("kedro-dab==", "kedro-dab[serve]==", 1)
     lines = [
         f"--find-links {WHEEL_DIR}",
-        plan.distribution_name,
+        f"-r {WHEEL_DIR}/{PIN_FILE}",
         kedro_dab,
         *plan.dependencies,
         *endpoint.requirements,
@@ -156,21 +160,29 @@ def app_folders(root: Path) -> list[Path]:
     return sorted(p.parent for p in (root / OWNED_DIR / APPS_DIR).glob("*/app.yaml"))
 
 
-def wheel_destinations(root: Path, wheel: Path) -> list[Path]:
-    """Where `stage_wheel` puts the project wheel: each app folder's `wheel/<name>`."""
-    return [folder / WHEEL_DIR / wheel.name for folder in app_folders(root)]
+def staged_files(root: Path, wheel: Path) -> dict[Path, bytes]:
+    """What `stage_wheel` writes (path -> bytes): into each app folder's `wheel/`, the project
+    wheel and `project.txt`, the requirement pinning the project to its exact version."""
+    from packaging.utils import parse_wheel_filename
+
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    pin = f"{name}=={version}\n".encode()
+    data = wheel.read_bytes()
+    out: dict[Path, bytes] = {}
+    for folder in app_folders(root):
+        out[folder / WHEEL_DIR / wheel.name] = data
+        out[folder / WHEEL_DIR / PIN_FILE] = pin
+    return out
 
 
 def stage_wheel(root: Path, wheel: Path) -> list[Path]:
-    """Put the project wheel into every app folder's `wheel/` (replacing any older one), where
-    the app's requirements.txt finds it; the staged files."""
-    import shutil
-
-    staged = wheel_destinations(root, wheel)
-    for destination in staged:
-        if destination.parent.is_dir():
+    """Put the project wheel and its pin into every app folder's `wheel/` (replacing any older
+    wheel), where the app's requirements.txt finds them; the staged files."""
+    staged = staged_files(root, wheel)
+    for destination, data in staged.items():
+        if destination.parent.is_dir() and destination.suffix == ".whl":
             for old in destination.parent.glob("*.whl"):
                 old.unlink()
         destination.parent.mkdir(exist_ok=True)
-        shutil.copy2(wheel, destination)
-    return staged
+        destination.write_bytes(data)
+    return list(staged)

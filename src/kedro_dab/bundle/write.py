@@ -159,12 +159,12 @@ def _generated_files(current: Path | None, *, check: bool, force: bool) -> dict[
     return out
 
 
-_STAGED_WHEEL = re.compile(r"^apps/[^/]+/wheel/[^/]+\.whl$")
+_STAGED_WHEEL = re.compile(r"^apps/[^/]+/wheel/([^/]+\.whl|project\.txt)$")
 
 
 def _is_staged_wheel(name: str) -> bool:
-    """A project wheel the build put into an app's source folder (`kedro_dab.bundle.apps`):
-    a build artifact, not a generated file."""
+    """A project wheel, or its pin `project.txt`, the build put into an app's source folder
+    (`kedro_dab.bundle.apps`): build artifacts, not generated files."""
     return bool(_STAGED_WHEEL.match(name))
 
 
@@ -181,7 +181,9 @@ def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
         for name, text in files.items():
             _write_new(staging / name, text)
         if folder.is_dir():
-            for wheel in folder.glob("apps/*/wheel/*.whl"):
+            for wheel in folder.glob("apps/*/wheel/*"):
+                if not _is_staged_wheel(wheel.relative_to(folder).as_posix()):
+                    continue
                 kept = staging / wheel.relative_to(folder)
                 if kept.parent.parent.is_dir():
                     kept.parent.mkdir(exist_ok=True)

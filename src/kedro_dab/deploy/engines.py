@@ -188,7 +188,7 @@ def synced_files(
     file sync uploads) and, for a bundle with apps, each app's source folder with the project
     `wheel` staged in it (copied there, or with `stage=False`, as a dry run needs, only
     counted as if it were)."""
-    from kedro_dab.bundle.apps import stage_wheel, wheel_destinations
+    from kedro_dab.bundle.apps import stage_wheel, staged_files
     from kedro_dab.bundle.layout import shipped_conf_files
     from kedro_dab.deploy.apps_source import source_files as app_files
     from kedro_dab.deploy.apps_source import source_folders
@@ -200,8 +200,8 @@ def synced_files(
             echo(f"staged {path.relative_to(root).as_posix()}")
     elif folders and wheel is not None:
         aside = {
-            path.relative_to(root).as_posix(): wheel.read_bytes()
-            for path in wheel_destinations(root, wheel)
+            path.relative_to(root).as_posix(): data
+            for path, data in staged_files(root, wheel).items()
         }
     in_apps = app_files(root, folders) if folders else []
     if aside:
