@@ -181,17 +181,31 @@ def local_wheel(project: Path) -> Path:
     return wheels[0]
 
 
-def interrupt_run(project: Path, ws: FakeWorkspace, timeout: float) -> tuple[int, str]:
-    """Start `kedro dab run`, send SIGINT once the run is announced, answer the cancel prompt
-    `y`: (exit code, combined output)."""
-    import os
-    import signal
+@dataclass
+class Deployed:
+    """The example, deployed with the SDK engine to a module's fake workspace."""
 
+    project: Path
+    ws: FakeWorkspace
+
+
+@contextmanager
+def deployed_example(base: Path) -> Iterator[Deployed]:
+    """A copy of the example under `base`, deployed to a fresh fake workspace."""
+    project = copy_example(base)
+    with module_workspace(base) as ws:
+        result = dab(project, ws, "deploy", "--engine", "sdk")
+        assert result.returncode == 0, output(result)
+        yield Deployed(project, ws)
+
+
+def start_kedro_dab(project: Path, ws: FakeWorkspace, *args: str) -> subprocess.Popen[str]:
+    """`kedro dab *args` started in `project` against `ws`, its output on one pipe."""
     from tests.support.kedro_projects import kedro_environ, kedro_executable
 
     env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
-    process = subprocess.Popen(
-        [str(kedro_executable()), "dab", "run"],
+    return subprocess.Popen(
+        [str(kedro_executable()), "dab", *args],
         cwd=project,
         env=env,
         text=True,
@@ -199,12 +213,23 @@ def interrupt_run(project: Path, ws: FakeWorkspace, timeout: float) -> tuple[int
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def interrupt_run(
+    project: Path, ws: FakeWorkspace, timeout: float, answer: str = "y"
+) -> tuple[int, str]:
+    """Start `kedro dab run`, send SIGINT once the run is announced, answer the cancel prompt
+    with `answer`: (exit code, combined output)."""
+    import os
+    import signal
+
+    process = start_kedro_dab(project, ws, "run")
     assert process.stdout is not None and process.stdin is not None
     for line in process.stdout:
         if line.startswith("run "):
             break
     os.kill(process.pid, signal.SIGINT)
-    out, _ = process.communicate("y\n", timeout=timeout)
+    out, _ = process.communicate(f"{answer}\n", timeout=timeout)
     return process.returncode, out
 
 

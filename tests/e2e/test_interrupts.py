@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,31 +18,31 @@ from tests.e2e.deploy_helpers import (
     bundle_root,
     copy_example,
     dab,
+    interrupt_run,
     lock_path,
     module_workspace,
     only_job,
     output,
     read_state,
-    workspace_env,
+    start_kedro_dab,
 )
 from tests.fake_workspace import FakeWorkspace
-from tests.support.kedro_projects import kedro_environ, kedro_executable
 
 pytestmark = pytest.mark.e2e
 
 
-def kedro_dab(project: Path, ws: FakeWorkspace, *args: str) -> subprocess.Popen[str]:
-    """`kedro dab *args` started in `project` against `ws`, its output on one pipe."""
-    env = {**kedro_environ(workspace_env(ws)), "KEDRO_DAB_POLL_SECONDS": "0.5"}
-    return subprocess.Popen(
-        [str(kedro_executable()), "dab", *args],
-        cwd=project,
-        env=env,
-        text=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+def interrupt_deploy(project: Path, ws: FakeWorkspace) -> tuple[int, str]:
+    """`kedro dab deploy` against `ws`, sent SIGINT while it uploads the conf (held there 5 s):
+    (exit code, combined output)."""
+    held = ws.faults.delay(5, r"/import-file/.*/conf/base/catalog\.yml$", method="POST")
+    process = start_kedro_dab(project, ws, "deploy", "--engine", "sdk")
+    deadline = time.monotonic() + 120
+    while not held.fired and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert held.fired, "the deploy never reached the conf upload"
+    os.kill(process.pid, signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    return process.returncode, out
 
 
 # --- run ------------------------------------------------------------------------------------------
@@ -55,15 +54,9 @@ def test_ctrl_c_in_a_run_answered_no_says_the_run_goes_on_with_its_page(
     ws = fake_workspace
     project = copy_example(tmp_path)
     assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
-    process = kedro_dab(project, ws, "run")
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("run "):
-            break
-    os.kill(process.pid, signal.SIGINT)
-    out, _ = process.communicate("n\n", timeout=60)
+    returncode, out = interrupt_run(project, ws, timeout=60, answer="n")
 
-    assert process.returncode == 130, out
+    assert returncode == 130, out
     assert not ws.requests("POST", r"/jobs/runs/cancel$")
     run = max(ws.runs.values(), key=lambda r: r.run_id)
     page = run.run_page_url(ws.host, ws.workspace_id)
@@ -89,15 +82,8 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interrupte
     base = tmp_path_factory.mktemp("interrupted-deploy")
     project = copy_example(base)
     with module_workspace(base) as ws:
-        held = ws.faults.delay(5, r"/import-file/.*/conf/base/catalog\.yml$", method="POST")
-        process = kedro_dab(project, ws, "deploy", "--engine", "sdk")
-        deadline = time.monotonic() + 120
-        while not held.fired and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert held.fired, "the deploy never reached the conf upload"
-        os.kill(process.pid, signal.SIGINT)
-        out, _ = process.communicate(timeout=60)
-        yield Interrupted(project, ws, process.returncode, out, lock_path(ws) in ws.files)
+        returncode, out = interrupt_deploy(project, ws)
+        yield Interrupted(project, ws, returncode, out, lock_path(ws) in ws.files)
 
 
 def test_ctrl_c_during_a_deploy_s_uploads_exits_130(interrupted: Interrupted) -> None:
@@ -137,7 +123,6 @@ def test_ctrl_c_during_a_deploy_whose_lock_cannot_be_released_says_so_and_to_for
 ) -> None:
     ws = fake_workspace
     project = copy_example(tmp_path)
-    held = ws.faults.delay(5, r"/import-file/.*/conf/base/catalog\.yml$", method="POST")
     ws.faults.add(
         "POST",
         r"/api/2\.0/workspace/delete$",
@@ -147,15 +132,9 @@ def test_ctrl_c_during_a_deploy_whose_lock_cannot_be_released_says_so_and_to_for
         message="no permission",
         body_regex=r"deploy\.lock",
     )
-    process = kedro_dab(project, ws, "deploy", "--engine", "sdk")
-    deadline = time.monotonic() + 120
-    while not held.fired and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert held.fired, "the deploy never reached the conf upload"
-    os.kill(process.pid, signal.SIGINT)
-    out, _ = process.communicate(timeout=60)
+    returncode, out = interrupt_deploy(project, ws)
 
-    assert process.returncode == 130, out
+    assert returncode == 130, out
     said = [ln for ln in out.splitlines() if "interrupted" in ln.lower()]
     assert len(said) == 1, out
     assert "could not be released" in said[0] and "--force-lock" in said[0], said[0]

@@ -8,17 +8,17 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.deploy_helpers import (
+    Deployed,
     copy_example,
     dab,
+    deployed_example,
     error_lines,
-    module_workspace,
     only_job,
     output,
 )
@@ -28,20 +28,10 @@ from tests.fake_workspace import jobs as fake_jobs
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class Deployed:
-    project: Path
-    ws: FakeWorkspace
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    base = tmp_path_factory.mktemp("run-outcomes")
-    project = copy_example(base)
-    with module_workspace(base) as ws:
-        result = dab(project, ws, "deploy", "--engine", "sdk")
-        assert result.returncode == 0, output(result)
-        yield Deployed(project, ws)
+    with deployed_example(tmp_path_factory.mktemp("run-outcomes")) as example:
+        yield example
 
 
 def states(stdout: str) -> dict[str, str]:

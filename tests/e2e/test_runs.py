@@ -5,42 +5,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.deploy_helpers import (
     TASKS,
-    copy_example,
+    Deployed,
     dab,
+    deployed_example,
     error_lines,
     interrupt_run,
-    module_workspace,
     only_job,
     output,
 )
-from tests.fake_workspace import FakeWorkspace
 
 pytestmark = pytest.mark.e2e
 
 ROW = re.compile(r"^(?P<key>\S+)\s+(?P<state>\S+)\s+(?P<start>\S+)\s+(?P<time>\S+)\s+(?P<url>\S+)$")
 
 
-@dataclass
-class Deployed:
-    project: Path
-    ws: FakeWorkspace
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    base = tmp_path_factory.mktemp("runs")
-    project = copy_example(base)
-    with module_workspace(base) as ws:
-        result = dab(project, ws, "deploy", "--engine", "sdk")
-        assert result.returncode == 0, output(result)
-        yield Deployed(project, ws)
+    with deployed_example(tmp_path_factory.mktemp("runs")) as example:
+        yield example
 
 
 def final_view(stdout: str) -> tuple[list[dict[str, str]], str]:
