@@ -1,12 +1,13 @@
 """The HTTP app for a `Service`, on FastAPI (the `kedro-dab[serve]` extra).
 
 Routes: `POST /serving-endpoints/<name>/invocations` (Databricks Model Serving's request
-shapes), `GET /health` (the process answers), `GET /ready` (the endpoints are loaded), and
-OpenAPI at `/docs` and `/openapi.json`. Errors are JSON objects `{"error_code", "message"}` as
-Databricks writes them: 400 for a body that is not JSON, 401 without the bearer token when one
-is set, 404 for an unknown endpoint, 413 for a body over the limit, 422 for a missing or
-unknown input or parameter or a wrong type, 500 naming the node that failed (the traceback
-goes to the server's log only).
+shapes), `GET`/`HEAD /health` (the process answers), `GET`/`HEAD /ready` (the endpoints are
+loaded), and OpenAPI at `/docs` and `/openapi.json`. Errors are JSON objects
+`{"error_code", "message"}` as Databricks writes them: 400 for a body that is not JSON, 401
+without the bearer token when one is set, 404 for an unknown endpoint or path, 405 for a method
+a path does not answer, 413 for a body over the limit, 422 for a missing or unknown input or
+parameter, a wrong type or a number that is not finite, 500 naming the node that failed (the
+traceback goes to the server's log only).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from kedro_dab.serve.endpoints import Endpoint
@@ -45,11 +46,27 @@ def invocations_path(name: str) -> str:
     return f"/serving-endpoints/{name}/invocations"
 
 
-def _error(status: int, code: str, message: str) -> Any:
+def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Any:
     from starlette.responses import Response
 
     body = json.dumps({"error_code": code, "message": message})
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+HTTP_ERROR_CODES = {404: "RESOURCE_DOES_NOT_EXIST", 405: "METHOD_NOT_ALLOWED"}
+"""Databricks error codes of the HTTP errors the router answers itself (others: BAD_REQUEST)."""
+
+
+async def _http_error(request: Any, exc: Any) -> Any:
+    """A router error (unknown path, method not allowed) in the server's JSON error format."""
+    status = int(exc.status_code)
+    if status == 404:
+        message = f"no route {request.url.path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    return _error(status, HTTP_ERROR_CODES.get(status, "BAD_REQUEST"), message, exc.headers)
 
 
 class _TooLarge(Exception):
@@ -137,13 +154,18 @@ def create_app(
         "Model Serving.",
         version="1",
     )
+    from starlette.exceptions import HTTPException
+
+    app.add_exception_handler(HTTPException, _http_error)
     endpoints = service.endpoints
 
-    @app.get("/health", summary="The server answers")
+    @app.api_route("/health", methods=["GET", "HEAD"], summary="The server answers")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", summary="Every endpoint is loaded and answers requests")
+    @app.api_route(
+        "/ready", methods=["GET", "HEAD"], summary="Every endpoint is loaded and answers requests"
+    )
     async def ready() -> dict[str, Any]:
         return {"status": "ready", "endpoints": sorted(endpoints)}
 

@@ -4,6 +4,7 @@ output data turned into JSON values."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,7 +108,8 @@ _TYPE_WORDS = {
 
 
 def check_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
-    """The request's parameters, checked against the endpoint's (name and JSON type)."""
+    """The request's parameters, checked against the endpoint's (name and JSON type; numbers
+    finite)."""
     if params is None:
         return {}
     if not isinstance(params, dict):
@@ -125,7 +127,23 @@ def check_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
                 f"parameter '{key}' must be {_TYPE_WORDS[param.type]}, "
                 f"got {type(value).__name__} {value!r}"[:300]
             )
+        if not _finite(value):
+            raise RequestError(
+                f"parameter '{key}' holds {_TYPE_WORDS['number']} that is not finite "
+                "(NaN or an infinity); send a finite number"
+            )
     return params
+
+
+def _finite(value: Any) -> bool:
+    """Whether every number in `value` (a JSON value) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def to_jsonable(value: Any) -> Any:

@@ -11,7 +11,13 @@ node `before_dataset_loaded`/`after_dataset_loaded`, `before_node_run`, `after_n
 `on_pipeline_error`), with nodes run by Kedro's own `Task`. When the project registers none of
 these hooks, nothing can observe a catalog, so the nodes run on plain values instead (same
 data, same copies, a fraction of the cost). Preloaded data is shared by every request as is
-(nodes must not change it); request inputs and parameters are each request's own.
+(nodes must not change it); request inputs and parameters are each request's own. Request
+parameters are applied as Kedro applies runtime parameters (`kedro_dab.serve.params`).
+
+The endpoint names datasets as Kedro links nodes by them, transcoding stripped (`rows` for
+`rows@pandas`): a request input feeds every transcoded form of it the nodes read, and data a
+node saves under one form (`df@pandas`) is what a node reading another (`df@spark`) gets, the
+same in-memory object, since serving writes nothing to the catalog.
 
 `kedro_dab.serve.startup.load_service` builds the `Service`.
 """
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_dab.serve.endpoints import Endpoint
 from kedro_dab.serve.errors import NodeFailed, RequestError
+from kedro_dab.serve.params import ParameterResolver, PipelineParameters
 from kedro_dab.serve.payload import check_params
 
 if TYPE_CHECKING:
@@ -46,19 +53,13 @@ def copy_mode_of(data: Any) -> TCopyMode:
     return "deepcopy"
 
 
-def _set_key(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node[part]
-    node[parts[-1]] = value
+def family(dataset: str) -> str:
+    """The dataset Kedro links nodes by: `df@pandas` is `df` (parameters have no forms)."""
+    if "@" not in dataset or dataset.startswith("params:"):
+        return dataset
+    from kedro_dab.compat import strip_transcoding
 
-
-def _get_key(tree: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node[part]
-    return node
+    return strip_transcoding(dataset)
 
 
 @dataclass
@@ -69,12 +70,20 @@ class CompiledEndpoint:
     pipeline: Any
     nodes: Sequence[Any]
     shared: dict[str, Any]
-    """Dataset name -> dataset object shared by every request (preloaded, catalog inputs)."""
+    """Name a node reads a dataset by -> the dataset object every request shares (preloaded,
+    catalog inputs)."""
     preloaded: dict[str, Any]
-    """Dataset name -> the data loaded at start-up."""
-    param_datasets: dict[str, tuple[str, ...]]
-    """Parameter dataset the pipeline reads -> request parameter keys that change it."""
+    """Preloaded dataset (as the endpoint names it) -> the data loaded at start-up."""
+    parameters: PipelineParameters
+    """The parameter datasets the pipeline reads, and how Kedro types them."""
+    defaults: dict[str, Any]
+    """Parameter dataset -> its value without request parameters (copied for each request)."""
     produced: tuple[str, ...]
+    """What the pipeline's nodes save, transcoding stripped."""
+    forms: dict[str, tuple[str, ...]]
+    """Dataset (transcoding stripped) -> the names the nodes read or save it by."""
+    preloaded_forms: dict[str, Any]
+    """Name a node reads a preloaded dataset by -> the data loaded at start-up."""
     hooked: bool
     """Whether the project registers a pipeline, node or dataset hook."""
 
@@ -91,7 +100,7 @@ class Service:
         project_path: Path,
         env: str,
         endpoints: Mapping[str, CompiledEndpoint],
-        parameters: Mapping[str, Any],
+        parameters: ParameterResolver,
         hook_manager: Any,
         session: Any,
     ) -> None:
@@ -142,10 +151,12 @@ class Service:
                 raise RequestError(
                     f"unknown input '{dataset}' for endpoint '{endpoint.name}'; it takes: {allowed}"
                 )
-        values = {
-            dataset: self._param_value(dataset, keys, given)
-            for dataset, keys in compiled.param_datasets.items()
-        }
+        params = (
+            compiled.parameters.values(self._parameters.resolve(given))
+            if given
+            else compiled.defaults
+        )
+        values = {dataset: copy.deepcopy(value) for dataset, value in params.items()}
         for dataset in endpoint.inputs:
             values[dataset] = inputs[dataset]
         if compiled.hooked:
@@ -161,10 +172,15 @@ class Service:
         memory = self._memory
         request_dataset = self._request_dataset
         datasets = dict(compiled.shared)
+        forms = compiled.forms
         for dataset, value in values.items():
-            datasets[dataset] = memory(value, copy_mode="assign")
+            fed = memory(value, copy_mode="assign")
+            for form in forms.get(dataset, (dataset,)):
+                datasets[form] = fed
         for dataset in compiled.produced:
-            datasets[dataset] = request_dataset()
+            made = request_dataset()
+            for form in forms[dataset]:
+                datasets[form] = made
         catalog = self._catalog_class(datasets=datasets)
         run_params: dict[str, Any] = {
             "run_id": uuid.uuid4().hex,
@@ -194,28 +210,11 @@ class Service:
                     error=exc, run_params=run_params, pipeline=compiled.pipeline, catalog=catalog
                 )
                 raise NodeFailed(endpoint.name, node.name, exc) from exc
-        result = {dataset: datasets[dataset].load() for dataset in endpoint.outputs}
+        result = {dataset: datasets[forms[dataset][0]].load() for dataset in endpoint.outputs}
         hook.after_pipeline_run(
             run_params=run_params, run_result=result, pipeline=compiled.pipeline, catalog=catalog
         )
         return result
-
-    def _param_value(self, dataset: str, keys: Sequence[str], given: Mapping[str, Any]) -> Any:
-        """A fresh copy of a parameter dataset's value, with the request's values set."""
-        root = "" if dataset == "parameters" else dataset.removeprefix("params:")
-        value: Any = copy.deepcopy(
-            self._parameters if not root else _get_key(self._parameters, root)
-        )
-        for key in keys:
-            if key not in given:
-                continue
-            if key == root:
-                value = copy.deepcopy(given[key])
-            elif root and root.startswith(key + "."):
-                value = copy.deepcopy(_get_key(given[key], root[len(key) + 1 :]))
-            else:
-                _set_key(value, key[len(root) + 1 :] if root else key, copy.deepcopy(given[key]))
-        return value
 
 
 def _run_lean(compiled: CompiledEndpoint, values: dict[str, Any]) -> dict[str, Any]:
@@ -228,13 +227,14 @@ def _run_lean(compiled: CompiledEndpoint, values: dict[str, Any]) -> dict[str, A
     for node in compiled.nodes:
         inputs = {}
         for name in node.inputs:
-            if name in values:
-                value = values[name]
+            key = family(name)
+            if key in values:
+                value = values[key]
                 inputs[name] = (
-                    _copy_with_mode(value, copy_mode_of(value)) if name in produced else value
+                    _copy_with_mode(value, copy_mode_of(value)) if key in produced else value
                 )
-            elif name in compiled.preloaded:
-                inputs[name] = compiled.preloaded[name]
+            elif name in compiled.preloaded_forms:
+                inputs[name] = compiled.preloaded_forms[name]
             else:
                 inputs[name] = compiled.shared[name].load()
         try:
@@ -242,7 +242,7 @@ def _run_lean(compiled: CompiledEndpoint, values: dict[str, Any]) -> dict[str, A
         except Exception as exc:
             raise NodeFailed(compiled.endpoint.name, node.name, exc) from exc
         for name, value in outputs.items():
-            values[name] = _copy_with_mode(value, copy_mode_of(value))
+            values[family(name)] = _copy_with_mode(value, copy_mode_of(value))
     return {dataset: values[dataset] for dataset in compiled.endpoint.outputs}
 
 

@@ -3,9 +3,11 @@
 One Kedro session loads the project's context and catalog (the project's
 `after_context_created` and `after_catalog_created` hooks run once), every endpoint's `preload`
 datasets are loaded once, and each endpoint's pipeline is compiled into what a request needs:
-the datasets every request shares, the parameter datasets a request may change, the datasets
-the pipeline produces, and whether the project registers a hook that runs per request. Kedro's
-per-dataset and per-node INFO log lines are turned down to WARNING in a serving process.
+the datasets every request shares, the parameter datasets it reads (with their values without
+request parameters, typed as `kedro run --pipelines <pipeline>` types them), the datasets the
+pipeline produces, the transcoded forms its nodes name datasets by, and whether the project
+registers a hook that runs per request. Kedro's per-dataset and per-node INFO log lines are
+turned down to WARNING in a serving process.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 from kedro_dab.errors import first_line
 from kedro_dab.serve.endpoints import Endpoint
-from kedro_dab.serve.errors import ServeError
-from kedro_dab.serve.runtime import CompiledEndpoint, Service
+from kedro_dab.serve.errors import RequestError, ServeError
+from kedro_dab.serve.params import ParameterResolver, PipelineParameters
+from kedro_dab.serve.runtime import CompiledEndpoint, Service, family
 
 logger = logging.getLogger("kedro_dab.serve")
 
@@ -75,7 +78,7 @@ def load_service(
         catalog = context.catalog
         if prepare is not None:
             prepare(catalog)
-        parameters = context.params
+        parameters = ParameterResolver(context.config_loader)
         hook_manager = session._hook_manager
         compiled = {}
         for endpoint in chosen:
@@ -85,6 +88,7 @@ def load_service(
                 catalog,
                 hooked(hook_manager),
                 (preloaded or {}).get(endpoint.name, {}),
+                parameters.configured,
             )
     except Exception:
         session.close()
@@ -119,43 +123,66 @@ def hooked(hook_manager: Any) -> bool:
 
 
 def _compile(
-    endpoint: Endpoint, pipeline: Any, catalog: Any, hooks: bool, given: Mapping[str, Any]
+    endpoint: Endpoint,
+    pipeline: Any,
+    catalog: Any,
+    hooks: bool,
+    given: Mapping[str, Any],
+    configured: dict[str, Any],
 ) -> CompiledEndpoint:
     from kedro.io import MemoryDataset
 
+    forms: dict[str, list[str]] = {}
+    for node in pipeline.nodes:
+        for name in (*node.inputs, *node.outputs):
+            named = forms.setdefault(family(name), [])
+            if name not in named:
+                named.append(name)
+    free = pipeline.inputs()
     shared: dict[str, Any] = {}
     preloaded: dict[str, Any] = {}
+    preloaded_forms: dict[str, Any] = {}
     for dataset in endpoint.preload:
-        try:
-            data = given[dataset] if dataset in given else catalog.load(dataset)
-        except Exception as exc:
-            raise ServeError(
-                f"endpoint '{endpoint.name}': cannot preload '{dataset}': {first_line(exc)}; "
-                "run the pipeline that makes it first, or check its catalog entry"
-            ) from exc
-        preloaded[dataset] = data
-        shared[dataset] = MemoryDataset(data, copy_mode="assign")
+        for form in _read_forms(forms, free, dataset):
+            try:
+                data = given[dataset] if dataset in given else catalog.load(form)
+            except Exception as exc:
+                raise ServeError(
+                    f"endpoint '{endpoint.name}': cannot preload '{form}': {first_line(exc)}; "
+                    "run the pipeline that makes it first, or check its catalog entry"
+                ) from exc
+            preloaded.setdefault(dataset, data)
+            preloaded_forms[form] = data
+            shared[form] = MemoryDataset(data, copy_mode="assign")
     for dataset in endpoint.catalog_inputs:
-        shared[dataset] = catalog.get(dataset) if hasattr(catalog, "get") else catalog[dataset]
-    free = pipeline.inputs()
-    keys = [p.key for p in endpoint.params]
-    param_datasets = {}
-    for dataset in sorted(free):
-        if dataset == "parameters" or dataset.startswith("params:"):
-            root = dataset.removeprefix("params:") if dataset != "parameters" else ""
-            param_datasets[dataset] = tuple(
-                k
-                for k in keys
-                if not root or k == root or k.startswith(root + ".") or root.startswith(k + ".")
-            )
-    produced = tuple(sorted(pipeline.all_outputs()))
+        for form in _read_forms(forms, free, dataset):
+            shared[form] = catalog.get(form) if hasattr(catalog, "get") else catalog[form]
+    parameters = PipelineParameters(
+        endpoint.pipeline,
+        pipeline,
+        sorted(d for d in free if d == "parameters" or d.startswith("params:")),
+    )
+    try:
+        defaults = parameters.values(configured)
+    except RequestError as exc:
+        raise ServeError(f"endpoint '{endpoint.name}': {exc.message}") from None
+    produced = tuple(sorted({family(d) for d in pipeline.all_outputs()}))
     return CompiledEndpoint(
         endpoint=endpoint,
         pipeline=pipeline,
         nodes=tuple(pipeline.nodes),
         shared=shared,
         preloaded=preloaded,
-        param_datasets=param_datasets,
+        parameters=parameters,
+        defaults=defaults,
         produced=produced,
+        forms={name: tuple(named) for name, named in forms.items()},
+        preloaded_forms=preloaded_forms,
         hooked=hooks,
     )
+
+
+def _read_forms(forms: Mapping[str, list[str]], free: set[str], dataset: str) -> list[str]:
+    """The names the pipeline's nodes read free input `dataset` by (`dataset` itself, or its
+    transcoded forms such as `dataset@pandas`)."""
+    return [form for form in forms.get(dataset, [dataset]) if form in free] or [dataset]
