@@ -78,10 +78,19 @@ serving:
 ROWS = [{"v": 3}, {"v": -1}, {"v": 4.5}]
 
 
-# Without the per-request hooks of kedro-dab's own plugins the server runs the nodes on plain
-# values (its lean path) instead of through Kedro's `Task`.
-WITHOUT_PLUGIN_HOOKS = """
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-dab",)
+# A project hook that runs per request makes the server run the nodes through Kedro's `Task`;
+# without one it runs them on plain values (its lean path).
+WITH_A_NODE_HOOK = """
+from kedro.framework.hooks import hook_impl
+
+
+class NodeHook:
+    @hook_impl
+    def before_node_run(self, node):
+        pass
+
+
+HOOKS = (NodeHook(),)
 """
 
 
@@ -97,9 +106,9 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         {"oracle": {"catalog.yml": ORACLE_CATALOG}},
         template=project_template(tmp_path_factory),
     )
-    if request.param == "lean":
+    if request.param == "kedro_task":
         with (made / "src" / package / "settings.py").open("a", encoding="utf-8") as settings:
-            settings.write(WITHOUT_PLUGIN_HOOKS)
+            settings.write(WITH_A_NODE_HOOK)
     (made / "data").mkdir(exist_ok=True)
     (made / "data" / "weights.json").write_text(json.dumps({"scale": 2}), encoding="utf-8")
     return made

@@ -118,8 +118,15 @@ REQUEST_HOOKS = (
 
 
 def hooked(hook_manager: Any) -> bool:
-    """Whether any of the per-request hooks has an implementation."""
-    return any(getattr(hook_manager.hook, name).get_hookimpls() for name in REQUEST_HOOKS)
+    """Whether any of the per-request hooks has an implementation that does something:
+    kedro-dab's own boundary hook does nothing outside a job task that persists boundaries."""
+    from kedro_dab.boundary_hooks import hooks as boundary_hooks
+
+    return any(
+        impl.plugin is not boundary_hooks or boundary_hooks.settings is not None
+        for name in REQUEST_HOOKS
+        for impl in getattr(hook_manager.hook, name).get_hookimpls()
+    )
 
 
 def _compile(
