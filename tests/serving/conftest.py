@@ -180,8 +180,10 @@ def running_server(
     token: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 90.0,
+    wait_for: str = "/ready",
 ) -> Iterator[Server]:
-    """Start `kedro dab serve` in `project` on a free port; wait until /ready answers."""
+    """Start `kedro dab serve` in `project` on a free port; wait until `wait_for` answers
+    200."""
     port = free_port()
     log = project / f"serve-{port}.log"
     environ = dict(extra_env or {})
@@ -206,7 +208,7 @@ def running_server(
             if process.poll() is not None:
                 raise AssertionError(f"the server exited early:\n{log.read_text()}")
             with contextlib.suppress(httpx.TransportError):
-                if client.get("/ready").status_code == 200:
+                if client.get(wait_for).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 raise AssertionError(f"the server did not get ready:\n{log.read_text()}")

@@ -85,8 +85,20 @@ def _read(log: Path) -> list[dict[str, object]]:
 def test_each_request_runs_the_hooks_kedro_run_runs(tmp_path, tmp_path_factory):
     project = _hooked_project(tmp_path, tmp_path_factory)
     run_log, serve_log = tmp_path / "run.jsonl", tmp_path / "serve.jsonl"
+    params_log = tmp_path / "run-params.jsonl"
     run_kedro(project, "run", "--pipelines", "trivial", env={"HOOK_LOG": str(run_log)}, check=True)
     in_kedro_run = [r for r in _read(run_log) if r["hook"] not in STARTUP]
+    run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "trivial",
+        "--params",
+        "trivial.a=3",
+        env={"HOOK_LOG": str(params_log)},
+        check=True,
+    )
+    (kedro_params,) = [r["params"] for r in _read(params_log) if r["hook"] == "before_pipeline_run"]
 
     with running_server(project, extra_env={"HOOK_LOG": str(serve_log)}) as server:
         startup = _read(serve_log)
@@ -104,7 +116,7 @@ def test_each_request_runs_the_hooks_kedro_run_runs(tmp_path, tmp_path_factory):
     assert second == {"outputs": {"answer": {"label": "plain", "value": 7.5}}}
     per_request = len(records) // 2
     assert records[:per_request] == in_kedro_run
-    assert records[per_request]["params"] == {"trivial.a": 3}
+    assert records[per_request]["params"] == kedro_params
     assert [r for r in records[per_request:] if r["hook"] != "before_pipeline_run"] == [
         r for r in in_kedro_run if r["hook"] != "before_pipeline_run"
     ]

@@ -50,8 +50,10 @@ def test_params_change_the_result(server: Server):
         {"dataframe_split": {"columns": ["width", "height", "depth"], "index": [0, 1], "data": [[3, 4, 1], [-1, 10, 0.5]]}},
         {"inputs": ROWS},
         {"inputs": {"rows": ROWS}},
+        {"instances": ROWS},
+        {"instances": {"rows": ROWS}},
     ],
-    ids=["dataframe_records", "dataframe_split", "dataframe_split_with_index", "inputs", "inputs_by_name"],
+    ids=["dataframe_records", "dataframe_split", "dataframe_split_with_index", "inputs", "inputs_by_name", "instances", "instances_by_name"],
 )  # fmt: skip
 def test_every_model_serving_request_shape_gives_the_same_answer(server: Server, body):
     expected = server.invoke("score", {"dataframe_records": ROWS}).json()
@@ -133,6 +135,9 @@ BAD_REQUESTS = [
     ("unknown_body_key", "score", {"instancez": ROWS}, 422, "unknown key 'instancez'"),
     ("records_not_rows", "score", {"dataframe_records": [1, 2]}, 422, "'dataframe_records' must be a list of row objects"),
     ("split_row_too_short", "score", {"dataframe_split": {"columns": ["a", "b"], "data": [[1]]}}, 422, "'dataframe_split.data[0]' must be a list of 2 values"),
+    ("split_column_twice", "score", {"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}}, 422, "'dataframe_split.columns' names 'a' twice"),
+    ("split_column_a_list", "score", {"dataframe_split": {"columns": [["a"]], "data": [[1]]}}, 422, "'dataframe_split.columns[0]' must be a column name"),
+    ("split_index_too_short", "score", {"dataframe_split": {"columns": ["a"], "data": [[1], [2]], "index": [0]}}, 422, "'dataframe_split.index' must be a list of 2 labels"),
     ("two_shapes", "score", {"inputs": ROWS, "dataframe_records": ROWS}, 422, "send one of"),
     ("params_a_list", "trivial", {"params": [1]}, 422, "'params' must be an object"),
     ("params_a_list_of_pairs", "trivial", {"params": [["trivial.a", 10]]}, 422, "'params' must be an object"),
@@ -169,6 +174,17 @@ def test_failing_node_is_a_500_naming_it_with_the_traceback_only_in_the_log(serv
     assert "row asks to explode" in server.log_text()
 
 
+def test_a_body_nested_too_deeply_to_read_is_a_400_not_a_crash(server: Server):
+    body = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = server.client.post("/serving-endpoints/score/invocations", content=body)
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "error_code": "BAD_REQUEST",
+        "message": "the request body nests arrays and objects too deeply",
+    }
+    assert server.invoke("score", {"inputs": ROWS}).status_code == 200
+
+
 def test_a_body_over_the_limit_is_a_413(server: Server):
     response = server.client.post(
         "/serving-endpoints/score/invocations",
@@ -202,7 +218,25 @@ def test_invocations_need_the_bearer_token_when_one_is_set(server: Server):
         health = anonymous.get("/health")
     assert refused.status_code == 401
     assert wrong.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
     assert health.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_bearer_scheme_is_read_in_any_case_as_http_reads_schemes(server: Server, scheme: str):
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post(
+            "/serving-endpoints/trivial/invocations",
+            json={},
+            headers={"Authorization": f"{scheme} {TOKEN}"},
+        )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_the_api_documentation_stays_open_when_a_token_is_set(server: Server, path: str):
+    with httpx.Client(base_url=server.url) as anonymous:
+        assert anonymous.get(path).status_code == 200
 
 
 def test_ready_lists_the_endpoints(server: Server):
@@ -220,12 +254,26 @@ def test_openapi_lists_each_endpoints_inputs_and_params(server: Server):
         "score.offset": {"type": "number", "default": 0.0},
         "score.scale": {"type": "integer", "default": 1},
     }
-    assert {"dataframe_records", "dataframe_split", "inputs"} <= set(schema["properties"])
+    assert {"dataframe_records", "dataframe_split", "inputs", "instances"} <= set(
+        schema["properties"]
+    )
     assert "Inputs: rows." in score["description"]
     trivial = spec["paths"]["/serving-endpoints/trivial/invocations"]["post"]
     params = trivial["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert set(params) == {"params"}
     assert server.client.get("/docs").status_code == 200
+
+
+def test_openapi_lists_every_answer_an_invocation_can_give_and_the_bearer_scheme(server: Server):
+    spec = server.client.get("/openapi.json").json()
+    invocation = spec["paths"]["/serving-endpoints/score/invocations"]["post"]
+    assert set(invocation["responses"]) == {"200", "400", "401", "413", "422", "500"}
+    refused = server.invoke("score", {"params": {}})
+    error = invocation["responses"]["422"]["content"]["application/json"]["schema"]
+    assert set(error["required"]) == set(refused.json())
+    assert invocation["security"] == [{"bearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert "503" in spec["paths"]["/ready"]["get"]["responses"]
 
 
 def test_server_binds_the_loopback_address_by_default(server: Server):

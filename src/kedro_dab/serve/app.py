@@ -1,21 +1,25 @@
 """The HTTP app for a `Service`, on FastAPI (the `kedro-dab[serve]` extra).
 
 Routes: `POST /serving-endpoints/<name>/invocations` (Databricks Model Serving's request
-shapes), `GET`/`HEAD /health` (the process answers), `GET`/`HEAD /ready` (the endpoints are
-loaded), and OpenAPI at `/docs` and `/openapi.json`. Errors are JSON objects
-`{"error_code", "message"}` as Databricks writes them: 400 for a body that is not JSON, 401
-without the bearer token when one is set, 404 for an unknown endpoint or path, 405 for a method
-a path does not answer, 413 for a body over the limit, 422 for a missing or unknown input or
-parameter, a wrong type or a number that is not finite, 500 naming the node that failed (the
-traceback goes to the server's log only).
+shapes), `GET`/`HEAD /health` (the process answers), `GET`/`HEAD /ready` (every endpoint can
+answer: 503 naming the catalog inputs that have no data yet), and OpenAPI at `/docs`, `/redoc`
+and `/openapi.json`. Errors are JSON objects `{"error_code", "message"}` as Databricks writes
+them: 400 for a body that is not JSON or nests too deeply to read, 401 without the bearer token
+when one is set, 404 for an unknown endpoint or path, 405 for a method a path does not answer,
+413 for a body over the limit, 422 for a missing or unknown input or parameter, a wrong type or
+a number that is not finite, 500 naming the node that failed (the traceback goes to the
+server's log only), 503 for a request still running when a stopping server stops waiting.
+The OpenAPI document lists each of these answers, and the bearer scheme when a token is set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -28,7 +32,9 @@ logger = logging.getLogger("kedro_dab.serve")
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """Databricks Model Serving's own payload limit (16 MB)."""
-OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
+OPEN_PATHS = frozenset(
+    {"/health", "/ready", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+)
 INSTALL_HINT = "serving needs FastAPI and uvicorn: pip install 'kedro-dab[serve]'"
 
 
@@ -79,13 +85,41 @@ def _too_large(limit: int) -> Any:
     )
 
 
-class Guard:
-    """ASGI middleware: the bearer token (when set) and the body-size limit."""
+def _bearer(header: bytes) -> bytes | None:
+    """The credentials of an `Authorization: Bearer <token>` header (the scheme in any case,
+    as HTTP's authentication schemes are), else None."""
+    scheme, _, credentials = header.partition(b" ")
+    return credentials.strip(b" ") if scheme.lower() == b"bearer" else None
 
-    def __init__(self, app: Any, token: str | None, max_body_bytes: int) -> None:
+
+class Running:
+    """The requests whose nodes are running, counted in the worker threads that run them: a
+    request the server stopped waiting for stays counted until its nodes return."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def call(self, func: Any, *args: Any) -> Any:
+        """`func(*args)`, counted while it runs."""
+        with self._lock:
+            self.count += 1
+        try:
+            return func(*args)
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+class Guard:
+    """ASGI middleware: the bearer token (when set) and the body-size limit. `running`
+    counts the requests whose nodes run."""
+
+    def __init__(self, app: Any, token: str | None, max_body_bytes: int, running: Running) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
         self.max_body_bytes = max_body_bytes
+        self.running = running
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -93,10 +127,13 @@ class Guard:
             return
         headers = dict(scope["headers"])
         if self.expected is not None and scope["path"] not in OPEN_PATHS:
-            given = headers.get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
+            given = _bearer(headers.get(b"authorization", b""))
+            if given is None or not hmac.compare_digest(given, self.expected):
                 response = _error(
-                    401, "UNAUTHENTICATED", "send the server's token as 'Authorization: Bearer …'"
+                    401,
+                    "UNAUTHENTICATED",
+                    "send the server's token as 'Authorization: Bearer …'",
+                    {"WWW-Authenticate": "Bearer"},
                 )
                 await response(scope, receive, send)
                 return
@@ -142,9 +179,18 @@ def create_app(
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
 
+    running = Running()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
+        if running.count:
+            logger.warning(
+                "%d request%s still running as the server stops; not waiting for %s",
+                running.count,
+                " was" if running.count == 1 else "s were",
+                "it" if running.count == 1 else "them",
+            )
         service.close()
 
     app = FastAPI(
@@ -164,9 +210,18 @@ def create_app(
         return {"status": "ok"}
 
     @app.api_route(
-        "/ready", methods=["GET", "HEAD"], summary="Every endpoint is loaded and answers requests"
+        "/ready",
+        methods=["GET", "HEAD"],
+        summary="Every endpoint is loaded and answers requests",
+        responses={
+            503: {"description": "Catalog inputs of these endpoints have no data yet (`missing`)"}
+        },
     )
-    async def ready() -> dict[str, Any]:
+    async def ready() -> Any:
+        missing = await run_in_threadpool(service.missing)
+        if missing:
+            body = {"status": "not ready", "endpoints": sorted(endpoints), "missing": missing}
+            return Response(json.dumps(body), status_code=503, media_type="application/json")
         return {"status": "ready", "endpoints": sorted(endpoints)}
 
     def route(endpoint: Endpoint) -> Any:
@@ -181,11 +236,21 @@ def create_app(
                 body = json.loads(raw)
             except ValueError:
                 return _error(400, "BAD_REQUEST", "the request body is not valid JSON")
+            except RecursionError:
+                return _error(
+                    400, "BAD_REQUEST", "the request body nests arrays and objects too deeply"
+                )
             try:
                 inputs, params = parse_body(endpoint, body)
-                result = await run_in_threadpool(service.invoke, name, inputs, params)
+                result = await run_in_threadpool(running.call, service.invoke, name, inputs, params)
             except RequestError as exc:
                 return _error(422, "INVALID_PARAMETER_VALUE", exc.message)
+            except asyncio.CancelledError:  # the server stopped waiting for it (shutting down)
+                return _error(
+                    503,
+                    "TEMPORARILY_UNAVAILABLE",
+                    "the server stopped before the request finished; send it again",
+                )
             except NodeFailed as exc:
                 logger.error(
                     "endpoint '%s': node '%s' failed",
@@ -205,9 +270,13 @@ def create_app(
                     500, "INTERNAL_ERROR", "the request failed; the traceback is in the server log"
                 )
             try:
-                text = json.dumps({"outputs": result}, allow_nan=False)
-            except (TypeError, ValueError):
-                text = json.dumps({"outputs": to_jsonable(result)}, allow_nan=False)
+                try:
+                    text = json.dumps({"outputs": result}, allow_nan=False)
+                except (TypeError, ValueError):
+                    text = json.dumps({"outputs": to_jsonable(result)}, allow_nan=False)
+            except RecursionError:
+                logger.error("endpoint '%s': its outputs nest too deeply to write as JSON", name)
+                return _error(500, "INTERNAL_ERROR", "the outputs nest too deeply to write as JSON")
             return Response(text, media_type="application/json")
 
         invoke.__name__ = f"invoke_{name.replace('-', '_')}"
@@ -231,10 +300,14 @@ def create_app(
                     "200": {
                         "description": "The endpoint's outputs by dataset name",
                         "content": {"application/json": {"schema": response_schema(endpoint)}},
-                    }
+                    },
+                    **error_responses(token is not None),
                 },
+                **({"security": [{BEARER_SCHEME: []}]} if token else {}),
             },
         )
+    if token:
+        _declare_bearer(app)
 
     @app.post("/serving-endpoints/{name}/invocations", include_in_schema=False)
     async def unknown(name: str) -> Any:
@@ -244,7 +317,51 @@ def create_app(
             f"no endpoint '{name}'; endpoints: {', '.join(sorted(endpoints))}",
         )
 
-    return Guard(app, token, max_body_bytes)
+    return Guard(app, token, max_body_bytes, running)
+
+
+BEARER_SCHEME = "bearer"
+"""The OpenAPI security scheme's name, when the server requires a token."""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["error_code", "message"],
+}
+
+ERROR_ANSWERS = {
+    "400": "The body is not JSON, or nests too deeply to read",
+    "401": "The bearer token is missing or wrong",
+    "413": "The body is over the size limit",
+    "422": "A missing or unknown input or parameter, a wrong type, a number that is not finite",
+    "500": "A node failed (named in the message; the traceback is in the server's log)",
+}
+
+
+def error_responses(token: bool) -> dict[str, Any]:
+    """The OpenAPI answers of an invocation besides 200 (401 only when a token is set)."""
+    return {
+        status: {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for status, text in ERROR_ANSWERS.items()
+        if token or status != "401"
+    }
+
+
+def _declare_bearer(app: Any) -> None:
+    """Add the bearer security scheme to the app's OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[BEARER_SCHEME] = {"type": "http", "scheme": "bearer"}
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _describe(endpoint: Endpoint) -> str:
@@ -283,13 +400,16 @@ def request_schema(endpoint: Endpoint) -> dict[str, Any]:
             "description": f"'{single}' as columns and rows.",
         }
         properties["inputs"] = {"description": f"The value of '{single}'."}
+        properties["instances"] = {"description": f"The value of '{single}' (as 'inputs')."}
     elif endpoint.inputs:
-        properties["inputs"] = {
+        by_name = {
             "type": "object",
             "properties": {name: {} for name in endpoint.inputs},
             "required": list(endpoint.inputs),
             "additionalProperties": False,
         }
+        properties["inputs"] = by_name
+        properties["instances"] = by_name | {"description": "As 'inputs'."}
     return {
         "title": f"{endpoint.name} request",
         "type": "object",

@@ -1,12 +1,18 @@
 """Listening: whether uvicorn could bind an address (checked before anything loads, so a
 taken port or a wrong host is one line, not uvicorn's log and exit code 3), and serving an
-ASGI app on it."""
+ASGI app on it until it is stopped."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from kedro_dab.serve.errors import ServeError
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+"""How long a stopping server waits for the requests it is answering: a Databricks App must
+stop within 15 s of SIGTERM, or it is killed."""
 
 
 def _address(host: str, port: int) -> str:
@@ -60,13 +66,25 @@ def check_listen(host: str, port: int) -> None:
 
 
 def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> None:
-    """Serve `app` with uvicorn until interrupted. When uvicorn cannot start (it logs why and
-    exits), raise a `ServeError` instead: `check_listen`'s when the address is taken or bad,
-    else one naming the address."""
+    """Serve `app` with uvicorn until it is stopped (SIGTERM, Ctrl-C), then wait at most
+    `GRACEFUL_SHUTDOWN_SECONDS` for the requests it is answering: a request still running
+    after that is abandoned, and the process exits without waiting for its thread. When
+    uvicorn cannot start (it logs why and exits), raise a `ServeError` instead:
+    `check_listen`'s when the address is taken or bad, else one naming the address."""
     import uvicorn
 
     try:
-        uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    except KeyboardInterrupt:
+        _exit_if_requests_run(app, 0)  # as an idle server stopped by Ctrl-C exits
+        raise
     except SystemExit as exc:
         if exc.code in (0, None):
             raise
@@ -75,3 +93,15 @@ def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> No
             f"could not serve on {_address(host, port)}: uvicorn stopped with exit code "
             f"{exc.code}; its log above says why"
         ) from None
+    _exit_if_requests_run(app, 0)
+
+
+def _exit_if_requests_run(app: Any, code: int) -> None:
+    """Exit now when requests the server gave up on still run in worker threads, which the
+    interpreter would otherwise wait for at exit."""
+    running = getattr(app, "running", None)
+    if running is None or not running.count:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

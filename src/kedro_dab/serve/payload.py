@@ -4,6 +4,7 @@ output data turned into JSON values."""
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -11,17 +12,20 @@ from typing import Any
 from kedro_dab.serve.endpoints import Endpoint
 from kedro_dab.serve.errors import RequestError
 
-DATA_KEYS = ("dataframe_records", "dataframe_split", "inputs")
-"""The request shapes Databricks Model Serving accepts for tabular data, besides `params`."""
+DATA_KEYS = ("dataframe_records", "dataframe_split", "instances", "inputs")
+"""The request shapes Databricks Model Serving accepts, besides `params`."""
+MAX_PARAM_DEPTH = 100
+"""How deeply a request's parameter value may nest arrays and objects."""
 
 
 def parse_body(endpoint: Endpoint, body: Any) -> tuple[dict[str, Any], Any]:
     """A request body in one of Model Serving's shapes -> (inputs by dataset name, params).
 
     `dataframe_records` (a list of row objects) and `dataframe_split` (`columns` and `data`)
-    feed an endpoint's single input as a list of row objects. `inputs` holds an object with
-    every input by name; an endpoint with one input also takes its value as is, unless that
-    value is an object holding a key named after the input."""
+    feed an endpoint's single input as a list of row objects. `inputs` (or `instances`, the
+    row-format name Model Serving gives the same key) holds an object with every input by
+    name; an endpoint with one input also takes its value as is, unless that value is an
+    object holding a key named after the input."""
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object")
     for key in body:
@@ -45,13 +49,13 @@ def parse_body(endpoint: Endpoint, body: Any) -> tuple[dict[str, Any], Any]:
         )
     key = given[0]
     value = body[key]
-    if key == "inputs":
+    if key in ("inputs", "instances"):
         by_name = isinstance(value, dict) and (len(names) > 1 or names[0] in value)
         if by_name:
             return dict(value), body.get("params")
         if len(names) > 1:
             raise RequestError(
-                f"endpoint '{endpoint.name}' has inputs {', '.join(names)}: send 'inputs' as an "
+                f"endpoint '{endpoint.name}' has inputs {', '.join(names)}: send '{key}' as an "
                 "object holding each of them by name"
             )
         return {names[0]: value}, body.get("params")
@@ -68,15 +72,32 @@ def parse_body(endpoint: Endpoint, body: Any) -> tuple[dict[str, Any], Any]:
 
 
 def _split_to_records(value: Any) -> list[dict[str, Any]]:
+    """`dataframe_split` as the rows `dataframe_records` would send: the column names must be
+    distinct strings (a row object's keys), and an `index` must give one label per row."""
     if not isinstance(value, dict) or not isinstance(value.get("columns"), list):
         raise RequestError("'dataframe_split' must be an object with 'columns' and 'data'")
     unknown = set(value) - {"columns", "data", "index"}
     if unknown:
         raise RequestError(f"unknown key '{sorted(unknown)[0]}' in 'dataframe_split'")
     columns = value["columns"]
+    seen: set[str] = set()
+    for number, column in enumerate(columns):
+        if not isinstance(column, str):
+            raise RequestError(
+                f"'dataframe_split.columns[{number}]' must be a column name (a string), "
+                f"got {column!r}"[:300]
+            )
+        if column in seen:
+            raise RequestError(f"'dataframe_split.columns' names '{column}' twice"[:300])
+        seen.add(column)
     data = value.get("data")
     if not isinstance(data, list):
         raise RequestError("'dataframe_split.data' must be a list of rows")
+    index = value.get("index", data)
+    if not isinstance(index, list) or len(index) != len(data):
+        raise RequestError(
+            f"'dataframe_split.index' must be a list of {len(data)} labels, one per row of 'data'"
+        )
     records = []
     for number, row in enumerate(data):
         if not isinstance(row, list) or len(row) != len(columns):
@@ -122,6 +143,11 @@ def check_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
             raise RequestError(
                 f"unknown parameter '{key}' for endpoint '{endpoint.name}'; it accepts: {allowed}"
             )
+        if nesting(value) > MAX_PARAM_DEPTH:
+            raise RequestError(
+                f"parameter '{key}' nests arrays and objects more than {MAX_PARAM_DEPTH} "
+                "levels deep; send a flatter value"
+            )
         if not _TYPE_CHECKS[param.type](value):
             raise RequestError(
                 f"parameter '{key}' must be {_TYPE_WORDS[param.type]}, "
@@ -135,6 +161,19 @@ def check_params(endpoint: Endpoint, params: Any) -> dict[str, Any]:
     return params
 
 
+def nesting(value: Any) -> int:
+    """How many levels of arrays and objects a JSON value nests (0 for a scalar), counted
+    without recursion."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            level.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _finite(value: Any) -> bool:
     """Whether every number in `value` (a JSON value) is finite."""
     if isinstance(value, float):
@@ -146,13 +185,22 @@ def _finite(value: Any) -> bool:
     return True
 
 
+MISSING_VALUE_TYPES = frozenset({"NaTType", "NAType"})
+"""pandas' missing time (`NaT`) and missing scalar (`NA`), written as null as NaN is."""
+
+
 def to_jsonable(value: Any) -> Any:
     """Output data as JSON values: DataFrames as lists of records, arrays and series as lists,
-    NumPy scalars as numbers, NaN and infinities as null."""
+    NumPy scalars as numbers, NaN, infinities, `NaT` and `NA` as null, times in ISO 8601, bytes
+    in base64 (RFC 4648, no line breaks)."""
     if isinstance(value, (str, bool, int)) or value is None:
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
+        return value if math.isfinite(value) else None
+    if type(value).__name__ in MISSING_VALUE_TYPES:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -160,6 +208,8 @@ def to_jsonable(value: Any) -> Any:
     kind = type(value).__name__
     if kind == "DataFrame" and hasattr(value, "to_dict"):
         return to_jsonable(value.to_dict(orient="records"))
+    if getattr(getattr(value, "dtype", None), "kind", None) == "M":  # NumPy datetime64
+        return _numpy_times(value)
     if hasattr(value, "tolist"):
         return to_jsonable(value.tolist())
     if hasattr(value, "item"):
@@ -167,3 +217,16 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def _numpy_times(value: Any) -> Any:
+    """NumPy `datetime64` values (a scalar or an array of any shape) as ISO 8601 text at their
+    own precision (`tolist` would give nanoseconds as integers), `NaT` as null."""
+    import numpy
+
+    text = numpy.datetime_as_string(value)
+    if isinstance(text, str):
+        return None if text == "NaT" else text
+    cells = numpy.asarray(text, dtype=object)
+    cells[numpy.isnat(value)] = None
+    return cells.tolist()

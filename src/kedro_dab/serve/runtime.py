@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_dab.serve.endpoints import Endpoint
 from kedro_dab.serve.errors import NodeFailed, RequestError
-from kedro_dab.serve.params import ParameterResolver, PipelineParameters
+from kedro_dab.serve.params import ParameterResolver, PipelineParameters, runtime_params
 from kedro_dab.serve.payload import check_params
 
 if TYPE_CHECKING:
@@ -133,6 +133,25 @@ class Service:
         """Close the Kedro session opened at start-up."""
         self._session.close()
 
+    def missing(self) -> dict[str, list[str]]:
+        """Endpoint name -> its catalog inputs (loaded on each request) that have no data now,
+        so a request to it would fail; endpoints missing nothing are left out. A dataset whose
+        existence cannot be told (its type does not say, or asking fails) is not listed."""
+        missing = {}
+        for name, compiled in self._compiled.items():
+            absent = [
+                dataset
+                for dataset in compiled.endpoint.catalog_inputs
+                if any(
+                    has_data(compiled.shared[form]) is False
+                    for form in compiled.forms.get(dataset, (dataset,))
+                    if form in compiled.shared
+                )
+            ]
+            if absent:
+                missing[name] = absent
+        return missing
+
     def invoke(
         self, name: str, inputs: Mapping[str, Any], params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -194,7 +213,7 @@ class Service:
             "from_inputs": None,
             "to_outputs": None,
             "load_versions": None,
-            "runtime_params": dict(given),
+            "runtime_params": runtime_params({}, given, escaped=False),
             "pipeline_names": [endpoint.pipeline],
             "namespaces": None,
             "runner": "kedro_dab.serve",
@@ -215,6 +234,19 @@ class Service:
             run_params=run_params, run_result=result, pipeline=compiled.pipeline, catalog=catalog
         )
         return result
+
+
+def has_data(dataset: Any) -> bool | None:
+    """Whether a catalog dataset has data to load; None when that cannot be told (its type has
+    no `exists` of its own, where Kedro would only warn and answer False, or asking fails)."""
+    from kedro.io.core import AbstractDataset
+
+    if type(dataset)._exists is AbstractDataset._exists:
+        return None
+    try:
+        return bool(dataset.exists())
+    except Exception:  # credentials or a service this machine cannot reach
+        return None
 
 
 def _run_lean(compiled: CompiledEndpoint, values: dict[str, Any]) -> dict[str, Any]:

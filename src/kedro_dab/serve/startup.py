@@ -99,7 +99,15 @@ def load_service(
         time.perf_counter() - started,
         ", ".join(compiled),
     )
-    return Service(root, env, compiled, parameters, hook_manager, session)
+    service = Service(root, env, compiled, parameters, hook_manager, session)
+    for name, absent in service.missing().items():
+        logger.warning(
+            "endpoint '%s': catalog input(s) %s have no data yet; its requests fail and /ready "
+            "answers 503 until they have",
+            name,
+            ", ".join(f"'{dataset}'" for dataset in absent),
+        )
+    return service
 
 
 REQUEST_HOOKS = (
