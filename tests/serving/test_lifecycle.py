@@ -122,10 +122,10 @@ def _write_weights(project: Path) -> None:
 
 
 def _hang_a_request(
-    server: Server, project: Path, answers: list[httpx.Response], seconds: int = 600
+    server: Server, project: Path, answers: list[httpx.Response], seconds: int
 ) -> threading.Thread:
-    """Send a request whose node sleeps for `seconds` (ten minutes unless told), its answer to
-    go in `answers`; return once the node has started."""
+    """Send a request whose node sleeps for `seconds`, its answer to go in `answers`; return
+    once the node has started."""
     marker = project / "hang-started"
 
     def send() -> None:
@@ -146,21 +146,29 @@ def _hang_a_request(
     return sender
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl_c"])
-def test_a_stopping_server_gives_up_on_a_request_that_never_ends(
-    project: Path, stop: signal.Signals
-):
+def _stop_during_a_request(
+    project: Path, stop: signal.Signals, seconds: int
+) -> tuple[list[httpx.Response], str]:
+    """Send a request whose node sleeps for `seconds`, stop the server with `stop` once the
+    node has started, and wait for it to exit: the request's answers and the server's log."""
     _write_weights(project)
     answers: list[httpx.Response] = []
     with running_server(project) as server:
-        sender = _hang_a_request(server, project, answers)
+        sender = _hang_a_request(server, project, answers, seconds)
         server.process.send_signal(stop)
         try:
             server.process.wait(timeout=APPS_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             pytest.fail(f"still running {APPS_GRACE_SECONDS} s after {stop.name}")
         sender.join(timeout=5)
-        log = server.log_text()
+        return answers, server.log_text()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl_c"])
+def test_a_stopping_server_gives_up_on_a_request_that_never_ends(
+    project: Path, stop: signal.Signals
+):
+    answers, log = _stop_during_a_request(project, stop, seconds=600)
     assert "Traceback" not in log
     assert "1 request was still running as the server stops" in log
     assert [answer.status_code for answer in answers] == [503]
@@ -168,17 +176,7 @@ def test_a_stopping_server_gives_up_on_a_request_that_never_ends(
 
 
 def test_a_stopping_server_lets_a_request_that_ends_soon_finish(project: Path):
-    _write_weights(project)
-    answers: list[httpx.Response] = []
-    with running_server(project) as server:
-        sender = _hang_a_request(server, project, answers, seconds=2)
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=APPS_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still running {APPS_GRACE_SECONDS} s after SIGTERM")
-        sender.join(timeout=5)
-        log = server.log_text()
+    answers, log = _stop_during_a_request(project, signal.SIGTERM, seconds=2)
     assert "Traceback" not in log
     assert [answer.status_code for answer in answers] == [200], log
     assert answers[0].json() == {"outputs": {"slept": 2}}
