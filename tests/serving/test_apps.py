@@ -145,7 +145,7 @@ def _serve_the_app_from_the_volume(tmp_path, fake_workspace):
     log = tmp_path / "app.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, *command[1:], "--host", "127.0.0.1"],
+            [sys.executable, *command[1:]],  # as app.yaml runs it: every address, the app's port
             cwd=app,
             env=environ,
             stdin=subprocess.DEVNULL,
@@ -168,6 +168,7 @@ def _serve_the_app_from_the_volume(tmp_path, fake_workspace):
         process.terminate()
         process.wait(timeout=15)
     assert answer.status_code == 200, answer.text
+    assert f"Uvicorn running on http://0.0.0.0:{port}" in log.read_text()
     assert fake_workspace.requests("GET", "^/api/2.0/fs/files" + volume_path + "$")
     assert not (app / "data").exists()
     discount = body.get("params", {}).get("pricing.discount", 0.0)
@@ -208,6 +209,35 @@ def test_a_preloaded_local_file_an_app_does_not_have_is_an_error_naming_it_and_t
     assert "data/active.pkl" in message
     assert "/Volumes/" in message
     assert "conf/databricks/catalog.yml" in message
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_an_app_whose_env_preloads_a_local_file_stops_with_one_line_and_exit_2(tmp_path):
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLE / OWNED / "apps" / "price-shuttle", app)
+    command = _yaml(app / "app.yaml")["command"]  # type: ignore[index]
+    stopped = subprocess.run(
+        [sys.executable, *command[1:]],
+        cwd=app,
+        env=kedro_environ(
+            {
+                "PYTHONPATH": str(EXAMPLE / "src"),
+                "DATABRICKS_APP_PORT": str(free_port()),
+                "KEDRO_ENV": "base",  # its catalog keeps the model under data/
+            }
+        ),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stopped.returncode == 2, stopped.stdout + stopped.stderr
+    assert "Traceback" not in stopped.stdout + stopped.stderr
+    [line] = [line for line in stopped.stderr.splitlines() if line.startswith("Error:")]
+    assert line.startswith("Error: preloaded dataset 'active_modelling_pipeline.regressor'")
+    assert "(env 'base') is the local file" in line
+    assert "conf/base/catalog.yml" in line
+    assert not (app / ".kedro-dab" / "preload").exists()
 
 
 def test_the_sdk_engine_reads_the_jobs_of_a_bundle_with_an_app_and_knows_the_app(tmp_path):

@@ -53,8 +53,24 @@ class RecordingHooks:
         _record("after_node_run", node=node.name)
 
     @hook_impl
+    def on_node_error(self, error, node, catalog, inputs, is_async, run_id):
+        _record("on_node_error", node=node.name, error=str(error))
+
+    @hook_impl
+    def on_pipeline_error(self, error, run_params, pipeline, catalog):
+        _record("on_pipeline_error", error=str(error))
+
+    @hook_impl
     def before_dataset_loaded(self, dataset_name, node):
         _record("before_dataset_loaded", dataset=dataset_name)
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name, data, node):
+        _record("after_dataset_loaded", dataset=dataset_name)
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name, data, node):
+        _record("before_dataset_saved", dataset=dataset_name)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name, data, node):
@@ -120,6 +136,36 @@ def test_each_request_runs_the_hooks_kedro_run_runs(tmp_path, tmp_path_factory):
     assert [r for r in records[per_request:] if r["hook"] != "before_pipeline_run"] == [
         r for r in in_kedro_run if r["hook"] != "before_pipeline_run"
     ]
+
+
+@pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
+def test_a_failing_request_runs_the_error_hooks_a_failing_kedro_run_runs(
+    tmp_path, tmp_path_factory
+):
+    project = _hooked_project(tmp_path, tmp_path_factory)
+    rows = [{"width": 1, "explode": True}]
+    (project / "data" / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
+    run_log, serve_log = tmp_path / "run.jsonl", tmp_path / "serve.jsonl"
+    failed = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "score",
+        "--env",
+        "oracle",
+        env={"HOOK_LOG": str(run_log)},
+    )
+    in_kedro_run = [r for r in _read(run_log) if r["hook"] not in STARTUP]
+
+    with running_server(project, extra_env={"HOOK_LOG": str(serve_log)}) as server:
+        startup = len(_read(serve_log))
+        answer = server.invoke("score-fresh", {"dataframe_records": rows})
+    per_request = _read(serve_log)[startup:]
+
+    assert failed.returncode != 0
+    assert answer.status_code == 500
+    assert {"on_node_error", "on_pipeline_error"} <= {r["hook"] for r in in_kedro_run}
+    assert per_request == in_kedro_run
 
 
 @pytest.mark.project

@@ -4,15 +4,20 @@ a real `kedro new` project; answers checked against a plain `kedro run` of the s
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.serving.conftest import KEDRO_1, TOKEN, Server, kedro_run_oracle
+from tests.serving.conftest import KEDRO_1, TOKEN, Server, free_port, kedro_run_oracle
+from tests.support.kedro_projects import kedro_environ, kedro_executable
 
 pytestmark = pytest.mark.skipif(not KEDRO_1, reason="serving needs Kedro 1.x")
 
@@ -233,8 +238,10 @@ def test_the_bearer_scheme_is_read_in_any_case_as_http_reads_schemes(server: Ser
     assert answer.status_code == 200, answer.text
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
-def test_the_api_documentation_stays_open_when_a_token_is_set(server: Server, path: str):
+@pytest.mark.parametrize("path", ["/health", "/ready", "/docs", "/redoc", "/openapi.json"])
+def test_health_readiness_and_the_api_documentation_stay_open_when_a_token_is_set(
+    server: Server, path: str
+):
     with httpx.Client(base_url=server.url) as anonymous:
         assert anonymous.get(path).status_code == 200
 
@@ -267,13 +274,80 @@ def test_openapi_lists_each_endpoints_inputs_and_params(server: Server):
 def test_openapi_lists_every_answer_an_invocation_can_give_and_the_bearer_scheme(server: Server):
     spec = server.client.get("/openapi.json").json()
     invocation = spec["paths"]["/serving-endpoints/score/invocations"]["post"]
-    assert set(invocation["responses"]) == {"200", "400", "401", "413", "422", "500"}
+    assert set(invocation["responses"]) == {"200", "400", "401", "413", "422", "500", "503"}
     refused = server.invoke("score", {"params": {}})
     error = invocation["responses"]["422"]["content"]["application/json"]["schema"]
     assert set(error["required"]) == set(refused.json())
     assert invocation["security"] == [{"bearer": []}]
     assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
     assert "503" in spec["paths"]["/ready"]["get"]["responses"]
+
+
+ASGI_SERVER = """\
+import sys
+
+import uvicorn
+
+from kedro_dab import api
+
+app = api.serving_app(sys.argv[1], ["trivial"], token=sys.argv[3])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def test_the_public_serving_app_runs_under_a_plain_asgi_server_and_answers_as_serve_does(
+    served_project: Path, server: Server
+):
+    port = free_port()
+    command = [sys.executable, "-c", ASGI_SERVER, str(served_project), str(port), TOKEN]
+    process = subprocess.Popen(
+        command, cwd=served_project, env=kedro_environ(), stdout=subprocess.DEVNULL
+    )
+    body = {"params": {"trivial.a": 5}}
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as client:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, "the ASGI server exited"
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/ready").status_code == 200:
+                        break
+                assert time.monotonic() < deadline, "the ASGI server did not get ready"
+                time.sleep(0.1)
+            ready = client.get("/ready").json()
+            answer = client.post("/serving-endpoints/trivial/invocations", json=body)
+            unchosen = client.post("/serving-endpoints/score/invocations", json={})
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert ready == {"status": "ready", "endpoints": ["trivial"]}
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == server.invoke("trivial", body).json()
+    assert unchosen.status_code == 404
+
+
+KEDRO_PER_DATASET_AND_NODE_LINES = ("Loading data from", "Saving data to", "Running node")
+"""What Kedro logs at INFO for each dataset and node of a run."""
+
+
+def test_the_server_log_holds_none_of_kedros_per_dataset_and_per_node_info_lines(
+    served_project: Path, server: Server
+):
+    ran = subprocess.run(
+        [str(kedro_executable()), "run", "--pipelines", "trivial"],
+        cwd=served_project,
+        env=kedro_environ(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    kedro_lines = " ".join((ran.stdout + ran.stderr).split())
+    assert all(line in kedro_lines for line in KEDRO_PER_DATASET_AND_NODE_LINES), kedro_lines
+    assert server.invoke("trivial", {}).status_code == 200
+    log = " ".join(server.log_text().split())
+    assert [line for line in KEDRO_PER_DATASET_AND_NODE_LINES if line in log] == []
 
 
 def test_server_binds_the_loopback_address_by_default(server: Server):

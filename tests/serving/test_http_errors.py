@@ -1,5 +1,6 @@
 """Answers outside the endpoints' own routes over real HTTP: an unknown path or method gets the
-same JSON error object as every other error, `HEAD /health` answers as `GET` does, and a
+same JSON error object as every other error, `HEAD /health` and `HEAD /ready` answer as `GET`
+does, the OpenAPI document is well formed, and a
 parameter that is not a finite number is refused as a bad value."""
 
 from __future__ import annotations
@@ -38,11 +39,19 @@ def test_unknown_paths_and_methods_answer_in_the_servers_error_format(
     assert response.json()["message"]
 
 
-def test_head_health_answers_as_get_does(server: Server):
-    get = server.client.get("/health")
-    head = server.client.head("/health")
+@pytest.mark.parametrize("path", ["/health", "/ready"])
+def test_head_answers_as_get_does(server: Server, path: str):
+    get = server.client.get(path)
+    head = server.client.head(path)
     assert head.status_code == get.status_code == 200
     assert head.content == b""
+
+
+def test_the_openapi_document_has_one_operation_per_id(server: Server):
+    spec = server.client.get("/openapi.json").json()
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert "Duplicate Operation ID" not in server.log_text()
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kedro_dab.serve.endpoints import Endpoint, EndpointParam
 from kedro_dab.serve.errors import RequestError
-from kedro_dab.serve.payload import MAX_PARAM_DEPTH, check_params, nesting, parse_body, to_jsonable
+from kedro_dab.serve.payload import check_params, nesting, parse_body, to_jsonable
 
 
 def endpoint(inputs: tuple[str, ...] = ("rows",), **params: object) -> Endpoint:
@@ -110,8 +110,18 @@ def test_a_parameter_nested_deeper_than_the_limit_is_a_request_error_not_a_crash
     too_deep = {"options": {"x": deep(989)}}  # as deep as Python's json module reads a body
     with pytest.raises(RequestError, match="parameter 'options' nests arrays and objects more"):
         check_params(endpoint(options={}), too_deep)
-    at_the_limit = {"options": {"x": deep(MAX_PARAM_DEPTH - 1)}}
+
+
+README_PARAM_DEPTH = 100
+"""The README: "A parameter value may nest arrays and objects at most 100 levels deep"."""
+
+
+def test_a_parameter_may_nest_exactly_as_deep_as_the_readme_says_and_no_deeper():
+    at_the_limit = {"options": {"x": deep(README_PARAM_DEPTH - 1)}}  # the object is a level
+    one_more = {"options": {"x": deep(README_PARAM_DEPTH)}}
     assert check_params(endpoint(options={}), at_the_limit) == at_the_limit
+    with pytest.raises(RequestError, match="more than 100 levels deep"):
+        check_params(endpoint(options={}), one_more)
 
 
 def test_missing_times_and_values_are_null_as_nan_is():

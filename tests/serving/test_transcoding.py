@@ -1,6 +1,6 @@
-"""Transcoded datasets (`name@form`) served: the request feeds the transcoded free input, a
-transcoded catalog input is preloaded, and the transcoded free output is returned; each answer
-equals a plain `kedro run` of the same pipeline (the oracle)."""
+"""Transcoded datasets (`name@form`) served: the request feeds each form of the transcoded free
+input the nodes read, a transcoded catalog input is preloaded, and the transcoded free output
+is returned; each answer equals a plain `kedro run` of the same pipeline (the oracle)."""
 
 from __future__ import annotations
 
@@ -30,15 +30,21 @@ def check(rows):
     return [row for row in rows if row["v"] >= 0]
 
 
-def summarize(rows, weights):
-    return {"n": len(rows), "total": sum(weights["scale"] * row["v"] for row in rows)}
+def summarize(rows, weights, given):
+    total = sum(weights["scale"] * row["v"] for row in rows)
+    return {"n": len(rows), "of": len(given), "total": total}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(check, "rows@records", "checked@records", name="check_node"),
-            node(summarize, ["checked@json", "weights@json"], "summary@json", name="sum_node"),
+            node(
+                summarize,
+                ["checked@json", "weights@json", "rows@json"],
+                "summary@json",
+                name="sum_node",
+            ),
         ]
     )
 """
@@ -51,6 +57,9 @@ weights@json:
 
 ORACLE_CATALOG = """\
 rows@records:
+  type: json.JSONDataset
+  filepath: data/rows.json
+rows@json:
   type: json.JSONDataset
   filepath: data/rows.json
 checked@records:

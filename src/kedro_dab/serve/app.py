@@ -205,13 +205,16 @@ def create_app(
     app.add_exception_handler(HTTPException, _http_error)
     endpoints = service.endpoints
 
-    @app.api_route("/health", methods=["GET", "HEAD"], summary="The server answers")
+    # HEAD answers as GET does; it stays out of the OpenAPI document, which would otherwise
+    # hold two operations of one id.
+    @app.head("/health", include_in_schema=False)
+    @app.get("/health", summary="The server answers")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.api_route(
+    @app.head("/ready", include_in_schema=False)
+    @app.get(
         "/ready",
-        methods=["GET", "HEAD"],
         summary="Every endpoint is loaded and answers requests",
         responses={
             503: {"description": "Catalog inputs of these endpoints have no data yet (`missing`)"}
@@ -335,6 +338,7 @@ ERROR_ANSWERS = {
     "413": "The body is over the size limit",
     "422": "A missing or unknown input or parameter, a wrong type, a number that is not finite",
     "500": "A node failed (named in the message; the traceback is in the server's log)",
+    "503": "The server stopped before the request finished; send it again",
 }
 
 
