@@ -64,6 +64,23 @@ def test_a_port_in_use_is_refused_before_the_endpoints_load(served_project: Path
     assert "already in use" in line
 
 
+README_DEFAULT_PORT = 8000
+"""The README: `kedro dab serve` "binds 127.0.0.1:8000"."""
+
+
+def test_serve_listens_on_port_8000_unless_told(served_project: Path):
+    with contextlib.closing(socket.socket()) as sock:  # taken here, so serve must refuse it
+        try:
+            sock.bind(("127.0.0.1", README_DEFAULT_PORT))
+        except OSError:
+            pytest.skip(f"port {README_DEFAULT_PORT} is in use on this machine")
+        sock.listen()
+        completed = serve(served_project)
+    line = one_error_line(completed)
+    assert f"--port {README_DEFAULT_PORT}:" in line
+    assert "already in use" in line
+
+
 @pytest.mark.parametrize("host", ["no-such-host.invalid", "192.0.2.1"])
 def test_a_host_this_machine_cannot_listen_on_is_refused(served_project: Path, host: str):
     completed = serve(served_project, "--host", host, "--port", "0")
