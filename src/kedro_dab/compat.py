@@ -146,6 +146,15 @@ def node_facts(
     )
 
 
+def run_params(text: str) -> dict[str, Any]:
+    """`kedro run --params TEXT` as Kedro's CLI reads it: split at commas, dotted keys nested,
+    values typed as OmegaConf's dot-list types them. `TEXT` must be well formed."""
+    from kedro.framework.cli.utils import _split_params
+
+    no_click_context: Any = None  # Kedro asks it only to report a malformed item
+    return dict(_split_params(no_click_context, None, text))
+
+
 def strip_transcoding(dataset: str) -> str:
     """The dataset Kedro links nodes by: `df@spark` and `df@pandas` are both `df`."""
     return str(_strip_transcoding()(dataset))

@@ -121,15 +121,21 @@ def dataset_type_is_memory(config: Mapping[str, Any]) -> bool:
     return short in MEMORY_TYPES
 
 
-def make_catalog(project_path: Path, conf_source: Path, env: str) -> Any:
-    """The data catalog Kedro would build for `env` from `conf_source`, with relative paths
-    resolved against the project as `kedro run` resolves them. Used only by simulation."""
+def make_catalog(
+    project_path: Path, conf_source: Path, env: str, runtime_params: Mapping[str, Any]
+) -> Any:
+    """The data catalog Kedro would build for `env` from `conf_source` in a `kedro run` given
+    `runtime_params` (its `--params`), with relative paths resolved against the project as
+    `kedro run` resolves them. Used only by simulation."""
     from kedro.framework.context.context import _convert_paths_to_absolute_posix
     from kedro.framework.project import settings
 
     with _quiet_omegaconf():
         loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS
+            conf_source=str(conf_source),
+            env=env,
+            runtime_params=dict(runtime_params),
+            **settings.CONFIG_LOADER_ARGS,
         )
     catalog = _convert_paths_to_absolute_posix(project_path, load_config_key(loader, "catalog"))
     credentials = load_config_key(loader, "credentials")

@@ -154,7 +154,9 @@ def simulate(
             run.state = DONE
             if listener is not None:
                 listener(run)
-    checker = BoundaryChecker(project_path, conf_source, env, job)
+    checker = BoundaryChecker(
+        project_path, conf_source, env, job, {key: run.argv for key, run in runs.items()}
+    )
     if store is not None and run_id is not None:
         checker.boundary_folder = lambda dataset: Path(
             boundaries.dataset_location(str(store), run_id, dataset)

@@ -1,10 +1,12 @@
 """What a simulated run checks after each task: that every dataset later tasks read from it
 exists, in the run's boundary store when persisted, through the catalog otherwise (an
-in-memory one is lost when the task ends)."""
+in-memory one is lost when the task ends). The catalog is the one the producing task's own
+`kedro run` built: its env and its `--params` (a `${runtime_params:...}` in the catalog
+resolves as in the task)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,25 @@ from kedro_dab.plan import Job
 class BoundaryChecker:
     """After a task ends, check that each dataset later tasks read from it exists."""
 
-    def __init__(self, project_path: Path, conf_source: Path, env: str, job: Job) -> None:
+    def __init__(
+        self,
+        project_path: Path,
+        conf_source: Path,
+        env: str,
+        job: Job,
+        argv: Mapping[str, Sequence[str]],
+    ) -> None:
+        """`argv`: each task's arguments, as it was started with them."""
         self.project_path = project_path
         self.conf_source = conf_source
         self.env = env
         self.by_producer: dict[str, list[Any]] = {}
         for boundary in job.boundary_datasets:
             self.by_producer.setdefault(boundary.producer, []).append(boundary)
-        self._catalog: Any = None
+        self.params = {key: _run_params(args) for key, args in argv.items()}
+        self._catalogs: dict[str, Any] = {}
+        """The `--params` text of a task -> the catalog its run built (None: it could not be
+        built here)."""
         self.boundary_folder: Callable[[str], Path] | None = None
         """Where a persisted boundary dataset of this run is kept (set for persisting jobs)."""
 
@@ -46,7 +59,7 @@ class BoundaryChecker:
                     f"when the task ends, but task(s) {readers} read it"
                 )
                 continue
-            exists = self._exists(boundary.written_as or boundary.dataset)
+            exists = self._exists(boundary.written_as or boundary.dataset, task_key)
             if exists is False:
                 problems.append(
                     f"dataset '{boundary.dataset}' does not exist after task '{task_key}' "
@@ -59,9 +72,27 @@ class BoundaryChecker:
                 )
         return problems, unknown
 
-    def _exists(self, dataset: str) -> bool | None:
-        from kedro_dab import kedro_config
+    def _exists(self, dataset: str, task_key: str) -> bool | None:
+        from kedro_dab import compat, kedro_config
 
-        if self._catalog is None:
-            self._catalog = kedro_config.make_catalog(self.project_path, self.conf_source, self.env)
-        return kedro_config.dataset_exists(self._catalog, dataset)
+        params = self.params.get(task_key, "")
+        if params not in self._catalogs:
+            try:
+                self._catalogs[params] = kedro_config.make_catalog(
+                    self.project_path,
+                    self.conf_source,
+                    self.env,
+                    compat.run_params(params) if params else {},
+                )
+            except Exception:  # the task built it; what it needs may be missing here
+                self._catalogs[params] = None
+        catalog = self._catalogs[params]
+        return None if catalog is None else kedro_config.dataset_exists(catalog, dataset)
+
+
+def _run_params(argv: Sequence[str]) -> str:
+    """The `--params` text of a task's `kedro run` arguments ("" without one)."""
+    args = list(argv)
+    if "--params" in args and args.index("--params") + 1 < len(args):
+        return args[args.index("--params") + 1]
+    return ""

@@ -59,7 +59,8 @@ Listener = Callable[[TaskRun], None]
 
 
 class Scheduler:
-    """Start ready tasks up to the worker limit; on failure skip dependants; on Ctrl-C stop."""
+    """Start ready tasks up to the worker limit; on failure skip dependants; on Ctrl-C (or any
+    error of the run itself) stop the running tasks."""
 
     def __init__(
         self,
@@ -93,7 +94,7 @@ class Scheduler:
                 if not self.live and not any(r.state == PENDING for r in self.runs.values()):
                     return
                 time.sleep(0.02)
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, or a check that failed: no task outlives the run
             self._stop_all()
             raise
 

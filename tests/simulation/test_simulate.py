@@ -128,6 +128,52 @@ def test_run_params_override_job_parameters_in_every_task(project_factory):
     assert (project / "data" / "final.txt").read_text() == "MADE 42 | MADE 42"
 
 
+RUNTIME_PARAMS_CATALOG = """
+doubled:
+  type: text.TextDataset
+  filepath: data/${runtime_params:folder}/doubled.txt
+final:
+  type: text.TextDataset
+  filepath: data/${runtime_params:folder}/final.txt
+"""
+
+FOLDER_PARAMETER = """
+jobs:
+  demo:
+    parameters:
+      - name: value
+        default: 5
+      - name: folder
+        default: first
+"""
+
+
+@pytest.mark.parametrize(
+    ("run_params", "folder"),
+    [((), "first"), (("--params", "folder=second"), "second")],
+    ids=["default", "given"],
+)
+def test_a_catalog_path_from_runtime_params_is_checked_where_the_task_wrote_it(
+    project_factory, run_params, folder
+):
+    project = project_factory(
+        pipelines={"chain": CHAIN},
+        catalog=RUNTIME_PARAMS_CATALOG,
+        dab_yml=FOLDER_PARAMETER,
+        envs={"base": {"parameters.yml": "value: 7\n"}},
+    )
+    run_kedro(project, "run", "--params", f"value=5,folder={folder}", check=True)
+    expected = (project / "data" / folder / "final.txt").read_text()
+    for written in (project / "data" / folder).iterdir():
+        written.unlink()
+
+    result = run_kedro(project, "dab", "run", "--local", *run_params)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (project / "data" / folder / "final.txt").read_text() == expected
+
+
 def test_run_params_must_name_a_declared_job_parameter(project_factory):
     project = project_factory(
         pipelines={"chain": CHAIN},
