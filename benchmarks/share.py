@@ -78,7 +78,7 @@ def plan_steps(project: Path, env: str, step: Steps) -> dict[str, Any]:
 
     registered = compat.load_pipelines()
     step("Kedro's topological sort, per pipeline", lambda: [p.nodes for p in registered.values()])
-    nodes, _, names = step("nodes -> NodeInfo", lambda: registry.registry_nodes(registered))
+    nodes, _, names, _ = step("nodes -> NodeInfo", lambda: registry.registry_nodes(registered))
     loader = step("config loader", lambda: kedro_config.config_loader(project, env))
     catalog = step("catalog files (YAML)", lambda: kedro_config.catalog_config(loader, env))
     step(

@@ -192,7 +192,7 @@ def _worded(message: str, value: Any) -> str:
 
     def types_of(match: re.Match[str]) -> str:
         names = [n.strip() for n in match.group(1).split("|") if n.strip() != "null"]
-        return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+        return " or ".join(_TYPE_WORDS.get(n, n) for n in names) or "null"
 
     return re.sub(r"`([^`]+)`", types_of, expected.replace("Expected ", "expected ", 1))
 

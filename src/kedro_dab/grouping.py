@@ -91,6 +91,7 @@ def group_job(
         if isinstance(rule, PipelineRule):
             for pipeline in rule.pipelines or ():
                 _check_pipeline(project, pipeline, f"{where}: grouping[{index}].pipelines")
+    check_node_names(project, pipelines, f"{where}: jobs.{job_key}.pipelines")
     order = _job_order(project, pipelines)
     if not order:
         names = ", ".join(f"'{p}'" for p in pipelines)
@@ -193,6 +194,37 @@ def _check_pipeline(project: ProjectModel, pipeline: str, where: str) -> None:
         raise ConfigError(
             f"{where}: unknown pipeline '{pipeline}'{suggest(pipeline, known, 'registered')}"
         )
+    if "," in pipeline or pipeline != pipeline.strip():
+        asked = ", ".join(f"'{part.strip()}'" for part in pipeline.split(","))
+        raise ConfigError(
+            f"{where}: pipeline '{pipeline}': `kedro run --pipelines` splits its value at commas "
+            f"and strips spaces, so a task would ask for {asked}; register the pipeline under a "
+            "name without commas or surrounding spaces"
+        )
+
+
+def check_node_names(project: ProjectModel, pipelines: Sequence[str], where: str) -> None:
+    """Refuse `pipelines` when one of them holds a node that differs from another node of the
+    same name in the registry: kedro-dab tells nodes apart by name, so it would plan that
+    node with the other's namespace, tags, inputs or outputs (and Kedro refuses two nodes of
+    one name and different datasets in one run)."""
+    if not project.node_variants:
+        return
+    chosen = set(pipelines)
+    for name, holders in sorted(project.node_variants.items()):
+        differing = sorted(holders & chosen)
+        if differing:
+            others = sorted(
+                p
+                for p, members in project.pipeline_sets.items()
+                if name in members and p not in holders
+            )
+            raise ConfigError(
+                f"{where}: pipeline '{differing[0]}' holds a node named '{name}' that differs "
+                f"from the node of that name in pipeline '{others[0]}' (its namespace, tags, "
+                "inputs or outputs), and kedro-dab tells nodes apart by name: give them "
+                "distinct names"
+            )
 
 
 def _pipeline_rule_names(rules: Sequence[Rule], job_pipelines: Sequence[str]) -> set[str]:

@@ -111,14 +111,33 @@ def config_layers(loader: Any, key: str, env: str) -> list[list[Path]]:
 MEMORY_TYPES = frozenset({"MemoryDataset", "SharedMemoryDataset"})
 
 
-def dataset_type_is_memory(config: Mapping[str, Any]) -> bool:
-    """Whether a catalog entry keeps its data in memory (judged from configuration alone)."""
+def dataset_type_is_memory(config: Mapping[str, Any], own_package: str | None = None) -> bool:
+    """Whether a catalog entry keeps its data in memory: Kedro's in-memory types by name, and
+    a class of the project's own package (`own_package.…`) that subclasses one of them."""
     kind = str(config.get("type", ""))
     short = kind.rsplit(".", 1)[-1]
     if short == "CachedDataset":
         inner = config.get("dataset")
-        return isinstance(inner, Mapping) and dataset_type_is_memory(inner)
-    return short in MEMORY_TYPES
+        return isinstance(inner, Mapping) and dataset_type_is_memory(inner, own_package)
+    if short in MEMORY_TYPES:
+        return True
+    return bool(own_package) and kind.startswith(f"{own_package}.") and _memory_class(kind)
+
+
+@functools.cache
+def _memory_class(kind: str) -> bool:
+    """Whether the class at dotted path `kind` subclasses one of Kedro's in-memory datasets
+    (False when it cannot be imported here: it is then judged by its name, as others are)."""
+    import importlib
+
+    from kedro.io import MemoryDataset, SharedMemoryDataset
+
+    module, _, name = kind.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except Exception:  # the project's module may need what this machine lacks
+        return False
+    return isinstance(found, type) and issubclass(found, (MemoryDataset, SharedMemoryDataset))
 
 
 def make_catalog(
@@ -230,10 +249,13 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
-def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> set[str]:
+def persisted_datasets(
+    catalog: Mapping[str, Any], datasets: Iterable[str], own_package: str | None = None
+) -> set[str]:
     """Names among `datasets` whose catalog entry (explicit, or the first dataset factory
-    pattern that matches in Kedro's order of precedence) is not an in-memory dataset.
-    Undeclared names are in memory; parameters are never datasets."""
+    pattern that matches in Kedro's order of precedence) is not an in-memory dataset (see
+    `dataset_type_is_memory`). Undeclared names are in memory; parameters are never
+    datasets."""
     import parse
 
     entries = {
@@ -252,7 +274,7 @@ def persisted_datasets(catalog: Mapping[str, Any], datasets: Iterable[str]) -> s
         conf = explicit.get(name)
         if conf is None:
             conf = next((c for pattern, c in compiled if pattern.parse(name) is not None), None)
-        if conf is not None and not dataset_type_is_memory(conf):
+        if conf is not None and not dataset_type_is_memory(conf, own_package):
             out.add(name)
     return out
 

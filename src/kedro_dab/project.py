@@ -58,6 +58,11 @@ class ProjectModel(msgspec.Struct, frozen=True, dict=True):
     """`[project].dependencies`: what running from source needs instead of the wheel."""
     parameters: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """The env's parameters, read only when `dab.yml` declares serving endpoints."""
+    unread_dab_files: tuple[Path, ...] = ()
+    """dab files in `conf/local`, which no env but `local` reads (and tasks never run with it)."""
+    node_variants: Mapping[str, frozenset[str]] = msgspec.field(default_factory=dict)
+    """Node name -> the pipelines holding a node of that name that differs from `nodes`' one
+    (Kedro refuses to run two such nodes together; kedro-dab tells nodes apart by name)."""
     catalog: Mapping[str, Any] = msgspec.field(default_factory=dict)
     """The env's catalog configuration as read, so later checks need not read it again."""
 
@@ -82,16 +87,18 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
 
     registered = compat.load_pipelines(path)
     with collector_paused():
-        nodes, order, catalog_names = registry_nodes(registered)
+        nodes, order, catalog_names, variants = registry_nodes(registered)
         loader = kedro_config.config_loader(path, env)
         catalog = _load(loader, "catalog", env, path, fast=True)
         check_catalog_shape(catalog, f"the catalog of env '{env}'")
         _refuse_unshipped(loader, env, path, conf_dir)
         persisted = persisted_families(
-            kedro_config.persisted_datasets(catalog, catalog_names), catalog_names
+            kedro_config.persisted_datasets(catalog, catalog_names, metadata.package_name),
+            catalog_names,
         )
         dab_raw = _load(loader, "dab", env, path)
         dab_files = tuple(kedro_config.config_files(loader, "dab", env))
+        unread = () if env == "local" else kedro_config.config_layers(loader, "dab", "local")[-1]
         parameters = _load(loader, "parameters", env, path) if dab_raw.get("serving") else {}
 
     return ProjectModel(
@@ -113,6 +120,8 @@ def read_project(project_path: Path | str, env: str) -> ProjectModel:
         dependencies=_dependencies(pyproject, path),
         parameters=parameters,
         catalog=catalog,
+        node_variants={name: frozenset(where) for name, where in variants.items()},
+        unread_dab_files=tuple(unread),
     )
 
 

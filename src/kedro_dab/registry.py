@@ -1,10 +1,11 @@
 """Kedro's registry read into plain data: each node once as a `NodeInfo`, each pipeline's
-node names in Kedro's topological order, and which datasets the catalog persists."""
+node names in Kedro's topological order, the pipelines holding a different node under a name
+already read, and which datasets the catalog persists."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -35,14 +36,27 @@ class NodeInfo(msgspec.Struct, frozen=True, gc=False):
         return dataset
 
 
-def registry_nodes(
-    pipelines: Mapping[str, Any],
-) -> tuple[dict[str, NodeInfo], dict[str, tuple[str, ...]], set[str]]:
-    """From Kedro `Pipeline`s by name: every node, each pipeline's node names in Kedro's
-    topological order, and every dataset name as the catalog knows it (`@` forms kept)."""
+class RegistryNodes(NamedTuple):
+    """Kedro's registry as plain data."""
+
+    nodes: dict[str, NodeInfo]
+    """Node name -> the node, as the first pipeline (by name) holding a node of that name has
+    it."""
+    order: dict[str, tuple[str, ...]]
+    """Pipeline name -> its node names in Kedro's topological order."""
+    catalog_names: set[str]
+    """Every dataset name as the catalog knows it (`@` forms kept)."""
+    variants: dict[str, set[str]]
+    """Node name -> the pipelines holding another node of that name, one that differs from
+    the node in `nodes` (its namespace, tags, inputs or outputs)."""
+
+
+def registry_nodes(pipelines: Mapping[str, Any]) -> RegistryNodes:
+    """Kedro `Pipeline`s by name read into plain data (see `RegistryNodes`)."""
     nodes: dict[str, NodeInfo] = {}
     order: dict[str, tuple[str, ...]] = {}
     catalog_names: set[str] = set()
+    variants: dict[str, set[str]] = {}
     read: dict[int, str] = {}
     """id() of each node object read -> its name: most nodes are in several pipelines (one
     object, shared), and Kedro computes a node's name on every access."""
@@ -57,8 +71,18 @@ def registry_nodes(
                         catalog_names.update(facts[3])
                         catalog_names.update(facts[4])
                         nodes[facts[0]] = node_info(*facts)
+                    elif nodes[facts[0]] != node_info(*facts):  # another node, the same name
+                        variants.setdefault(facts[0], set()).add(name)
+                elif read[id(node)] in variants and _is_variant(node, nodes):
+                    variants[read[id(node)]].add(name)
             order[name] = tuple(map(read.__getitem__, map(id, listed)))
-    return nodes, order, catalog_names
+    return RegistryNodes(nodes, order, catalog_names, variants)
+
+
+def _is_variant(node: Any, nodes: Mapping[str, NodeInfo]) -> bool:
+    """Whether `node` differs from the node of its name in `nodes`."""
+    facts = compat.node_facts(node)
+    return nodes[facts[0]] != node_info(*facts)
 
 
 def node_info(

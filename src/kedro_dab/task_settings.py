@@ -125,7 +125,13 @@ def unused_entries(
     where: str,
 ) -> list[str]:
     """The dab.yml entries the user wrote that changed nothing, each as one line."""
-    out: list[str] = []
+    out: list[str] = [
+        f"{file.relative_to(project.path).as_posix()}: not read: kedro-dab reads dab.yml from "
+        f"the base env and the tasks' env ('{project.env}'), never from 'local' (tasks do not "
+        "run with it); move these settings to one of them"
+        for file in project.unread_dab_files
+        if file.is_relative_to(project.path)
+    ]
     by_key = {job.key: job for job in jobs}
     rule_sets: list[tuple[str, Sequence[Rule], list[Job]]] = []
     if "grouping" in project.dab_config:

@@ -248,6 +248,16 @@ def registry(body: str) -> Edit:
     return append(REGISTRY, f"\n\ndef register_pipelines():\n    {body}\n")
 
 
+# Two different nodes named `make`, one in pipeline `first` (and `__default__`), one in `second`.
+TWO_NODES_NAMED_ALIKE = """from kedro.pipeline import Pipeline, node
+
+    def make():
+        return 1
+
+    first = Pipeline([node(make, None, "one", name="make")])
+    second = Pipeline([node(make, None, "two", name="make")])
+    return {"__default__": first, "first": first, "second": second}"""
+
 INVALID_NODE_NAME = HANDOVER_PIPELINE.replace('name="extract_rows"', 'name="extract:rows"')
 
 CASES: list[Case] = [
@@ -276,6 +286,13 @@ CASES: list[Case] = [
         "plan",
         "jobs.j.pipelines",
         "__default__",
+    ),
+    case(
+        "dab-job-parameter-default-null",
+        job("parameters:\n  - name: x\n    default: null"),
+        "plan",
+        "jobs.j.parameters[0].default",
+        "got null",
     ),
     case("dab-top-level-list", dab_yml("- grouping\n- jobs\n"), "plan", DAB, "mapping"),
     case("dab-top-level-text", dab_yml("just some words\n"), "plan", DAB, "valid keys"),
@@ -570,6 +587,30 @@ CASES: list[Case] = [
         "register '__default__'",
     ),
     case(
+        "registry-pipeline-name-with-a-comma",
+        [
+            registry(
+                "from kedro.framework.project import find_pipelines\n"
+                "    found = find_pipelines()\n"
+                "    return {**found, 'a,b': found['__default__']}"
+            ),
+            job("pipelines: ['a,b']"),
+        ],
+        "plan",
+        "jobs.j.pipelines: pipeline 'a,b'",
+        "register the pipeline under a name without commas",
+    ),
+    *(
+        case(
+            f"registry-two-nodes-named-alike-{name}",
+            [registry(TWO_NODES_NAMED_ALIKE), job(f"pipelines: {pipelines}")],
+            "plan",
+            "jobs.j.pipelines: pipeline 'second' holds a node named 'make'",
+            "give them distinct names",
+        )
+        for name, pipelines in [("together", "[first, second]"), ("alone", "[second]")]
+    ),
+    case(
         "registry-forgets-to-return",
         registry("pipelines = {}"),
         "plan",
@@ -723,6 +764,20 @@ CASES: list[Case] = [
         "bundle",
         "1__0",
         "quote it as text",
+    ),
+    *(
+        case(
+            f"dby-two-default-targets-{command}",
+            replace(
+                DBY,
+                "  prod:\n    mode: production",
+                "  prod:\n    default: true\n    mode: production",
+            ),
+            command,
+            f"{DBY}: targets dev, prod are all marked default: true",
+            "keep default: true on one",
+        )
+        for command in ("bundle", "validate --no-cli")
     ),
     case(
         "dby-targets-list",

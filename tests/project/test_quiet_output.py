@@ -188,6 +188,27 @@ def test_a_rule_that_earlier_rules_leave_nothing_for_is_a_warning(
     assert "grouping[1]" in warnings[0] and "places no node" in warnings[0]
 
 
+def test_a_dab_yml_in_conf_local_is_a_warning_that_it_is_not_read(
+    project_factory: ProjectFactory,
+) -> None:
+    root = project_factory(
+        pipelines=PIPELINES,
+        catalog=CATALOG,
+        envs={"local": {"dab.yml": "grouping:\n  - by: node\n"}},
+    )
+    result = dab(root, "plan", "--format", "json", "--output", "plan.json", check=True)
+    plan = json.loads((root / "plan.json").read_text(encoding="utf-8"))
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        "Warning: conf/local/dab.yml: not read: kedro-dab reads dab.yml from the base env and "
+        f"the tasks' env ('{plan['project']['env']}'), never from 'local' (tasks do not run "
+        "with it); move these settings to one of them"
+    ], result.stderr
+    placed = {n["placed_by"] for job in plan["jobs"] for t in job["tasks"] for n in t["nodes"]}
+    assert not any(r.startswith("grouping[0]: one task per node") for r in placed), placed
+    assert any(r.startswith("grouping[0]: tag ") for r in placed), placed  # the defaults
+
+
 def test_validate_says_the_cli_step_was_skipped_and_why(project: Path) -> None:
     dab(project, "init", check=True)
     dab(project, "bundle", check=True)

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.kedro_projects import kedro_environ, kedro_executable, python_in, run_kedro
+from tests.project.conftest import plan_json
+from tests.support.kedro_projects import (
+    kedro_environ,
+    kedro_executable,
+    python_in,
+    run_kedro,
+    unique_package,
+)
 
 pytestmark = pytest.mark.project
 
@@ -172,6 +179,46 @@ def test_a_catalog_path_from_runtime_params_is_checked_where_the_task_wrote_it(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert (project / "data" / folder / "final.txt").read_text() == expected
+
+
+SCRATCH_MEMORY = """
+from kedro.io import MemoryDataset
+
+
+class ScratchMemory(MemoryDataset):
+    \"\"\"The project's own in-memory dataset.\"\"\"
+"""
+
+
+def test_a_projects_own_memory_dataset_class_crossing_tasks_is_merged_and_runs_as_kedro_run(
+    project_factory, tmp_path
+):
+    package = unique_package()
+    catalog = CHAIN_CATALOG.replace(
+        "doubled:\n  type: text.TextDataset\n  filepath: data/doubled.txt",
+        f"doubled:\n  type: {package}.scratch.ScratchMemory",
+    )
+    assert f"{package}.scratch.ScratchMemory" in catalog
+    project = project_factory(
+        package=package,
+        pipelines={"chain": CHAIN},
+        catalog=catalog,
+        envs={"base": {"parameters.yml": "value: 7\n"}},
+    )
+    (project / "src" / package / "scratch.py").write_text(SCRATCH_MEMORY, encoding="utf-8")
+    run_kedro(project, "run", check=True)
+    expected = (project / "data" / "final.txt").read_text()
+    (project / "data" / "final.txt").unlink()
+
+    plan = plan_json(project, tmp_path / "plans")
+    result = run_kedro(project, "dab", "run", "--local")
+
+    [job] = plan["jobs"]
+    assert [[n["name"] for n in task["nodes"]] for task in job["tasks"]] == [
+        ["make", "double", "shout"]
+    ]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "data" / "final.txt").read_text() == expected
 
 
 def test_run_params_must_name_a_declared_job_parameter(project_factory):

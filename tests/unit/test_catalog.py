@@ -1,4 +1,5 @@
-"""Which datasets are persisted, judged from catalog configuration alone."""
+"""Which datasets are persisted, judged from catalog configuration and the project's own
+dataset classes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kedro.io import AbstractDataset, MemoryDataset
 
 from kedro_dab import compat
 from kedro_dab.errors import ConfigError
@@ -92,6 +94,43 @@ def test_persisted_datasets(
     catalog: dict[str, Any], datasets: list[str], persisted: set[str]
 ) -> None:
     assert persisted_datasets(catalog, datasets) == persisted
+
+
+class ProjectMemory(MemoryDataset):
+    """A project's own in-memory dataset (here `tests` stands for the project's package)."""
+
+
+class ProjectPickle(AbstractDataset):
+    """A project's own dataset that persists."""
+
+    def _load(self) -> Any: ...
+    def _save(self, data: Any) -> None: ...
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+
+HERE = __name__
+
+
+@pytest.mark.parametrize(
+    ("kind", "in_memory"),
+    [
+        (f"{HERE}.ProjectMemory", True),
+        (f"{HERE}.ProjectPickle", False),
+        (f"{HERE}.NoSuchDataset", False),  # cannot be imported: judged by its name
+        ("tests.no_such_module.ProjectMemory", False),
+    ],
+    ids=["memory_subclass", "persisting_class", "missing_class", "missing_module"],
+)
+def test_the_projects_own_dataset_classes_are_judged_by_what_they_subclass(kind, in_memory):
+    assert issubclass(ProjectMemory, MemoryDataset) and issubclass(ProjectPickle, AbstractDataset)
+    persisted = persisted_datasets({"a": {"type": kind}}, ["a"], own_package="tests")
+    assert persisted == (set() if in_memory else {"a"})
+
+
+def test_a_class_outside_the_projects_package_is_judged_by_its_name():
+    catalog = {"a": {"type": f"{HERE}.ProjectMemory"}}
+    assert persisted_datasets(catalog, ["a"], own_package="another_project") == {"a"}
 
 
 def test_two_catch_all_patterns_are_an_error_as_kedro_makes_them():

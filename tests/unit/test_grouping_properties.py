@@ -141,7 +141,7 @@ def cases(draw: st.DrawFn) -> Case:
 
 def model_of(case: Case) -> ProjectModel:
     """The registry read as `read_project` reads one; persistence from the catalog names."""
-    nodes, order, _ = registry_nodes(case.registry)
+    nodes, order, _, _ = registry_nodes(case.registry)
     base = project(list(nodes.values()))
     families = {compat.strip_transcoding(d) for d in case.persisted}
     persisted = frozenset(f for f in families if not case.memory(f))

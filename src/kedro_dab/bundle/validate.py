@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kedro_dab.bundle.layout import OWNED_DIR, check_bundle_root, sync_excludes, target_problems
+from kedro_dab.bundle.layout import (
+    DATABRICKS_YML,
+    OWNED_DIR,
+    check_bundle_root,
+    sync_excludes,
+    target_problems,
+)
 from kedro_dab.bundle.render import job_settings
 from kedro_dab.bundle.root import BundleRoot
 from kedro_dab.bundle.write import write_owned
@@ -127,6 +133,16 @@ def wiring_problems(bundle: BundleRoot, plan: Plan) -> list[str]:
         problems = [str(exc)]
     else:
         problems = []
+    targets = (bundle.data or {}).get("targets")
+    if isinstance(targets, Mapping):
+        marked = sorted(
+            str(n) for n, t in targets.items() if isinstance(t, Mapping) and t.get("default")
+        )
+        if len(marked) > 1:
+            problems.append(
+                f"{DATABRICKS_YML}: targets {', '.join(marked)} are all marked default: true, "
+                "which the Databricks CLI refuses; keep default: true on one"
+            )
     problems += target_problems(bundle, plan.targets, RUNNER)
     problems += boundary_problems(plan, bundle.target_names, bundle.data)
     return problems

@@ -22,6 +22,7 @@ from kedro_dab.config_serving import (
     app_name,
 )
 from kedro_dab.errors import ConfigError, suggest
+from kedro_dab.grouping import check_node_names
 from kedro_dab.project import ProjectModel
 from kedro_dab.task_settings import pipelines_requirements
 
@@ -130,6 +131,7 @@ def _build(project: ProjectModel, name: str, spec: ServingEndpoint, where: str) 
         )
     if not project.pipelines[spec.pipeline]:
         raise ConfigError(f"{where}.pipeline: pipeline '{spec.pipeline}' has no nodes")
+    check_node_names(project, [spec.pipeline], f"{where}.pipeline")
     if spec.app and not re.match(APP_NAME_PATTERN, app_name(name)):
         raise ConfigError(
             f"{where}: with 'app: true' the endpoint becomes Databricks app "
