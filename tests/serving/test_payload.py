@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kedro_dab.serve.endpoints import Endpoint, EndpointParam
 from kedro_dab.serve.errors import RequestError
-from kedro_dab.serve.payload import check_params, nesting, parse_body, to_jsonable
+from kedro_dab.serve.payload import check_params, nesting, outputs_json, parse_body, to_jsonable
 
 
 def endpoint(inputs: tuple[str, ...] = ("rows",), **params: object) -> Endpoint:
@@ -161,3 +161,18 @@ def test_dates_and_pandas_timestamps_are_iso_text():
     written = to_jsonable([stamp, datetime.date(2020, 1, 2)])
     assert pd.Timestamp(written[0]) == stamp
     assert datetime.date.fromisoformat(written[1]) == datetime.date(2020, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"k": {True: 1, False: 0, None: 2, 3: 4, 1.5: 5}},
+        {"k": {True: 1, None: 2}, "x": np.int64(1)},  # written through to_jsonable
+    ],
+    ids=["as_json_writes_it", "beside_a_numpy_value"],
+)
+def test_object_keys_are_written_as_json_writes_them_whatever_else_the_output_holds(data):
+    plain = {k: v for k, v in data.items() if k != "x"}
+    expected = json.loads(json.dumps({"outputs": plain}))["outputs"]
+    answer = json.loads(outputs_json(data))["outputs"]
+    assert {k: v for k, v in answer.items() if k != "x"} == expected

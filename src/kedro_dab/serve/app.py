@@ -24,8 +24,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from kedro_dab.serve.endpoints import Endpoint
-from kedro_dab.serve.errors import NodeFailed, RequestError, ServeError
-from kedro_dab.serve.payload import parse_body, to_jsonable
+from kedro_dab.serve.errors import NodeFailed, OutputError, RequestError, ServeError
+from kedro_dab.serve.payload import outputs_json, parse_body
 from kedro_dab.serve.runtime import Service
 
 logger = logging.getLogger("kedro_dab.serve")
@@ -273,13 +273,10 @@ def create_app(
                     500, "INTERNAL_ERROR", "the request failed; the traceback is in the server log"
                 )
             try:
-                try:
-                    text = json.dumps({"outputs": result}, allow_nan=False)
-                except (TypeError, ValueError):
-                    text = json.dumps({"outputs": to_jsonable(result)}, allow_nan=False)
-            except RecursionError:
-                logger.error("endpoint '%s': its outputs nest too deeply to write as JSON", name)
-                return _error(500, "INTERNAL_ERROR", "the outputs nest too deeply to write as JSON")
+                text = await run_in_threadpool(outputs_json, result)
+            except OutputError as exc:
+                logger.error("endpoint '%s': %s", name, exc, exc_info=exc.__cause__)
+                return _error(500, "INTERNAL_ERROR", str(exc))
             return Response(text, media_type="application/json")
 
         invoke.__name__ = f"invoke_{name.replace('-', '_')}"

@@ -27,3 +27,12 @@ class NodeFailed(Exception):
         self.endpoint = endpoint
         self.node = node
         self.error = error
+
+
+class OutputError(Exception):
+    """An endpoint's output that cannot be written as JSON (HTTP 500)."""
+
+    def __init__(self, dataset: str, reason: str) -> None:
+        super().__init__(f"output '{dataset}' {reason}")
+        self.dataset = dataset
+        self.reason = reason

@@ -3,7 +3,8 @@
 The request's values (dotted keys, objects) become one nested runtime-params mapping, which
 the project's own config loader merges into the configured parameters (a deep merge) and
 resolves, so `${...}` interpolations and `${runtime_params:...}` see the request's values
-(parameters files without any interpolation get the same deep merge done in Python). The
+(base parameters files alone and without any interpolation get the same deep merge done in
+Python). The
 result is validated against the endpoint pipeline's type hints by Kedro's own
 `ParameterValidator` (a node input typed as a dataclass or pydantic model gets that model,
 as in `kedro run --pipelines <pipeline>`), and each parameter dataset the pipeline reads
@@ -97,12 +98,23 @@ def _interpolates(configs: Sequence[Mapping[Any, Any]]) -> bool:
     )
 
 
+def _missing_marker(value: Any) -> bool:
+    """Whether `value` holds OmegaConf's missing-value marker `???`, which its merge skips."""
+    if isinstance(value, str):
+        return value == "???"
+    if isinstance(value, Mapping):
+        return any(_missing_marker(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_missing_marker(v) for v in value)
+    return False
+
+
 class ParameterResolver:
     """The project's parameters resolved by its config loader with a request's values.
 
-    When the parameters files hold no interpolation, resolving again would give the
-    configured values with the request's merged in, so that merge is done in Python (the
-    same result at a fraction of the cost)."""
+    When the base env's parameters files are the only ones and hold no interpolation,
+    resolving again would give the configured values with the request's merged in, so that
+    merge is done in Python (the same result at a fraction of the cost)."""
 
     def __init__(self, config_loader: Any) -> None:
         self._loader = config_loader
@@ -111,7 +123,11 @@ class ParameterResolver:
             config_loader, "_resolve_from_raw_config"
         )
         self._raw = config_loader._read_raw_config("parameters") if cached else None
-        self._plain = self._raw is not None and not _interpolates(self._raw[:2])
+        # Kedro merges runtime parameters into each env's layer before merging the layers
+        # (destructively by default), so the Python merge stands in only for a base layer alone.
+        self._plain = (
+            self._raw is not None and not self._raw[1] and not _interpolates(self._raw[:1])
+        )
         self.configured = self._resolve({})
         """The parameters without request values."""
 
@@ -120,7 +136,7 @@ class ParameterResolver:
         before type validation (not to be changed: they share values with `configured`)."""
         if not given:
             return self.configured
-        if self._plain:
+        if self._plain and not _missing_marker(given):
             return deep_merge(self.configured, runtime_params({}, given, escaped=False))
         return self._resolve(given)
 

@@ -5,12 +5,14 @@ output data turned into JSON values."""
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from kedro_dab.errors import first_line
 from kedro_dab.serve.endpoints import Endpoint
-from kedro_dab.serve.errors import RequestError
+from kedro_dab.serve.errors import OutputError, RequestError
 
 DATA_KEYS = ("dataframe_records", "dataframe_split", "instances", "inputs")
 """The request shapes Databricks Model Serving accepts, besides `params`."""
@@ -202,11 +204,18 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {_key(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
     kind = type(value).__name__
     if kind == "DataFrame" and hasattr(value, "to_dict"):
+        columns = getattr(value, "columns", None)
+        if columns is not None and not columns.is_unique:
+            repeated = sorted({str(c) for c in columns[columns.duplicated()]})
+            raise ValueError(
+                f"has columns named alike ({', '.join(repeated)}), which rows written as JSON "
+                "objects cannot hold; rename them"
+            )
         return to_jsonable(value.to_dict(orient="records"))
     if getattr(getattr(value, "dtype", None), "kind", None) == "M":  # NumPy datetime64
         return _numpy_times(value)
@@ -217,6 +226,37 @@ def to_jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def _key(key: Any) -> str:
+    """An object key as `json.dumps` writes it (`true`, `null`, `1.5`), other keys as text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return str(key)
+
+
+def outputs_json(outputs: Mapping[str, Any]) -> str:
+    """The answer `{"outputs": {...}}` as JSON text: the data as `json` writes it, or else each
+    output through `to_jsonable`. Raises `OutputError` naming an output that cannot be
+    written."""
+    try:
+        return json.dumps({"outputs": outputs}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    written = {}
+    for name, value in outputs.items():
+        try:
+            written[name] = to_jsonable(value)
+            json.dumps(written[name], allow_nan=False)
+        except RecursionError:
+            raise OutputError(name, "nests too deeply to write as JSON") from None
+        except Exception as exc:  # the output's own types decide what fails
+            raise OutputError(
+                name, f"cannot be written as JSON: {type(exc).__name__}: {first_line(exc)}"[:500]
+            ) from exc
+    return json.dumps({"outputs": written}, allow_nan=False)
 
 
 def _numpy_times(value: Any) -> Any:

@@ -24,7 +24,6 @@ same in-memory object, since serving writes nothing to the catalog.
 
 from __future__ import annotations
 
-import copy
 import functools
 import uuid
 from collections.abc import Mapping, Sequence
@@ -39,6 +38,11 @@ from kedro_dab.serve.payload import check_params
 
 if TYPE_CHECKING:
     from kedro.io.core import TCopyMode
+
+
+NODE_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
+"""What a node may raise that fails its request, not the server (`sys.exit()` in a node too;
+signals reach the main thread only, so a KeyboardInterrupt here is the node's own)."""
 
 
 def copy_mode_of(data: Any) -> TCopyMode:
@@ -77,7 +81,7 @@ class CompiledEndpoint:
     parameters: PipelineParameters
     """The parameter datasets the pipeline reads, and how Kedro types them."""
     defaults: dict[str, Any]
-    """Parameter dataset -> its value without request parameters (copied for each request)."""
+    """Parameter dataset -> its value without request parameters (copied as each node loads it)."""
     produced: tuple[str, ...]
     """What the pipeline's nodes save, transcoding stripped."""
     forms: dict[str, tuple[str, ...]]
@@ -86,10 +90,6 @@ class CompiledEndpoint:
     """Name a node reads a preloaded dataset by -> the data loaded at start-up."""
     hooked: bool
     """Whether the project registers a pipeline, node or dataset hook."""
-
-    @functools.cached_property
-    def produced_set(self) -> frozenset[str]:
-        return frozenset(self.produced)
 
 
 class Service:
@@ -175,7 +175,7 @@ class Service:
             if given
             else compiled.defaults
         )
-        values = {dataset: copy.deepcopy(value) for dataset, value in params.items()}
+        values = dict(params)  # shared with other requests: copied as each node loads them
         for dataset in endpoint.inputs:
             values[dataset] = inputs[dataset]
         if compiled.hooked:
@@ -192,8 +192,8 @@ class Service:
         request_dataset = self._request_dataset
         datasets = dict(compiled.shared)
         forms = compiled.forms
-        for dataset, value in values.items():
-            fed = memory(value, copy_mode="assign")
+        for dataset, value in values.items():  # copied on every load, as Kedro's are
+            fed = memory(value, copy_mode=copy_mode_of(value))
             for form in forms.get(dataset, (dataset,)):
                 datasets[form] = fed
         for dataset in compiled.produced:
@@ -224,7 +224,7 @@ class Service:
         for node in compiled.nodes:
             try:
                 self._task(node, catalog, False, self._hooks, run_params["run_id"]).execute()
-            except Exception as exc:
+            except NODE_ERRORS as exc:
                 hook.on_pipeline_error(
                     error=exc, run_params=run_params, pipeline=compiled.pipeline, catalog=catalog
                 )
@@ -251,27 +251,25 @@ def has_data(dataset: Any) -> bool | None:
 
 def _run_lean(compiled: CompiledEndpoint, values: dict[str, Any]) -> dict[str, Any]:
     """The nodes in order on plain values, when the project registers no pipeline, node or
-    dataset hook (nothing could observe a catalog): data passed between nodes is copied by
-    Kedro's `MemoryDataset` rule on save and on load, as in `kedro run`."""
+    dataset hook (nothing could observe a catalog): a request's inputs and parameters are
+    copied by Kedro's `MemoryDataset` rule on each load, and data passed between nodes on
+    save and on load, as in `kedro run`."""
     from kedro.io.memory_dataset import _copy_with_mode
 
-    produced = compiled.produced_set
     for node in compiled.nodes:
         inputs = {}
         for name in node.inputs:
             key = family(name)
             if key in values:
                 value = values[key]
-                inputs[name] = (
-                    _copy_with_mode(value, copy_mode_of(value)) if key in produced else value
-                )
+                inputs[name] = _copy_with_mode(value, copy_mode_of(value))
             elif name in compiled.preloaded_forms:
                 inputs[name] = compiled.preloaded_forms[name]
             else:
                 inputs[name] = compiled.shared[name].load()
         try:
             outputs = node.run(inputs)
-        except Exception as exc:
+        except NODE_ERRORS as exc:
             raise NodeFailed(compiled.endpoint.name, node.name, exc) from exc
         for name, value in outputs.items():
             values[family(name)] = _copy_with_mode(value, copy_mode_of(value))
