@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro_dab.errors import DabError
@@ -99,8 +99,9 @@ class PlanDiff:
 
 
 def base_plan(root: Path, ref: str, env: str | None = None) -> dict[str, Any]:
-    """The plan JSON of the project as it is at git revision `ref`. A `DiffError` when `ref`
-    is not a revision, or has no Kedro project in the folder the project is in now."""
+    """The plan JSON of the project as it is at git revision `ref` (no jobs when kedro-dab
+    was not set up there: no `databricks.yml` and no base `dab.yml`). A `DiffError` when `ref` is
+    not a revision, or has no Kedro project in the folder the project is in now."""
     top, prefix = _git_location(root)
     commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if commit is None:
@@ -113,6 +114,8 @@ def base_plan(root: Path, ref: str, env: str | None = None) -> dict[str, Any]:
             f"--base '{ref}': that revision has no Kedro project at {where} (no pyproject.toml "
             "with [tool.kedro]); pass --base with a revision that has one"
         )
+    if not _set_up(top, commit, prefix):
+        return {"jobs": []}  # kedro-dab was not set up there: nothing of it was deployed
     with tempfile.TemporaryDirectory(prefix="kedro-dab-base-") as tmp:
         archive = Path(tmp) / "base.tar"
         with archive.open("wb") as out:
@@ -172,6 +175,23 @@ def _has_project(top: Path, commit: str, prefix: str) -> bool:
         check=False,
     )
     return shown.returncode == 0 and b"[tool.kedro]" in shown.stdout
+
+
+def _set_up(top: Path, commit: str, prefix: str) -> bool:
+    """Whether kedro-dab was set up for the project at `commit`: it holds a `databricks.yml`
+    or a `dab.yml` in a base conf folder."""
+    listed = _git(top, "ls-tree", "-r", "--name-only", commit, "--", prefix or ".") or ""
+    for name in listed.splitlines():
+        path = PurePosixPath(name)
+        if name == f"{prefix}databricks.yml":
+            return True
+        if (
+            path.suffix in (".yml", ".yaml")
+            and path.stem.startswith("dab")
+            and "base" in path.parts
+        ):
+            return True
+    return False
 
 
 def _git(cwd: Path, *args: str) -> str | None:

@@ -780,6 +780,24 @@ CASES: list[Case] = [
         for command in ("bundle", "validate --no-cli")
     ),
     case(
+        "dby-no-artifact-builds-the-projects-wheel",
+        replace(DBY, "    path: .\n", "    path: ./libs/other\n"),
+        "bundle",
+        f"{DBY}: no artifact builds this project's wheel",
+        "run `kedro dab init` to add it",
+    ),
+    *(
+        case(
+            f"dby-second-root-file-{other.replace('.', '-')}-{command}",
+            write(other, "bundle:\n  name: another\n"),
+            command,
+            f"{other}: kedro-dab reads and writes the bundle's root file as {DBY}",
+            f"rename {other} to {DBY}",
+        )
+        for other in ("databricks.yaml", "bundle.yml")
+        for command in ("init", "bundle")
+    ),
+    case(
         "dby-targets-list",
         replace(DBY, "targets:\n  dev:", "targets:\n  - dev\nold_targets:\n  dev:"),
         "bundle",

@@ -361,6 +361,23 @@ def test_validate_fails_when_the_generated_files_are_out_of_date(outdated: Path)
     assert snapshot(outdated) == before
 
 
+@pytest.mark.parametrize("name", ["True", "Null", "010"])
+def test_a_bundle_name_yaml_would_read_as_another_type_is_written_as_text(
+    project_factory: ProjectFactory, name: str
+) -> None:
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    given = f'project_name = "{project.name}"'
+    assert text.count(given) == 1, text
+    pyproject.write_text(text.replace(given, f'project_name = "{name}"'), encoding="utf-8")
+
+    dab(project, "init", check=True)
+
+    written = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))
+    assert written["bundle"]["name"] == name
+
+
 # --- init on a databricks.yml of the user's ----------------------------------------------------
 
 
@@ -386,6 +403,88 @@ def test_init_keeps_custom_targets_and_comments_and_reports_what_it_adds(
     assert reported[0].startswith("updated")
     assert "include" in reported[0]
     assert "kedro_env" in reported[0]
+
+
+@pytest.mark.parametrize(
+    ("artifact", "kept"),
+    [
+        ("build: uv build --wheel  # we build with uv\n    path: .", "build: uv build --wheel"),
+        ("type: whl\n    build: hatch build -t wheel", "build: hatch build -t wheel"),
+    ],
+    ids=["no_type", "no_path"],
+)
+def test_init_keeps_the_users_own_wheel_artifact_as_written(
+    project_factory: ProjectFactory, artifact: str, kept: str
+) -> None:
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    key = f"{package_of(project)}_wheel"  # the key init would give its own wheel artifact
+    written = f"bundle:\n  name: custom-bundle\n\nartifacts:\n  {key}:\n    {artifact}\n"
+    (project / "databricks.yml").write_text(written, encoding="utf-8")
+
+    result = dab(project, "init", check=True)
+
+    text = (project / "databricks.yml").read_text(encoding="utf-8")
+    assert is_subsequence(written.splitlines(), text.splitlines()), text
+    assert yaml.safe_load(text)["artifacts"] == yaml.safe_load(written)["artifacts"]
+    assert kept in text
+    assert "the wheel artifact" not in result.stdout
+
+
+def test_init_adds_the_projects_wheel_beside_another_folders_wheel_artifact(
+    project_factory: ProjectFactory,
+) -> None:
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    written = (
+        "bundle:\n  name: custom-bundle\n\nartifacts:\n  shared_lib:\n    type: whl\n"
+        "    path: ./libs/shared\n"
+    )
+    (project / "databricks.yml").write_text(written, encoding="utf-8")
+
+    result = dab(project, "init", check=True)
+
+    artifacts = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))[
+        "artifacts"
+    ]
+    assert artifacts["shared_lib"] == {"type": "whl", "path": "./libs/shared"}
+    assert artifacts[f"{package_of(project)}_wheel"]["path"] == "."
+    assert "the wheel artifact" in result.stdout
+
+
+def test_init_adds_no_targets_when_an_included_file_declares_them(
+    project_factory: ProjectFactory,
+) -> None:
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    written = "bundle:\n  name: custom-bundle\n\ninclude:\n  - targets/*.yml\n"
+    (project / "databricks.yml").write_text(written, encoding="utf-8")
+    (project / "targets").mkdir()
+    (project / "targets" / "staging.yml").write_text(
+        "targets:\n  staging:\n    default: true\n", encoding="utf-8"
+    )
+
+    dab(project, "init", check=True)
+    dab(project, "bundle", check=True)
+
+    merged = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))
+    assert "targets" not in merged
+    assert "targets/*.yml" in merged["include"]
+
+
+def test_init_adds_no_sync_exclude_that_would_undo_the_users_sync_include(
+    project_factory: ProjectFactory,
+) -> None:
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    written = "bundle:\n  name: custom-bundle\n\nsync:\n  include:\n    - data/01_raw/*.csv\n"
+    (project / "databricks.yml").write_text(written, encoding="utf-8")
+
+    result = dab(project, "init", check=True)
+    dab(project, "bundle", check=True)
+    dab(project, "validate", "--no-cli", check=True)
+
+    sync = yaml.safe_load((project / "databricks.yml").read_text(encoding="utf-8"))["sync"]
+    assert sync["include"] == ["data/01_raw/*.csv"]
+    assert "data/**" not in sync["exclude"]
+    assert "conf/local/**" in sync["exclude"]
+    assert "sync.exclude 'data/**' left out" in result.stdout
 
 
 # --- files in resources/kedro-dab/ -------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.project.conftest import dab, refusal_line
+from tests.project.conftest import dab, plan_json, refusal_line
 from tests.project.test_commands import CATALOG, PIPELINES, PREP_PIPELINE, TRAIN_PIPELINE
 from tests.support.kedro_projects import ProjectFactory
 
@@ -157,3 +157,23 @@ def test_diff_of_a_project_in_a_subfolder_of_the_repository_plans_the_base_there
     (root / "conf" / "base" / "dab.yml").write_text(BASE_DAB_YML.replace("1", "4"))
     text = dab(root, "diff", "--base", "HEAD", check=True).stdout
     assert '  task prep: settings: {"max_retries": 1} -> {"max_retries": 4}' in text, text
+
+
+def test_diff_against_a_base_before_kedro_dab_was_set_up_shows_every_job_added(
+    project_factory: ProjectFactory,
+) -> None:
+    root = project_factory(pipelines={**PIPELINES, "prep": HEAD_PREP}, catalog=CATALOG)
+    (root / "conf" / "base" / "dab.yml").unlink(missing_ok=True)
+    (root / "conf" / "databricks" / ".gitkeep").unlink(missing_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a kedro project")
+    assert "conf/databricks" not in git(root, "ls-tree", "-r", "--name-only", "HEAD")
+    dab(root, "init", check=True)
+
+    text = dab(root, "diff", "--base", "HEAD", check=True).stdout
+
+    head = plan_json(root, root.parent / "plans")
+    assert head["jobs"]
+    for job in head["jobs"]:
+        assert f"  job added: {job['key']}" in text.splitlines(), text

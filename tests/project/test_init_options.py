@@ -63,3 +63,23 @@ def test_files_written_with_crlf_keep_crlf_when_init_adds_to_them(project_factor
         assert data.count(b"\n") == data.count(b"\r\n"), path.name
         assert b"\r\r" not in data, path.name
     assert "resources/kedro-dab/*.yml" in yaml.safe_load(bundle.read_bytes())["include"]
+
+
+@pytest.mark.parametrize("name", ["databricks.yml", ".gitignore"])
+def test_a_file_init_completes_that_is_a_symbolic_link_stays_one(
+    project_factory: ProjectFactory, name: str
+):
+    project = project_factory()
+    shared = project / "shared"
+    shared.mkdir()
+    original = "bundle:\n  name: linked\n" if name == "databricks.yml" else "data/\n"
+    (shared / name).write_text(original, encoding="utf-8")
+    (project / name).unlink(missing_ok=True)
+    (project / name).symlink_to(shared / name)
+
+    result = run_kedro(project, "dab", "init")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / name).is_symlink()
+    completed = (shared / name).read_text(encoding="utf-8")
+    assert completed.startswith(original) and len(completed) > len(original)

@@ -16,14 +16,16 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
     """Write every file or none: each new text goes to a temp file beside its target first;
     only when all are written are they renamed into place. A file about to be replaced is
     kept under a second name (a hard link, so nothing is copied) until every rename is done,
-    and a failure puts those back, removes the new files and the folders made for them."""
+    and a failure puts those back, removes the new files and the folders made for them. A
+    path that is a symbolic link is written through it: the link stays, its target changes."""
     staged: list[tuple[Path, Path]] = []
     made: list[Path] = []
     done: list[tuple[Path, Path | None]] = []
     current = root
+    shown = {_through_links(path): path for path in writes}
     try:
-        for path, text in writes.items():
-            current = path
+        for given, text in writes.items():
+            current, path = given, _through_links(given)
             missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
             for folder in reversed(missing):
                 folder.mkdir()
@@ -34,7 +36,7 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
                 out.write(text)
             os.chmod(temp_name, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
         for temp, path in staged:
-            current = path
+            current = shown[path]
             kept = _keep(path)
             done.append((path, kept))
             os.replace(temp, path)
@@ -59,6 +61,11 @@ def write_all(writes: Mapping[Path, str], root: Path) -> None:
         if kept is not None:
             with contextlib.suppress(OSError):
                 kept.unlink()
+
+
+def _through_links(path: Path) -> Path:
+    """Where writing `path` lands: the file a symbolic link at `path` points to."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def _keep(path: Path) -> Path | None:

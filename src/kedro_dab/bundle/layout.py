@@ -203,6 +203,17 @@ def default_env(data: Mapping[str, Any] | None, envs: Mapping[str, str]) -> str:
     return next(iter(envs.values()))
 
 
+def builds_project_wheel(artifact: Any) -> bool:
+    """Whether a `databricks.yml` artifact builds the project's own wheel: a wheel (`type:
+    whl`, or no type, which the CLI builds the same way) from the bundle root."""
+    if not isinstance(artifact, Mapping) or artifact.get("type", "whl") not in ("whl", None):
+        return False
+    path = artifact.get("path")
+    return path is None or (
+        isinstance(path, str) and PurePosixPath(path or ".") == PurePosixPath(".")
+    )
+
+
 def check_bundle_root(bundle: BundleRoot, conf_dir: str) -> Mapping[str, Any]:
     """Raise unless `databricks.yml` exists, includes the files kedro-dab writes, declares the
     Kedro env variable, and every env it names is shipped. Returns the bundle's settings."""

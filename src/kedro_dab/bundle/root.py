@@ -114,8 +114,23 @@ def is_owned(rel: str) -> bool:
     return rel.startswith(f"{OWNED_DIR}/")
 
 
+def check_root_file_name(root: Path) -> None:
+    """Refuse a bundle root file under another name the Databricks CLI takes
+    (`databricks.yaml`, `bundle.yml`, `bundle.yaml`): kedro-dab reads and writes
+    `databricks.yml`, and the CLI refuses a folder holding two root files."""
+    others = sorted(name for name in _ROOT_FILES - {DATABRICKS_YML} if (root / name).exists())
+    if others:
+        raise ConfigError(
+            f"{others[0]}: kedro-dab reads and writes the bundle's root file as "
+            f"{DATABRICKS_YML}, and the Databricks CLI refuses a folder holding two root files; "
+            f"rename {others[0]} to {DATABRICKS_YML} (or remove it)"
+        )
+
+
 def read_databricks_yml(root: Path) -> dict[str, Any] | None:
-    """The parsed `databricks.yml`, or None when the project has none."""
+    """The parsed `databricks.yml`, or None when the project has none (see
+    `check_root_file_name` for the other names the CLI takes)."""
+    check_root_file_name(root)
     path = root / DATABRICKS_YML
     if not path.exists():
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kedro_dab.bundle.atomic_write import write_all
 from kedro_dab.bundle.layout import DATABRICKS_YML
+from kedro_dab.bundle.root import check_root_file_name
 from kedro_dab.bundle.scaffold_merge import merge_databricks_yml, round_trip_yaml
 from kedro_dab.bundle.scaffold_templates import (
     RUNNER,
@@ -107,6 +108,7 @@ def init_project(
     report = InitReport()
     writes: dict[Path, str] = {}
 
+    check_root_file_name(root)
     bundle_path = root / DATABRICKS_YML
     if bundle_path.exists() and not bundle_path.is_file():
         raise ConfigError(f"{DATABRICKS_YML} is a folder, but must be a file; rename or remove it")

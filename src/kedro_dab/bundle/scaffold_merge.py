@@ -13,6 +13,7 @@ from kedro_dab.bundle.layout import (
     ENV_VARIABLE,
     OWNED_DIR,
     OWNED_INCLUDE,
+    builds_project_wheel,
     glob_matches,
 )
 from kedro_dab.errors import ConfigError, first_line, read_text
@@ -81,12 +82,20 @@ def merge_databricks_yml(
         added.append(f"include '{OWNED_INCLUDE}'")
 
     artifacts = doc.get("artifacts") or {}
-    if not any((a or {}).get("type") == "whl" for a in artifacts.values()):
+    if not any(builds_project_wheel(a) for a in artifacts.values()):
+        [(key, wheel)] = fresh["artifacts"].items()
         if "artifacts" not in doc or doc["artifacts"] is None:
             doc["artifacts"] = fresh["artifacts"]
+            added.append("the wheel artifact")
+        elif key in doc["artifacts"]:
+            notes.append(
+                f"artifacts.{key} is left as you wrote it, though it does not build this "
+                "project's wheel from the bundle root (type: whl, path: .), which the jobs "
+                "install from dist/"
+            )
         else:
-            doc["artifacts"].update(fresh["artifacts"])
-        added.append("the wheel artifact")
+            doc["artifacts"][key] = wheel
+            added.append("the wheel artifact")
 
     conf_excludes = [e for e in fresh["sync"]["exclude"] if "conf" in e or "local" in e]
     sync = doc.get("sync")
@@ -96,7 +105,19 @@ def merge_databricks_yml(
     else:
         excludes = sync.get("exclude")
         if excludes is None:
-            sync["exclude"] = fresh["sync"]["exclude"]
+            included = [str(p) for p in sync.get("include") or [] if isinstance(p, str)]
+            kept = []
+            for entry in fresh["sync"]["exclude"]:
+                undone = [p for p in included if _covers(entry, p)]
+                if undone and entry not in conf_excludes:
+                    notes.append(
+                        f"sync.exclude '{entry}' left out: it would undo your sync.include "
+                        f"'{undone[0]}' (the CLI syncs what include adds, less what exclude "
+                        "removes)"
+                    )
+                else:
+                    kept.append(entry)
+            sync["exclude"] = kept
             added.append("sync.exclude")
         else:
             for entry in conf_excludes:
@@ -124,7 +145,7 @@ def merge_databricks_yml(
         variables[ENV_VARIABLE]["default"] = fresh["variables"][ENV_VARIABLE]["default"]
         added.append(f"variables.{ENV_VARIABLE}.default")
 
-    if doc.get("targets") is None:
+    if doc.get("targets") is None and not _included_targets(root, doc):
         doc["targets"] = fresh["targets"]
         added.append("targets dev and prod")
     elif host is not None:
@@ -133,6 +154,25 @@ def merge_databricks_yml(
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue(), added, notes
+
+
+def _covers(exclude: str, include: str) -> bool:
+    """Whether the folder pattern `exclude` (`data/**`) takes in what `include` names."""
+    folder = exclude.removesuffix("/**").rstrip("/")
+    return include == folder or include.startswith(f"{folder}/")
+
+
+def _included_targets(root: Path, doc: Any) -> bool:
+    """Whether a file `doc` includes (not one kedro-dab writes) declares targets."""
+    from kedro_dab.bundle.root import include_files, is_owned, read_bundle_file
+
+    try:
+        files = include_files(root, doc)
+        return any(
+            not is_owned(rel) and read_bundle_file(root / rel, root).get("targets") for rel in files
+        )
+    except ConfigError:  # bundle and validate name what is wrong with the includes
+        return False
 
 
 def _set_missing_hosts(doc: Any, host: str, notes: list[str]) -> list[str]:

@@ -71,7 +71,7 @@ def databricks_yml(
     text = template("databricks.yml")
     for token, value in (
         ("<<project_name>>", project_name),
-        ("<<bundle_name>>", bundle_name),
+        ("<<bundle_name>>", plain(bundle_name)),
         ("<<artifact>>", f"{package_name}_wheel"),
         ("<<conf>>", conf_dir),
         ("<<env>>", plain(env)),

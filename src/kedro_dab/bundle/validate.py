@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kedro_dab.bundle.layout import (
     DATABRICKS_YML,
     OWNED_DIR,
+    builds_project_wheel,
     check_bundle_root,
     sync_excludes,
     target_problems,
@@ -142,6 +143,19 @@ def wiring_problems(bundle: BundleRoot, plan: Plan) -> list[str]:
             problems.append(
                 f"{DATABRICKS_YML}: targets {', '.join(marked)} are all marked default: true, "
                 "which the Databricks CLI refuses; keep default: true on one"
+            )
+    artifacts = (bundle.data or {}).get("artifacts")
+    if not (isinstance(artifacts, Mapping) and any(map(builds_project_wheel, artifacts.values()))):
+        installing = [
+            name
+            for name in bundle.target_names or ["default"]
+            if not getattr(plan.targets.get(name), "from_source", False)
+        ]
+        if installing:
+            problems.append(
+                f"{DATABRICKS_YML}: no artifact builds this project's wheel from the bundle root "
+                f"(type: whl, path: .), which the tasks of target(s) {', '.join(installing)} "
+                "install from dist/; run `kedro dab init` to add it"
             )
     problems += target_problems(bundle, plan.targets, RUNNER)
     problems += boundary_problems(plan, bundle.target_names, bundle.data)
