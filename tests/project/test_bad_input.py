@@ -798,6 +798,16 @@ CASES: list[Case] = [
         for command in ("init", "bundle")
     ),
     case(
+        "dby-user-resource-takes-a-generated-key",
+        [
+            append(DBY, "\nresources:\n  pipelines:\n    j:\n      name: mine\n"),
+            job("pipelines: [__default__]"),
+        ],
+        "bundle",
+        "resources.pipelines.j takes the key kedro-dab gives job 'j'",
+        "rename yours",
+    ),
+    case(
         "dby-targets-list",
         replace(DBY, "targets:\n  dev:", "targets:\n  - dev\nold_targets:\n  dev:"),
         "bundle",

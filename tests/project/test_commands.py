@@ -4,6 +4,7 @@ what it leaves alone, and what the generated jobs hold."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -614,3 +615,20 @@ def test_tasks_call_the_console_script_named_in_pyproject(
     job = generated_job(project, package_of(project))
     entry_points = {task["python_wheel_task"]["entry_point"] for task in job["tasks"]}
     assert entry_points == {"my-runner"}
+
+
+def test_bundle_into_a_generated_folder_that_is_a_symbolic_link_keeps_the_link(
+    project_factory: ProjectFactory, tmp_path: Path
+) -> None:
+    project = bundled_project(project_factory, pipelines=PIPELINES, catalog=CATALOG)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(project / OWNED_DIR, elsewhere)
+    (project / OWNED_DIR).symlink_to(elsewhere, target_is_directory=True)
+    before = sorted(p.name for p in elsewhere.iterdir())
+    (project / "conf" / "base" / "dab.yml").write_text("grouping: [{by: node}]\n")
+
+    dab(project, "bundle", check=True)
+
+    assert (project / OWNED_DIR).is_symlink()
+    assert sorted(p.name for p in (project / OWNED_DIR).iterdir()) == before
+    assert sorted(p.name for p in (project / "resources").iterdir()) == ["kedro-dab"]

@@ -157,8 +157,36 @@ def wiring_problems(bundle: BundleRoot, plan: Plan) -> list[str]:
                 f"(type: whl, path: .), which the tasks of target(s) {', '.join(installing)} "
                 "install from dist/; run `kedro dab init` to add it"
             )
+    problems += _shared_resource_keys(bundle, plan)
     problems += target_problems(bundle, plan.targets, RUNNER)
     problems += boundary_problems(plan, bundle.target_names, bundle.data)
+    return problems
+
+
+def _shared_resource_keys(bundle: BundleRoot, plan: Plan) -> list[str]:
+    """A resource of the user's whose key a resource kedro-dab generates also takes: the
+    Databricks CLI refuses two resources of one key, of any kinds, in any files."""
+    from kedro_dab.bundle.model_serving import MODEL_KEY_SUFFIX, SERVING_KEY_SUFFIX
+
+    generated = {job.key: f"job '{job.key}'" for job in plan.jobs}
+    for endpoint in plan.endpoints:
+        if endpoint.app:
+            generated[endpoint.name] = f"the app of serving.{endpoint.name}"
+        if endpoint.model_serving is not None:
+            generated[endpoint.name + MODEL_KEY_SUFFIX] = f"the model of serving.{endpoint.name}"
+            if endpoint.model_serving.version is not None:
+                key = endpoint.name + SERVING_KEY_SUFFIX
+                generated[key] = f"the serving endpoint of serving.{endpoint.name}"
+    resources = (bundle.data or {}).get("resources")
+    problems = []
+    for kind, entries in (resources or {}).items() if isinstance(resources, Mapping) else ():
+        for key in entries if isinstance(entries, Mapping) else ():
+            if key in generated:
+                problems.append(
+                    f"{DATABRICKS_YML} (or a file it includes): resources.{kind}.{key} takes the "
+                    f"key kedro-dab gives {generated[key]}, and the Databricks CLI refuses two "
+                    "resources of one key; rename yours"
+                )
     return problems
 
 

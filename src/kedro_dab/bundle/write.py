@@ -169,6 +169,8 @@ def _is_staged_wheel(name: str) -> bool:
 
 
 def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
+    if folder.is_symlink():  # the set is replaced where the link points; the link stays
+        folder = folder.resolve()
     parent = folder.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=NEW_PREFIX, dir=parent))
