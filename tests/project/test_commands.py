@@ -434,12 +434,11 @@ def test_init_keeps_the_users_own_wheel_artifact_as_written(
 def test_init_adds_the_projects_wheel_beside_another_folders_wheel_artifact(
     project_factory: ProjectFactory,
 ) -> None:
-    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
     written = (
         "bundle:\n  name: custom-bundle\n\nartifacts:\n  shared_lib:\n    type: whl\n"
         "    path: ./libs/shared\n"
     )
-    (project / "databricks.yml").write_text(written, encoding="utf-8")
+    project = _with_databricks_yml(project_factory, written)
 
     result = dab(project, "init", check=True)
 
@@ -454,9 +453,8 @@ def test_init_adds_the_projects_wheel_beside_another_folders_wheel_artifact(
 def test_init_adds_no_targets_when_an_included_file_declares_them(
     project_factory: ProjectFactory,
 ) -> None:
-    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
     written = "bundle:\n  name: custom-bundle\n\ninclude:\n  - targets/*.yml\n"
-    (project / "databricks.yml").write_text(written, encoding="utf-8")
+    project = _with_databricks_yml(project_factory, written)
     (project / "targets").mkdir()
     (project / "targets" / "staging.yml").write_text(
         "targets:\n  staging:\n    default: true\n", encoding="utf-8"
@@ -473,9 +471,8 @@ def test_init_adds_no_targets_when_an_included_file_declares_them(
 def test_init_adds_no_sync_exclude_that_would_undo_the_users_sync_include(
     project_factory: ProjectFactory,
 ) -> None:
-    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
     written = "bundle:\n  name: custom-bundle\n\nsync:\n  include:\n    - data/01_raw/*.csv\n"
-    (project / "databricks.yml").write_text(written, encoding="utf-8")
+    project = _with_databricks_yml(project_factory, written)
 
     result = dab(project, "init", check=True)
     dab(project, "bundle", check=True)
@@ -486,6 +483,13 @@ def test_init_adds_no_sync_exclude_that_would_undo_the_users_sync_include(
     assert "data/**" not in sync["exclude"]
     assert "conf/local/**" in sync["exclude"]
     assert "sync.exclude 'data/**' left out" in result.stdout
+
+
+def _with_databricks_yml(project_factory: ProjectFactory, text: str) -> Path:
+    """A project whose `databricks.yml`, written by its user, holds `text`."""
+    project = project_factory(pipelines=PIPELINES, catalog=CATALOG)
+    (project / "databricks.yml").write_text(text, encoding="utf-8")
+    return project
 
 
 # --- files in resources/kedro-dab/ -------------------------------------------------------------

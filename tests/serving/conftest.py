@@ -224,16 +224,42 @@ def running_server(
             process.wait()
 
 
-def kedro_run_oracle(project: Path, rows: list[dict[str, object]], params: str) -> object:
-    """The `score` pipeline's answer from a plain `kedro run` (rows and scores in files)."""
+def kedro_run_oracle(
+    project: Path,
+    rows: list[dict[str, object]],
+    params: str | None,
+    *,
+    pipeline: str = "score",
+    env: str = "oracle",
+    output: str = "scores",
+) -> object:
+    """A pipeline's answer from a plain `kedro run` in an env whose catalog reads the rows
+    from `data/rows.json` and writes `output` to `data/<output>.json` (by default the `score`
+    pipeline's)."""
     (project / "data" / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
-    command = [str(kedro_executable()), "run", "--pipelines", "score", "--env", "oracle"]
+    command = [str(kedro_executable()), "run", "--pipelines", pipeline, "--env", env]
     if params:
         command += ["--params", params]
     subprocess.run(
         command, cwd=project, env=kedro_environ(), check=True, capture_output=True, timeout=300
     )
-    return json.loads((project / "data" / "scores.json").read_text(encoding="utf-8"))
+    return json.loads((project / "data" / f"{output}.json").read_text(encoding="utf-8"))
+
+
+WITH_A_NODE_HOOK = """
+from kedro.framework.hooks import hook_impl
+
+
+class NodeHook:
+    @hook_impl
+    def before_node_run(self, node):
+        pass
+
+
+HOOKS = (NodeHook(),)
+"""
+"""A project hook that runs per request, so the server runs the nodes through Kedro's `Task`
+(without one it runs them on plain values, its lean path)."""
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +277,7 @@ __all__ = [
     "KEDRO_1",
     "TOKEN",
     "WEIGHTS",
+    "WITH_A_NODE_HOOK",
     "Server",
     "kedro_run_oracle",
     "running_server",

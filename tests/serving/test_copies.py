@@ -6,17 +6,19 @@ an env's own parameters as `kedro run --params` merges them. Each answer equals 
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import KEDRO_1, Server, running_server
+from tests.serving.conftest import (
+    KEDRO_1,
+    WITH_A_NODE_HOOK,
+    Server,
+    kedro_run_oracle,
+    running_server,
+)
 from tests.support.kedro_projects import (
-    kedro_environ,
-    kedro_executable,
     make_project,
     project_template,
     unique_package,
@@ -76,19 +78,6 @@ serving:
 
 ROWS = [{"a": 1}, {"a": 2}]
 
-WITH_A_NODE_HOOK = """
-from kedro.framework.hooks import hook_impl
-
-
-class NodeHook:
-    @hook_impl
-    def before_node_run(self, node):
-        pass
-
-
-HOOKS = (NodeHook(),)
-"""
-
 
 @pytest.fixture(scope="module", params=["kedro_task", "lean"])
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -117,14 +106,7 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def kedro_run(project: Path, env: str, params: str | None) -> object:
-    (project / "data" / "rows.json").write_text(json.dumps(ROWS), encoding="utf-8")
-    command = [str(kedro_executable()), "run", "--pipelines", "copies", "--env", env]
-    if params:
-        command += ["--params", params]
-    subprocess.run(
-        command, cwd=project, env=kedro_environ(), check=True, capture_output=True, timeout=300
-    )
-    return json.loads((project / "data" / "seen.json").read_text(encoding="utf-8"))
+    return kedro_run_oracle(project, ROWS, params, pipeline="copies", env=env, output="seen")
 
 
 @pytest.fixture(scope="module")

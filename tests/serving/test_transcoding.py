@@ -5,16 +5,19 @@ is returned; each answer equals a plain `kedro run` of the same pipeline (the or
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import KEDRO_1, Server, running_server
+from tests.serving.conftest import (
+    KEDRO_1,
+    WITH_A_NODE_HOOK,
+    Server,
+    kedro_run_oracle,
+    running_server,
+)
 from tests.support.kedro_projects import (
-    kedro_environ,
-    kedro_executable,
     make_project,
     project_template,
     unique_package,
@@ -87,22 +90,6 @@ serving:
 ROWS = [{"v": 3}, {"v": -1}, {"v": 4.5}]
 
 
-# A project hook that runs per request makes the server run the nodes through Kedro's `Task`;
-# without one it runs them on plain values (its lean path).
-WITH_A_NODE_HOOK = """
-from kedro.framework.hooks import hook_impl
-
-
-class NodeHook:
-    @hook_impl
-    def before_node_run(self, node):
-        pass
-
-
-HOOKS = (NodeHook(),)
-"""
-
-
 @pytest.fixture(scope="module", params=["kedro_task", "lean"])
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = unique_package("kdab_transcoded")
@@ -130,12 +117,7 @@ def server(project: Path) -> Iterator[Server]:
 
 
 def kedro_run(project: Path, rows: list[dict[str, object]]) -> object:
-    (project / "data" / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
-    command = [str(kedro_executable()), "run", "--pipelines", "transcoded", "--env", "oracle"]
-    subprocess.run(
-        command, cwd=project, env=kedro_environ(), check=True, capture_output=True, timeout=300
-    )
-    return json.loads((project / "data" / "summary.json").read_text(encoding="utf-8"))
+    return kedro_run_oracle(project, rows, None, pipeline="transcoded", output="summary")
 
 
 @pytest.mark.parametrize("endpoint", ["summary", "summary-fresh"], ids=["preloaded", "catalog"])
