@@ -57,6 +57,8 @@ def registry_nodes(pipelines: Mapping[str, Any]) -> RegistryNodes:
     order: dict[str, tuple[str, ...]] = {}
     catalog_names: set[str] = set()
     variants: dict[str, set[str]] = {}
+    variant_ids: set[int] = set()
+    """id() of each node object that differs from the node kept under its name."""
     read: dict[int, str] = {}
     """id() of each node object read -> its name: most nodes are in several pipelines (one
     object, shared), and Kedro computes a node's name on every access."""
@@ -72,17 +74,11 @@ def registry_nodes(pipelines: Mapping[str, Any]) -> RegistryNodes:
                         catalog_names.update(facts[4])
                         nodes[facts[0]] = node_info(*facts)
                     elif nodes[facts[0]] != node_info(*facts):  # another node, the same name
-                        variants.setdefault(facts[0], set()).add(name)
-                elif read[id(node)] in variants and _is_variant(node, nodes):
-                    variants[read[id(node)]].add(name)
+                        variant_ids.add(id(node))
+                if id(node) in variant_ids:
+                    variants.setdefault(read[id(node)], set()).add(name)
             order[name] = tuple(map(read.__getitem__, map(id, listed)))
     return RegistryNodes(nodes, order, catalog_names, variants)
-
-
-def _is_variant(node: Any, nodes: Mapping[str, NodeInfo]) -> bool:
-    """Whether `node` differs from the node of its name in `nodes`."""
-    facts = compat.node_facts(node)
-    return nodes[facts[0]] != node_info(*facts)
 
 
 def node_info(

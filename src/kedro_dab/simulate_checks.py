@@ -32,7 +32,7 @@ class BoundaryChecker:
         self.by_producer: dict[str, list[Any]] = {}
         for boundary in job.boundary_datasets:
             self.by_producer.setdefault(boundary.producer, []).append(boundary)
-        self.params = {key: _run_params(args) for key, args in argv.items()}
+        self._params = {key: _run_params(args) for key, args in argv.items()}
         self._catalogs: dict[str, Any] = {}
         """The `--params` text of a task -> the catalog its run built (None: it could not be
         built here)."""
@@ -75,7 +75,7 @@ class BoundaryChecker:
     def _exists(self, dataset: str, task_key: str) -> bool | None:
         from kedro_dab import compat, kedro_config
 
-        params = self.params.get(task_key, "")
+        params = self._params.get(task_key, "")
         if params not in self._catalogs:
             try:
                 self._catalogs[params] = kedro_config.make_catalog(
@@ -93,6 +93,5 @@ class BoundaryChecker:
 def _run_params(argv: Sequence[str]) -> str:
     """The `--params` text of a task's `kedro run` arguments ("" without one)."""
     args = list(argv)
-    if "--params" in args and args.index("--params") + 1 < len(args):
-        return args[args.index("--params") + 1]
-    return ""
+    at = args.index("--params") + 1 if "--params" in args else len(args)
+    return args[at] if at < len(args) else ""

@@ -83,7 +83,7 @@ def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> No
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     except KeyboardInterrupt:
-        _exit_if_requests_run(app, 0)  # as an idle server stopped by Ctrl-C exits
+        _exit_if_requests_run(app)
         raise
     except SystemExit as exc:
         if exc.code in (0, None):
@@ -93,15 +93,15 @@ def run_server(app: Any, host: str, port: int, *, access_log: bool = True) -> No
             f"could not serve on {_address(host, port)}: uvicorn stopped with exit code "
             f"{exc.code}; its log above says why"
         ) from None
-    _exit_if_requests_run(app, 0)
+    _exit_if_requests_run(app)
 
 
-def _exit_if_requests_run(app: Any, code: int) -> None:
-    """Exit now when requests the server gave up on still run in worker threads, which the
-    interpreter would otherwise wait for at exit."""
+def _exit_if_requests_run(app: Any) -> None:
+    """Exit (status 0) now when requests the server gave up on still run in worker threads,
+    which the interpreter would otherwise wait for at exit."""
     running = getattr(app, "running", None)
     if running is None or not running.count:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    os._exit(0)  # as an idle server stopped by Ctrl-C exits
