@@ -182,37 +182,40 @@ def running_server(
     timeout: float = 90.0,
     wait_for: str = "/ready",
 ) -> Iterator[Server]:
-    """Start `kedro dab serve` in `project` on a free port; wait until `wait_for` answers
-    200."""
-    port = free_port()
-    log = project / f"serve-{port}.log"
+    """Start `kedro dab serve` in `project` on a free port; wait until it listens there and
+    `wait_for` answers 200. A port another process took between choosing and binding it is
+    chosen again."""
     environ = dict(extra_env or {})
     if token:
         environ["KEDRO_DAB_SERVE_TOKEN"] = token
-    command = [str(kedro_executable()), "dab", "serve", *args, "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=project,
-            env=kedro_environ(environ),
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    client = httpx.Client(base_url=url, headers=headers, timeout=30.0)
+    for _ in range(5):
+        port = free_port()
+        log = project / f"serve-{port}.log"
+        command = [str(kedro_executable()), "dab", "serve", *args, "--port", str(port)]
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command,
+                cwd=project,
+                env=kedro_environ(environ),
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        client = httpx.Client(base_url=url, headers=headers, timeout=30.0)
+        try:
+            if _ready(process, log, port, client, wait_for, timeout):
+                break
+        except BaseException:
+            client.close()
+            process.kill()
+            process.wait()
+            raise
+        client.close()
+    else:
+        raise AssertionError(f"no free port could be bound:\n{log.read_text()}")
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"the server exited early:\n{log.read_text()}")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get(wait_for).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the server did not get ready:\n{log.read_text()}")
-            time.sleep(0.1)
         yield Server(url, process, log, client)
     finally:
         client.close()
@@ -222,6 +225,33 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _ready(
+    process: subprocess.Popen[bytes],
+    log: Path,
+    port: int,
+    client: httpx.Client,
+    wait_for: str,
+    timeout: float,
+) -> bool:
+    """Wait until the server listens on `port` (its own log says so: an answer from another
+    process on that port does not count) and `wait_for` answers 200; False when the port was
+    taken before the server could bind it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if process.poll() is not None:
+            if f"--port {port}:" in text and "already in use" in text:
+                return False
+            raise AssertionError(f"the server exited early:\n{text}")
+        if "Uvicorn running on http://" in text and f":{port} " in text:
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(wait_for).status_code == 200:
+                    return True
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server did not get ready:\n{text}")
+        time.sleep(0.1)
 
 
 def kedro_run_oracle(
