@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import pytest
 import yaml
 
@@ -83,3 +85,40 @@ def test_a_file_init_completes_that_is_a_symbolic_link_stays_one(
     assert (project / name).is_symlink()
     completed = (shared / name).read_text(encoding="utf-8")
     assert completed.startswith(original) and len(completed) > len(original)
+
+
+USER_STYLES = {
+    "four spaces, dashes at the key": (
+        "# ours\nbundle:\n    name: mine  # keep\ninclude:\n- other/*.yml\nsync:\n"
+        "    exclude:\n    - data/**\ntargets:\n    dev:\n        mode: development\n"
+        "        default: true\n"
+    ),
+    "two spaces, dashes at the key": (
+        "bundle:\n  name: mine\ninclude:\n- other/*.yml\nsync:\n  exclude:\n  - data/**\n"
+        "targets:\n  dev:\n    mode: development\n    default: true\n"
+    ),
+    "four spaces, dashes indented two": (
+        "bundle:\n    name: mine\ninclude:\n  - other/*.yml\nsync:\n    exclude:\n"
+        "      - data/**\ntargets:\n    dev:\n        mode: development\n"
+        "        default: true\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("style", sorted(USER_STYLES))
+def test_init_only_inserts_lines_into_a_file_indented_its_own_way(
+    project_factory: ProjectFactory, style: str
+):
+    project = project_factory()
+    original = USER_STYLES[style]
+    (project / "databricks.yml").write_text(original, encoding="utf-8")
+
+    result = run_kedro(project, "dab", "init")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = (project / "databricks.yml").read_text(encoding="utf-8")
+    opcodes = difflib.SequenceMatcher(
+        None, original.splitlines(), merged.splitlines(), autojunk=False
+    ).get_opcodes()
+    assert {tag for tag, *_ in opcodes} <= {"equal", "insert"}, merged
+    assert "resources/kedro-dab/*.yml" in yaml.safe_load(merged)["include"]

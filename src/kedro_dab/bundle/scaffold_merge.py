@@ -1,9 +1,10 @@
 """Merge into the user's `databricks.yml` what kedro-dab needs and it lacks, through a
-round-trip YAML parser, so the user's comments, order and custom targets survive."""
+round-trip YAML parser, so the user's comments, order, custom targets and indentation survive."""
 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from kedro_dab.bundle.layout import (
 from kedro_dab.errors import ConfigError, first_line, read_text
 from kedro_dab.shapes import bundle_shape_problem
 
+TEMPLATE_INDENT = (2, 4, 2)  # ruamel's mapping, sequence and dash offset of the template
+
 
 def round_trip_yaml() -> Any:
     """The ruamel parser init reads and writes `databricks.yml` with: quotes kept, lines never
@@ -28,8 +31,44 @@ def round_trip_yaml() -> Any:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    mapping, sequence, offset = TEMPLATE_INDENT
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     return yaml
+
+
+def file_indentation(doc: Any) -> tuple[int, int, int]:
+    """The indentation a loaded file mostly uses, as ruamel's (mapping, sequence, offset): how
+    far a block mapping's keys sit right of their parent key, how far a block sequence's items
+    and its dashes do. The template's where the file shows none."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    mappings: Counter[int] = Counter()
+    sequences: Counter[tuple[int, int]] = Counter()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, CommentedSeq):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, CommentedMap):
+            return
+        for key, value in node.items():
+            line, col = node.lc.key(key)
+            block = isinstance(value, CommentedMap | CommentedSeq) and len(value) > 0
+            if block and not value.fa.flow_style() and value.lc.line > line:
+                if isinstance(value, CommentedMap):
+                    mappings[value.lc.col - col] += 1
+                else:
+                    offset = value.lc.col - col
+                    sequences[(offset, max(value.lc.data[0][1] - col, offset + 2))] += 1
+            walk(value)
+
+    walk(doc)
+    mapping = mappings.most_common(1)[0][0] if mappings else TEMPLATE_INDENT[0]
+    sequence, offset = TEMPLATE_INDENT[1:]
+    if sequences:
+        offset, sequence = sequences.most_common(1)[0][0]
+    return max(mapping, 1), sequence, offset
 
 
 def merge_databricks_yml(
@@ -61,6 +100,8 @@ def merge_databricks_yml(
         raise ConfigError(
             f"{problem}; fix it, or pass --force to replace the file (a backup is kept)"
         )
+    mapping, sequence, offset = file_indentation(doc)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     fresh = yaml.load(fresh_text)
     added: list[str] = []
     notes: list[str] = []
