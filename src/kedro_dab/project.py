@@ -175,23 +175,46 @@ def _dependencies(pyproject: Mapping[str, Any], path: Path) -> tuple[str, ...]:
 
 def _refuse_unshipped(loader: Any, env: str, root: Path, conf_dir: Path) -> None:
     """A catalog or parameters file Kedro reads here but that never ships would make the plan
-    (and the local run) differ from what the tasks find on Databricks: refuse it."""
-    from kedro_dab.bundle.layout import GitIgnored, is_shipped
+    (and the local run) differ from what the tasks find on Databricks: refuse it. So is a
+    file the project's own credentials patterns name that would ship: it holds secrets."""
+    from kedro_dab.bundle.layout import shipped_conf_files
 
-    ignored: GitIgnored | None = None
+    shipped = set(shipped_conf_files(conf_dir, root))
     for key in ("catalog", "parameters"):
         for file in kedro_config.config_files(loader, key, env):
-            resolved = file.resolve()
-            inside = resolved.relative_to(conf_dir.resolve()).as_posix()
-            ignored = ignored or GitIgnored(root)
-            if is_shipped(inside) and not ignored(resolved.relative_to(root.resolve()).as_posix()):
+            if _conf_relative(file, conf_dir) in shipped:
                 continue
             raise ConfigError(
-                f"{resolved.relative_to(root.resolve()).as_posix()}: Kedro reads this {key} file "
-                f"for env '{env}', but it never ships to Databricks (credentials, .env files and "
-                "what the project's .gitignore files exclude never do), so the tasks there would "
-                "run without it; stop ignoring it, or move what it holds into a shipped file"
+                f"{_shown(file, root)}: Kedro reads this {key} file for env '{env}', but it "
+                "never ships to Databricks (credentials, .env files, symbolic links and what "
+                "git's ignore files exclude never do), so the tasks there would run without "
+                "it; stop ignoring it (a link: copy the file it points to), or move what it "
+                "holds into a shipped file"
             )
+    envs = sorted(p.name for p in conf_dir.iterdir() if p.is_dir() and p.name != "local")
+    for other in envs:
+        for file in kedro_config.config_files(loader, "credentials", other):
+            if _conf_relative(file, conf_dir) in shipped:
+                raise ConfigError(
+                    f"{_shown(file, root)}: Kedro loads this file as credentials (the "
+                    "'credentials' config_patterns of settings.py), but it would ship to "
+                    "Databricks, where only files named *credentials* are kept back; name it "
+                    "credentials*.yml or move it to conf/local"
+                )
+
+
+def _conf_relative(file: Path, conf_dir: Path) -> Path:
+    try:
+        return file.relative_to(conf_dir)
+    except ValueError:
+        return file.absolute().relative_to(conf_dir.absolute())
+
+
+def _shown(file: Path, root: Path) -> str:
+    try:
+        return file.relative_to(root).as_posix()
+    except ValueError:
+        return file.as_posix()
 
 
 def project_script_name(package: str) -> str:

@@ -161,6 +161,17 @@ def remove(rel: str) -> Edit:
     return edit
 
 
+def symlink(rel: str, points_to: str) -> Edit:
+    """Make `rel` a symbolic link to `points_to` (relative to the link's folder)."""
+
+    def edit(project: Path, pkg: str) -> None:
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(points_to)
+
+    return edit
+
+
 def folder(rel: str) -> Edit:
     """Put an empty folder where `rel` is (removing the file there)."""
 
@@ -537,6 +548,30 @@ CASES: list[Case] = [
         "plan",
         "conf/base/catalog_extra.yml",
         "stop ignoring it",
+    ),
+    case(
+        "catalog-file-a-symbolic-link",
+        [
+            write("shared/catalog_extra.yml", "extra:\n  type: MemoryDataset\n"),
+            symlink("conf/base/catalog_extra.yml", "../../shared/catalog_extra.yml"),
+        ],
+        "plan",
+        "conf/base/catalog_extra.yml",
+        "copy the file it points to",
+    ),
+    case(
+        "credentials-pattern-of-the-project-would-ship",
+        [
+            append(
+                "src/{pkg}/settings.py",
+                '\nCONFIG_LOADER_ARGS = {"config_patterns": {"credentials": '
+                '["credentials*", "credentials*/**", "**/credentials*", "secrets*"]}}\n',
+            ),
+            write("conf/base/secrets.yml", "db:\n  password: hunter2\n"),
+        ],
+        "plan",
+        "conf/base/secrets.yml",
+        "name it credentials*.yml or move it to conf/local",
     ),
     case("catalog-malformed-yaml", append(CATALOG, "broken: [\n"), "plan", CATALOG, "fix the YAML"),
     case(

@@ -177,7 +177,7 @@ def test_the_projects_gitignore_keeps_conf_files_from_shipping(tmp_path: Path) -
     assert shipped == ["base/catalog.yml", "staging/catalog.yml"]
 
 
-def test_a_nested_gitignore_and_git_info_exclude_apply_as_git_applies_them(
+def test_a_nested_gitignore_and_git_info_exclude_apply_as_the_cli_sync_applies_them(
     tmp_path: Path,
 ) -> None:
     write_tree(
@@ -196,7 +196,9 @@ def test_a_nested_gitignore_and_git_info_exclude_apply_as_git_applies_them(
 
     shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
 
-    assert shipped == ["base/.gitignore", "base/catalog.yml", "base/keep.tmp.yml"]
+    # a deeper `!keep.tmp.yml` does not bring back what the root's `*.tmp.yml` leaves out: the
+    # CLI's sync does not upload it (tests/conformance/test_cli_sync.py, "deeper negation")
+    assert shipped == ["base/.gitignore", "base/catalog.yml"]
 
 
 def test_nothing_inside_an_ignored_folder_comes_back(tmp_path: Path) -> None:
@@ -257,3 +259,46 @@ def test_the_simulation_copies_only_what_the_rule_allows(tmp_path: Path) -> None
     assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()) == [
         "base/catalog.yml"
     ]
+
+
+def test_a_symbolic_link_in_conf_never_ships_even_to_a_shipped_file(tmp_path: Path) -> None:
+    # the CLI's file sync skips every non-regular file (libs/fileset: "Skip non-regular files")
+    write_tree(
+        tmp_path,
+        {"conf/base/catalog.yml": "", "conf/local/credentials.yml": "password: x\n"},
+    )
+    (tmp_path / "conf/base/creds_link.yml").symlink_to("../local/credentials.yml")
+    (tmp_path / "conf/base/catalog_link.yml").symlink_to("catalog.yml")
+
+    shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
+
+    assert shipped == ["base/catalog.yml"]
+
+
+def test_nothing_inside_a_linked_conf_folder_ships(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"conf/base/catalog.yml": "", "elsewhere/params.yml": ""})
+    (tmp_path / "conf/base/more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+
+    shipped = [p.as_posix() for p in shipped_conf_files(tmp_path / "conf", tmp_path)]
+
+    assert shipped == ["base/catalog.yml"]
+
+
+def test_the_gitignore_of_the_repository_holding_the_project_applies(tmp_path: Path) -> None:
+    # the CLI reads the ignore files of the git worktree holding the bundle root, from its top
+    write_tree(
+        tmp_path,
+        {
+            ".gitignore": "*.secret.yml\n",
+            "projects/.gitignore": "draft*\n",
+            "projects/one/pyproject.toml": "",
+            "projects/one/conf/base/catalog.yml": "",
+            "projects/one/conf/base/keys.secret.yml": "",
+            "projects/one/conf/base/draft_catalog.yml": "",
+        },
+    )
+    root = tmp_path / "projects" / "one"
+
+    shipped = [p.as_posix() for p in shipped_conf_files(root / "conf", root)]
+
+    assert shipped == ["base/catalog.yml"]

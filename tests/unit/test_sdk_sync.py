@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kedro_dab.deploy.sync import IgnorePatterns, sync_files
+from kedro_dab.deploy.sync import sync_files
 from kedro_dab.deploy.target import Target
+from kedro_dab.git_ignore import IgnorePatterns
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

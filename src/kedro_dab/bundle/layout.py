@@ -9,6 +9,7 @@ as `.yml`, `.yaml` or `.json`, is shipped by the bundle's file sync and is the t
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ DEFAULT_ENV = "databricks"
 NEVER_SHIPPED = ("local/**", "**/*credentials*", "**/*credentials*/**", "**/.env*")
 """Patterns, relative to the conf folder, that the bundle must never upload: `conf/local`,
 anything Kedro loads as credentials (`credentials*`, `credentials*/**`, at any depth, in any
-env) and `.env*` files. The project's `.gitignore` files exclude more (see `shipped_conf_files`)."""
+env) and `.env*` files. git's ignore files exclude more (see `shipped_conf_files`)."""
 
 
 def sync_excludes(conf_dir: str) -> list[str]:
@@ -47,18 +48,39 @@ def is_shipped(relative: str) -> bool:
 
 
 def shipped_conf_files(conf_dir: Path, project_root: Path | None = None) -> list[Path]:
-    """Every conf file the bundle ships, relative to `conf_dir`, sorted: those `is_shipped`
-    allows that the project's `.gitignore` files do not exclude. This is the one list that
-    the bundle's file sync, the SDK engine, the conf archive and the simulation all ship."""
-    root = project_root or _project_root(conf_dir)
-    ignored = GitIgnored(root)
+    """Every conf file the bundle ships, relative to `conf_dir`, sorted: the regular files
+    `is_shipped` allows that git's ignore files (read as the Databricks CLI's file sync reads
+    them, from the git worktree holding the project) do not leave out. Symbolic links never
+    ship, nor what is inside a linked folder (a linked conf folder ships nothing): the CLI's
+    file sync skips them. This is the one list that the bundle's file sync, the SDK engine,
+    the conf archive and the simulation all ship."""
+    from kedro_dab.git_ignore import GitRules
+
+    if conf_dir.is_symlink():
+        return []
+    root = (project_root or _project_root(conf_dir)).resolve()
+    ignored = GitRules(root)
+    conf = conf_dir.resolve()
     out = []
-    for path in sorted(conf_dir.rglob("*")):
-        if path.is_file():
-            rel = path.relative_to(conf_dir)
-            if is_shipped(rel.as_posix()) and not ignored(path.relative_to(root).as_posix()):
+    for folder, dirs, files in os.walk(conf):
+        dirs.sort()
+        here = Path(folder)
+        for name in files:
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            rel = path.relative_to(conf)
+            if is_shipped(rel.as_posix()) and not ignored.ignored(_inside(path, root)):
                 out.append(rel)
-    return out
+    return sorted(out)
+
+
+def _inside(path: Path, root: Path) -> str:
+    """`path` relative to `root`, as the CLI's sync names it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _project_root(conf_dir: Path) -> Path:
@@ -66,51 +88,6 @@ def _project_root(conf_dir: Path) -> Path:
         if (folder / "pyproject.toml").is_file():
             return folder
     return conf_dir.resolve().parent
-
-
-class GitIgnored:
-    """Whether a path (relative to the bundle root) is ignored the way the Databricks CLI's
-    file sync reads git's rules: `.git/info/exclude`, then the `.gitignore` of each folder from
-    the root down, a deeper file's match overriding a shallower one, the last matching line of
-    a file deciding, and nothing inside an ignored folder coming back."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve() if root.exists() else root
-        self._specs: dict[str, list[Any]] = {}
-
-    def _rules(self, folder: str) -> list[Any]:
-        """The pattern sets that apply inside `folder` ('' for the root), shallowest first."""
-        if folder not in self._specs:
-            import pathspec
-
-            specs: list[Any] = []
-            files = [self.root / ".git" / "info" / "exclude"] if folder == "" else []
-            files.append(self.root / folder / ".gitignore")
-            for file in files:
-                if file.is_file():
-                    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-                    specs.append(pathspec.GitIgnoreSpec.from_lines(lines))
-            self._specs[folder] = specs
-        return self._specs[folder]
-
-    def _decides(self, relative: str, is_dir: bool) -> bool:
-        parts = relative.split("/")
-        ignored = False
-        for depth in range(len(parts)):
-            folder = "/".join(parts[:depth])
-            inner = "/".join(parts[depth:]) + ("/" if is_dir else "")
-            for spec in self._rules(folder):
-                result = spec.check_file(inner)
-                if result.include is not None:
-                    ignored = bool(result.include)
-        return ignored
-
-    def __call__(self, relative: str) -> bool:
-        parts = relative.split("/")
-        for depth in range(1, len(parts)):
-            if self._decides("/".join(parts[:depth]), is_dir=True):
-                return True
-        return self._decides(relative, is_dir=False)
 
 
 def envs_by_target(data: Mapping[str, Any]) -> dict[str, str]:
@@ -268,7 +245,7 @@ def check_env_shipped(
     conf_path: Path, env: str, conf_dir: str, target: str = "*", project_root: Path | None = None
 ) -> None:
     """Raise unless conf/<env> exists and at least one of its files is shipped, by the rule
-    of `shipped_conf_files` (the project's `.gitignore` files included)."""
+    of `shipped_conf_files` (git's ignore files included)."""
     where = (
         f"{DATABRICKS_YML}: variables.{ENV_VARIABLE}"
         if target == "*"
@@ -285,23 +262,13 @@ def check_env_shipped(
             f"{where}: Kedro env '{env}' has no folder {conf_dir}/{env}/, so its tasks would fail "
             f"with MissingConfigException; create {conf_dir}/{env}/ (a .gitkeep is enough)"
         )
-    root = (project_root or _project_root(conf_path)).resolve()
-    ignored = GitIgnored(root)
-    inside = folder.resolve()
-    if not any(
-        is_shipped(f"{env}/{rel.as_posix()}")
-        and not ignored((inside / rel).relative_to(root).as_posix())
-        for rel in _files(folder)
-    ):
+    shipped = shipped_conf_files(conf_path, project_root)
+    if not any(rel.parts[0] == env for rel in shipped):
         raise BundleError(
-            f"{where}: {conf_dir}/{env}/ holds no file that is shipped (credentials, .env files "
-            "and what the project's .gitignore files exclude never are), so the folder would not "
-            f"exist on Databricks; add one that is (a .gitkeep is enough), or stop ignoring it"
+            f"{where}: {conf_dir}/{env}/ holds no file that is shipped (credentials, .env files, "
+            "symbolic links and what git's ignore files exclude never are), so the folder would "
+            "not exist on Databricks; add one that is (a .gitkeep is enough), or stop ignoring it"
         )
-
-
-def _files(folder: Path) -> list[Path]:
-    return [p.relative_to(folder) for p in folder.rglob("*") if p.is_file()]
 
 
 def glob_matches(path: str, pattern: str) -> bool:

@@ -48,7 +48,7 @@ def metadata(target: Target, root: Path, paths: Paths, jobs: Mapping[str, int]) 
 def _git_details(root: Path) -> dict[str, str]:
     """branch, origin_url, commit, bundle_root_path and actual_branch, as the CLI reads them
     from the git repository holding the bundle root (only bundle_root_path without one)."""
-    from kedro_dab.deploy.sync import worktree_root
+    from kedro_dab.git_ignore import worktree_root
 
     found = worktree_root(root.resolve())
     if not (found / ".git").exists():
