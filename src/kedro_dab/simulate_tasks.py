@@ -7,8 +7,9 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,17 +87,18 @@ class Scheduler:
         self.live: dict[str, tuple[subprocess.Popen[bytes], Any]] = {}
 
     def run(self) -> None:
-        try:
-            while True:
-                self._reap()
-                self._skip_blocked()
-                self._start_ready()
-                if not self.live and not any(r.state == PENDING for r in self.runs.values()):
-                    return
-                time.sleep(0.02)
-        except BaseException:  # Ctrl-C, or a check that failed: no task outlives the run
-            self._stop_all()
-            raise
+        with _terminations_raise():
+            try:
+                while True:
+                    self._reap()
+                    self._skip_blocked()
+                    self._start_ready()
+                    if not self.live and not any(r.state == PENDING for r in self.runs.values()):
+                        return
+                    time.sleep(0.02)
+            except BaseException:  # Ctrl-C, SIGTERM, or a check that failed: no task outlives it
+                self._stop_all()
+                raise
 
     def _start_ready(self) -> None:
         for key in self.order:
@@ -180,6 +182,26 @@ class Scheduler:
             if run.state == PENDING:
                 run.state = CANCELLED
                 self.listener(run)
+
+
+@contextlib.contextmanager
+def _terminations_raise() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP (a CI cancel, `timeout`, a closed terminal)
+    end it with exit code 128 + the signal, as an exception, so its cleanup runs: by default
+    they would kill this process and leave its tasks running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    before = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:

@@ -385,7 +385,15 @@ def create_pipeline(**kwargs):
 """
 
 
-def test_ctrl_c_stops_running_tasks(project_factory):
+@pytest.mark.parametrize(
+    ("signum", "to_group", "exit_code"),
+    [
+        pytest.param(signal.SIGINT, True, 130, id="ctrl-c-in-the-terminal"),
+        pytest.param(signal.SIGTERM, False, 128 + signal.SIGTERM, id="sigterm-to-the-command"),
+        pytest.param(signal.SIGHUP, False, 128 + signal.SIGHUP, id="sighup-to-the-command"),
+    ],
+)
+def test_a_stopped_command_stops_its_running_tasks(project_factory, signum, to_group, exit_code):
     project = project_factory(pipelines={"slow": SLOW})
     process = subprocess.Popen(
         [str(kedro_executable()), "dab", "run", "--local"],
@@ -404,10 +412,10 @@ def test_ctrl_c_stops_running_tasks(project_factory):
     package = next((project / "src").iterdir()).name
     assert _task_processes(package, project), "the task process should be running before Ctrl-C"
     started = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)
+    (os.killpg if to_group else os.kill)(process.pid, signum)
     process.wait(timeout=30)
     assert time.monotonic() - started < 20
-    assert process.returncode != 0
+    assert process.returncode == exit_code
     assert _task_processes(package, project) == []
 
 
