@@ -15,6 +15,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -53,14 +54,19 @@ class BuildError(DabError):
     """The wheel or conf archive could not be built."""
 
 
-def build_wheel(project_path: Path, out_dir: Path | None = None) -> Artifact:
+def build_wheel(
+    project_path: Path, out_dir: Path | None = None, conf_dir: str | None = None
+) -> Artifact:
     """Build the project wheel (`uv build --wheel` when uv is on the PATH, else
     `python -m build --wheel`) into `out_dir` (default `dist/`, or the folder of
-    `wheels_aside`) and stamp its version with a hash of its contents."""
+    `wheels_aside`) and stamp its version with a hash of its contents. A wheel that holds a
+    conf file that never ships (`conf_dir` inside the package), or a module the source no
+    longer has (a stale `build/` folder), is refused."""
     out_dir = out_dir or _ASIDE.get() or project_path / BUILD_DIR
     before = set(_build_leftovers(project_path))
+    stale_build = project_path / "build" in before
     try:
-        return _build(project_path, out_dir)
+        return _build(project_path, out_dir, conf_dir, stale_build)
     finally:
         for leftover in _build_leftovers(project_path):
             if leftover not in before:
@@ -87,21 +93,108 @@ def _build_leftovers(project_path: Path) -> list[Path]:
     return [path for path in found if path.is_dir()]
 
 
-def _build(project_path: Path, out_dir: Path) -> Artifact:
+def _build(project_path: Path, out_dir: Path, conf_dir: str | None, stale_build: bool) -> Artifact:
     with tempfile.TemporaryDirectory(prefix="kedro-dab-build-") as scratch:
         command = _build_command(Path(scratch))
-        result = subprocess.run(
-            command, cwd=project_path, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-            detail = lines[-1] if lines else f"exit code {result.returncode}"
-            raise BuildError(f"building the wheel failed ({' '.join(command[:3])}): {detail}")
+        returncode, output = _run_build(command, project_path)
+        if returncode != 0:
+            log = project_path / ".kedro-dab" / "build.log"
+            with contextlib.suppress(OSError):
+                log.parent.mkdir(exist_ok=True)
+                log.write_text(output, encoding="utf-8")
+            raise BuildError(
+                f"building the wheel failed ({' '.join(Path(c).name for c in command[:3])}): "
+                f"{_failure_line(output, returncode)}; the build's whole output is in "
+                ".kedro-dab/build.log"
+            )
         wheels = sorted(Path(scratch).glob("*.whl"))
         if len(wheels) != 1:
             raise BuildError(f"the build made {len(wheels)} wheels; expected one")
+        _check_wheel(wheels[0], project_path, conf_dir, stale_build)
         out_dir.mkdir(parents=True, exist_ok=True)
         return stamp_wheel(wheels[0], out_dir)
+
+
+def _run_build(command: list[str], project_path: Path) -> tuple[int, str]:
+    """Run the build in its own process group, without the project's `src` on PYTHONPATH
+    (Kedro puts it there; a package of the project named like a build backend would hide
+    it). An interruption stops the whole group (the backend too) before it is passed on."""
+    env = dict(os.environ)
+    src = {str(project_path / "src"), str((project_path / "src").resolve())}
+    kept = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in src]
+    if kept:
+        env["PYTHONPATH"] = os.pathsep.join(kept)
+    else:
+        env.pop("PYTHONPATH", None)
+    process = subprocess.Popen(
+        command,
+        cwd=project_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return process.returncode, output
+
+
+def _failure_line(output: str, returncode: int) -> str:
+    """The line of a failed build's output that says why: the last Python exception the
+    backend raised, else the front end's last `error:` line, else its last line that is not
+    a hint."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    raised = [ln for ln in lines if re.match(r"[\w.]*(Error|Exception|Exit)\b.*:", ln)]
+    errors = [ln for ln in lines if ln.lower().startswith("error:")]
+    rest = [ln for ln in lines if not ln.lower().startswith(("hint:", "note:"))]
+    return (raised or errors or rest or lines or [f"exit code {returncode}"])[-1]
+
+
+def _check_wheel(wheel: Path, project_path: Path, conf_dir: str | None, stale: bool) -> None:
+    """Refuse a wheel holding conf that never ships, or (after a `build/` folder of an
+    earlier build was found) a Python module its package's source folder no longer has."""
+    from kedro_dab.bundle.layout import is_shipped
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+    conf = (project_path / conf_dir).resolve() if conf_dir else None
+    for src in (project_path / "src", project_path):
+        inside = conf is not None and conf.is_relative_to(src.resolve()) and conf != src.resolve()
+        prefix = conf.relative_to(src.resolve()).as_posix() + "/" if inside and conf else None
+        for name in names:
+            if prefix and name.startswith(prefix) and not is_shipped(name[len(prefix) :]):
+                raise BuildError(
+                    f"the wheel would hold {name}, a conf file that never ships (conf/local, "
+                    f"credentials, .env): the conf folder {conf_dir} is inside the package; "
+                    "move it out (Kedro's default is conf/ beside pyproject.toml), or exclude "
+                    "those files from the wheel in pyproject.toml"
+                )
+    if not stale:
+        return
+    for name in names:
+        top = name.split("/", 1)[0]
+        if not name.endswith(".py") or "/" not in name or top.endswith((".dist-info", ".data")):
+            continue
+        for src in (project_path / "src", project_path):
+            if (src / top).is_dir():
+                if not (src / name).is_file():
+                    raise BuildError(
+                        f"the wheel would hold {name}, which {src.relative_to(project_path)}"
+                        f"/{top}/ no longer has: it comes from the build/ folder of an earlier "
+                        "build; delete build/ and build again"
+                        if src != project_path
+                        else f"the wheel would hold {name}, which the project no longer has: it "
+                        "comes from the build/ folder of an earlier build; delete build/ and "
+                        "build again"
+                    )
+                break
 
 
 def _build_command(out: Path) -> list[str]:
@@ -159,13 +252,22 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     entries[record] = buffer.getvalue().encode()
 
     temp = target.with_suffix(".tmp")
-    with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for item in sorted(entries, key=lambda i: (i.startswith(new_info), i)):
-            info = zipfile.ZipInfo(item, date_time=_FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, entries[item])
-    os.replace(temp, target)
+    try:
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for item in sorted(entries, key=lambda i: (i.startswith(new_info), i)):
+                info = zipfile.ZipInfo(item, date_time=_FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, entries[item])
+        os.replace(temp, target)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BuildError(
+                f"cannot write {_shown(target)}: {first_line(exc)}; free space or fix the "
+                "folder's permissions and build again"
+            ) from exc
+        raise
     for stale in out_dir.glob(f"{name}-*+{_LABEL}.*.whl"):
         if stale != target:
             stale.unlink()
@@ -180,22 +282,46 @@ def build_conf_archive(
     project_path: Path, conf_dir: str, package: str, out_dir: Path | None = None
 ) -> Artifact:
     """`dist/conf-<package>.tar.gz` holding exactly the conf files the bundle ships (never
-    `conf/local` or credentials), reproducible byte for byte."""
+    `conf/local` or credentials), reproducible byte for byte, replaced whole or not at all."""
+    import gzip
+
     out_dir = out_dir or project_path / BUILD_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"conf-{package}.tar.gz"
     source = project_path / conf_dir
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for rel in shipped_conf_files(source):
-            data = (source / rel).read_bytes()
+        for rel in shipped_conf_files(source, project_path):
+            try:
+                data = (source / rel).read_bytes()
+            except OSError as exc:
+                raise BuildError(
+                    f"{conf_dir}/{rel.as_posix()}: cannot read it ({first_line(exc)}); fix its "
+                    "permissions, or add it to .gitignore if it must not ship"
+                ) from exc
             info = tarfile.TarInfo(f"{conf_dir}/{rel.as_posix()}")
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             archive.addfile(info, io.BytesIO(data))
-    import gzip
-
+    data = gzip.compress(raw.getvalue(), mtime=0)
+    temp = target.with_name(f".{target.name}.tmp")
     try:
-        target.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
-    except OSError as exc:
-        raise BuildError(f"cannot write {target}: {first_line(exc)}") from exc
+        out_dir.mkdir(parents=True, exist_ok=True)
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BuildError(
+                f"cannot write {_shown(target, project_path)}: {first_line(exc)}; free space "
+                "or fix the folder's permissions and build again"
+            ) from exc
+        raise
     return Artifact.of(target)
+
+
+def _shown(path: Path, root: Path | None = None) -> str:
+    """`path` relative to `root` (or the working folder) when it is inside, else whole."""
+    base = root or Path.cwd()
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)

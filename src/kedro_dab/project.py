@@ -191,7 +191,20 @@ def _refuse_unshipped(loader: Any, env: str, root: Path, conf_dir: Path) -> None
                 "it; stop ignoring it (a link: copy the file it points to), or move what it "
                 "holds into a shipped file"
             )
-    envs = sorted(p.name for p in conf_dir.iterdir() if p.is_dir() and p.name != "local")
+    refuse_shipped_credentials(loader, root, conf_dir, shipped)
+
+
+def refuse_shipped_credentials(
+    loader: Any, root: Path, conf_dir: Path, shipped: set[Path] | None = None
+) -> None:
+    """Refuse a file of any env that the project's own credentials patterns name (in the
+    config loader's `config_patterns`) but that would ship: it holds secrets."""
+    from kedro_dab.bundle.layout import shipped_conf_files
+
+    if shipped is None:
+        shipped = set(shipped_conf_files(conf_dir, root))
+    folders = conf_dir.iterdir() if conf_dir.is_dir() else ()
+    envs = sorted(p.name for p in folders if p.is_dir() and p.name != "local")
     for other in envs:
         for file in kedro_config.config_files(loader, "credentials", other):
             if _conf_relative(file, conf_dir) in shipped:

@@ -84,3 +84,77 @@ def test_conf_archive_ships_nested_files_but_never_local_or_credentials(project:
     assert "conf/base/nested/catalog_x.yml" in names
     assert not any(n.startswith("conf/local/") for n in names)
     assert not any("credentials" in n for n in names)
+
+
+def refused(project: Path, *args: str) -> str:
+    """The one error line of a refused command (exit code 2)."""
+    result = run_kedro(project, "dab", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    return line
+
+
+def test_a_stale_module_in_an_earlier_builds_folder_is_refused_not_shipped(project: Path):
+    # setuptools copies build/lib into the wheel: a module deleted from src/ since an earlier
+    # `python -m build` would ship again
+    package = next((project / "src").iterdir()).name
+    stale = project / "build" / "lib" / package / "removed_since.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("GONE = True\n")
+
+    line = refused(project, "build")
+
+    assert f"{package}/removed_since.py" in line and "delete build/" in line
+    assert not (project / "dist").exists()
+    assert stale.is_file()
+
+
+def test_a_package_of_the_project_named_like_the_build_backend_does_not_hide_it(
+    project: Path,
+):
+    # Kedro puts src/ on PYTHONPATH; the build's own interpreter must not import from it
+    shadow = project / "src" / "setuptools" / "__init__.py"
+    shadow.parent.mkdir()
+    shadow.write_text('raise ImportError("the project\'s own setuptools package")\n')
+
+    assert any(name.endswith(".whl") for name in build(project))
+
+
+def test_a_second_bundle_root_file_is_refused_before_anything_is_built(project: Path):
+    (project / "bundle.yaml").write_text("bundle:\n  name: other\n")
+
+    line = refused(project, "build")
+
+    assert "bundle.yaml" in line
+    assert not (project / "dist").exists()
+
+
+def test_a_file_of_the_projects_own_credentials_patterns_is_refused_by_build(project: Path):
+    package = next((project / "src").iterdir())
+    with (package / "settings.py").open("a") as settings:
+        settings.write(
+            '\nCONFIG_LOADER_ARGS = {"config_patterns": {"credentials": '
+            '["credentials*", "credentials*/**", "**/credentials*", "secrets*"]}}\n'
+        )
+    (project / "conf" / "base" / "secrets.yml").write_text("db: {password: hunter2}\n")
+
+    line = refused(project, "build")
+
+    assert "conf/base/secrets.yml" in line and "credentials" in line
+    assert not (project / "dist").exists()
+
+
+def test_a_failing_build_names_the_backends_error_and_keeps_its_whole_output(project: Path):
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(
+        text.replace('build-backend = "setuptools.build_meta"', 'build-backend = "no_such_backend"')
+    )
+
+    line = refused(project, "build")
+
+    assert "No module named 'no_such_backend'" in line, line
+    assert ".kedro-dab/build.log" in line
+    assert "no_such_backend" in (project / ".kedro-dab" / "build.log").read_text()
+    assert not (project / "dist").exists()

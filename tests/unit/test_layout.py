@@ -289,6 +289,7 @@ def test_the_gitignore_of_the_repository_holding_the_project_applies(tmp_path: P
     write_tree(
         tmp_path,
         {
+            ".git/HEAD": "ref: refs/heads/main\n",
             ".gitignore": "*.secret.yml\n",
             "projects/.gitignore": "draft*\n",
             "projects/one/pyproject.toml": "",

@@ -80,3 +80,31 @@ def test_a_file_that_is_not_named_as_a_wheel_is_a_build_error(tmp_path: Path):
     bogus.write_bytes(b"")
     with pytest.raises(BuildError, match=r"^unexpected wheel file name not-a-wheel\.whl"):
         stamp_wheel(bogus, tmp_path / "out")
+
+
+def test_an_interrupted_stamp_leaves_no_partial_file_and_keeps_the_earlier_wheel(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    earlier = stamp_wheel(built, tmp_path).path.read_bytes()
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("zipfile.ZipFile.writestr", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stamp_wheel(built, tmp_path)
+
+    [kept] = list(tmp_path.iterdir())
+    assert kept.suffix == ".whl" and kept.read_bytes() == earlier
+
+
+def test_a_full_disk_while_stamping_is_a_build_error_naming_the_wheel(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("zipfile.ZipFile.writestr", full)
+    with pytest.raises(BuildError, match=r"tiny_pkg-1\.2\.0\+kd\.\w+-py3-none-any\.whl.*free"):
+        stamp_wheel(built, tmp_path)
+    assert list(tmp_path.iterdir()) == []

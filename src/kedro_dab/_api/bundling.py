@@ -190,10 +190,16 @@ def build(project_path: Path | str = ".") -> list[Artifact]:
     from kedro_dab import compat, kedro_config
     from kedro_dab.build import build_conf_archive, build_wheel
     from kedro_dab.bundle.apps import stage_wheel
+    from kedro_dab.bundle.layout import DEFAULT_ENV
+    from kedro_dab.bundle.root import check_root_file_name
+    from kedro_dab.project import refuse_shipped_credentials
 
     root = Path(project_path).resolve()
+    check_root_file_name(root)
     metadata = compat.bootstrap(root)
-    conf_dir = kedro_config.conf_source_dir(root).relative_to(root).as_posix()
-    wheel = build_wheel(root)
+    conf_path = kedro_config.conf_source_dir(root)
+    refuse_shipped_credentials(kedro_config.config_loader(root, DEFAULT_ENV), root, conf_path)
+    conf_dir = conf_path.relative_to(root).as_posix()
+    wheel = build_wheel(root, conf_dir=conf_dir)
     stage_wheel(root, wheel.path)
     return [wheel, build_conf_archive(root, conf_dir, metadata.package_name)]

@@ -149,7 +149,7 @@ def deploy_with_sdk(
     wheel = None
     if uses_wheel(target) or apps:
         echo("building the project wheel")
-        wheel = build_wheel(root)
+        wheel = build_wheel(root, conf_dir=conf_dir)
         echo(f"built {wheel.path.name} ({wheel.size:,} bytes, sha256 {wheel.sha256[:12]})")
     conf_files = synced_files(
         target,

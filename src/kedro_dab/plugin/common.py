@@ -33,7 +33,8 @@ def user_errors(func: F) -> F:
     naming the file (and key or line) and what to do, with exit code 2. With --verbose or
     KEDRO_DAB_VERBOSE=1 the traceback comes first; the line and the exit code stay.
 
-    Click's own usage errors and aborts, exits and Ctrl-C pass through untouched."""
+    Ctrl-C that the command does not handle itself exits 130 (128 + SIGINT), as a shell
+    reports it. Click's own usage errors, aborts and exits pass through untouched."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,6 +46,9 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             if isinstance(exc, DabError):
                 message = str(exc)

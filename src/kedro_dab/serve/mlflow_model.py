@@ -165,7 +165,7 @@ def export_model(
         for rel in shipped_conf_files(project_path / conf_dir, project_path):
             (conf / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(project_path / conf_dir / rel, conf / rel)
-        wheel = build_wheel(project_path, staging / "dist").path
+        wheel = build_wheel(project_path, staging / "dist", conf_dir).path
 
         inputs_schema = outputs_schema = input_example = None
         if answered is not None:
