@@ -311,8 +311,8 @@ def unshipped_credentials(
     for file in dict.fromkeys(files):
         try:
             loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # what Kedro cannot read either is no one's credentials
         for key in loaded if isinstance(loaded, dict) else {}:
             if file in shipped:
                 available.add(str(key))

@@ -45,7 +45,8 @@ remote_parts:
 @pytest.fixture(scope="module")
 def validated(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
     """A bundled project whose `__main__.py` imports a missing module and whose catalog uses
-    credentials kept in conf/local/credentials.yml, validated."""
+    credentials kept in conf/local/credentials.yml (beside a local file that is not UTF-8),
+    validated."""
     project: Path = shared_project(
         tmp_path_factory,
         pipelines={"flow": PIPELINE},
@@ -56,6 +57,8 @@ def validated(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedP
             }
         },
     )
+    # a local file Kedro cannot read (not UTF-8) is no one's credentials, and no crash
+    (project / "conf" / "local" / "credentials_legacy.yml").write_bytes(b"old:\n  key: caf\xe9\n")
     dab(project, "init", check=True)
     dab(project, "bundle", check=True)
     main = next((project / "src").glob("*/__main__.py"))
