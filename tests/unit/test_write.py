@@ -70,6 +70,20 @@ def test_a_write_replaces_the_whole_set_and_keeps_a_users_hidden_file(tmp_path: 
     assert sorted(p.name for p in (tmp_path / "resources").iterdir()) == ["kedro-dab"]
 
 
+def test_hidden_folders_and_hidden_files_in_subfolders_are_kept_too(tmp_path: Path):
+    write_owned(tmp_path, {"a.yml": JOB, "apps/shop/app.yml": JOB})
+    owned = tmp_path / OWNED_DIR
+    (owned / ".mine").mkdir()
+    (owned / ".mine" / "notes.yml").write_text("mine\n")
+    (owned / "apps" / "shop" / ".notes").write_text("mine too\n")
+
+    write_owned(tmp_path, {"a.yml": JOB, "b.yml": JOB, "apps/shop/app.yml": JOB})
+
+    assert (owned / ".mine" / "notes.yml").read_text() == "mine\n"
+    assert (owned / "apps" / "shop" / ".notes").read_text() == "mine too\n"
+    assert (owned / "b.yml").read_text() == JOB
+
+
 def test_temp_files_a_killed_run_left_are_not_generated_files_and_are_removed(tmp_path: Path):
     write_owned(tmp_path, {"a.yml": JOB})
     partial = tmp_path / OWNED_DIR / ".a.yml.k2x9_abc"

@@ -177,9 +177,7 @@ def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
     try:
         mode = folder.stat().st_mode & 0o777 if folder.is_dir() else 0o755
         if folder.is_dir():
-            for path in folder.iterdir():
-                if path.name.startswith(".") and path.is_file() and not _TEMP_FILE.match(path.name):
-                    shutil.copy2(path, staging / path.name)
+            _keep_hidden(folder, staging)
         for name, text in files.items():
             _write_new(staging / name, text)
         if folder.is_dir():
@@ -205,6 +203,22 @@ def _replace_set(folder: Path, files: Mapping[str, str]) -> None:
             staging = old
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _keep_hidden(folder: Path, staging: Path) -> None:
+    """Copy into the new set every hidden file and folder of the old one, at any depth (an
+    editor's, the user's notes): they are never generated files, so they are never lost."""
+    for here, dirs, names in os.walk(folder):
+        rel = Path(here).relative_to(folder)
+        for name in sorted(dirs):
+            if name.startswith("."):
+                (staging / rel).mkdir(parents=True, exist_ok=True)
+                shutil.copytree(Path(here) / name, staging / rel / name, symlinks=True)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if name.startswith(".") and not _TEMP_FILE.match(name):
+                (staging / rel).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(here) / name, staging / rel / name, follow_symlinks=False)
 
 
 def _write_new(path: Path, text: str) -> None:
