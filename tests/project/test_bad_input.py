@@ -11,6 +11,7 @@ selected cases run a few at a time, once per session, when the first of them is 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -823,14 +824,33 @@ CASES: list[Case] = [
     ),
     *(
         case(
-            f"dby-second-root-file-{other.replace('.', '-')}-{command}",
+            f"dby-second-root-file-{other.replace('.', '-')}-{command.split()[0]}"
+            + ("-local" if "--local" in command else ""),
             write(other, "bundle:\n  name: another\n"),
             command,
             f"{other}: kedro-dab reads and writes the bundle's root file as {DBY}",
             f"rename {other} to {DBY}",
         )
-        for other in ("databricks.yaml", "bundle.yml")
-        for command in ("init", "bundle")
+        for other, command in [
+            *((name, "plan") for name in ("databricks.yaml", "bundle.yml", "bundle.yaml")),
+            *zip(
+                itertools.cycle(("databricks.yaml", "bundle.yml", "bundle.yaml")),
+                (
+                    "init",
+                    "bundle",
+                    "validate",
+                    "build",
+                    "deploy --dry-run",
+                    "run --local",
+                    "run",
+                    "diff",
+                    "summary",
+                    "open",
+                    "destroy --auto-approve",
+                    "serve",
+                ),
+            ),
+        ]
     ),
     case(
         "dby-user-resource-takes-a-generated-key",

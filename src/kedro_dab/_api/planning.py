@@ -54,9 +54,11 @@ def diff(project_path: Path | str = ".", base: str = "HEAD", env: str | None = N
     """`kedro dab diff`: what the project as it is now does to the jobs, compared with the
     project at git revision `base` (planned from a clean export of that revision, in a
     subprocess with the same Python and Kedro)."""
+    from kedro_dab.bundle.root import check_root_file_name
     from kedro_dab.diff import base_plan, diff_plans
     from kedro_dab.plan_json import plan_to_dict
 
     root = Path(project_path).resolve()
+    check_root_file_name(root)  # before the (slow) base plan, as `plan` would refuse it
     before = base_plan(root, base, env)
     return diff_plans(before, plan_to_dict(make_plan(root, env)), base)
