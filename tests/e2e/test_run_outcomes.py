@@ -1,6 +1,7 @@
 """How `kedro dab run` reports the end of each task: timed out, disabled, excluded and failed
-tasks as what they are, each failed task's state message after the final view, and a job
-deleted in the workspace since its deploy; the example deployed to the fake workspace."""
+tasks as what they are, each failed task's state message after the final view, a job
+deleted in the workspace since its deploy, and a repair of another job's run; the example
+deployed to the fake workspace."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.e2e.deploy_helpers import (
     only_job,
     output,
 )
+from tests.e2e.test_fake_workspace import ENVIRONMENTS, poll, wheel_task
 from tests.fake_workspace import FakeWorkspace
 from tests.fake_workspace import jobs as fake_jobs
 
@@ -193,3 +195,29 @@ def test_a_job_deleted_in_the_workspace_says_so_and_to_deploy_again(
     assert f"job 'spaceflights' ({job_id})" in line, line
     assert "no longer exists in the workspace" in line, line
     assert "`kedro dab deploy -t dev`" in line, line
+
+
+def test_a_repair_of_another_job_s_run_is_refused_and_repairs_nothing(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    job_id = only_job(ws)["job_id"]
+    w = ws.client()
+    other = w.jobs.create(name="other", environments=ENVIRONMENTS, tasks=[wheel_task("a")]).job_id
+    ws.fail_task("a", "boom")
+    run_id = w.jobs.run_now(other).run_id
+    assert run_id is not None
+    list(poll(w, run_id))
+    ws.failing_tasks.clear()
+
+    result = dab(project, ws, "run", "--repair", str(run_id))
+
+    assert result.returncode == 2, output(result)
+    assert error_lines(result) == [
+        f"Error: run {run_id} is a run of job {other}, not of job 'spaceflights' ({job_id}) of "
+        f"target 'dev'; repair a run of 'spaceflights', or choose the target that deployed job "
+        f"{other} with -t"
+    ]
+    assert ws.requests("POST", r"/jobs/runs/repair$") == []

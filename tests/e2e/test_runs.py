@@ -149,3 +149,40 @@ def test_a_run_now_whose_response_is_lost_starts_one_run(deployed: Deployed):
 
     assert result.returncode == 0, output(result)
     assert len(set(deployed.ws.runs) - before) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "prod"], "--env goes with --local"),
+        (["--jobs", "2"], "--jobs goes with --local"),
+        (["--run-id", "r1"], "--run-id goes with --local"),
+        (["--serverless"], "--serverless goes with --connect"),
+        (["--cluster-id", "0101-000000-abcdefgh"], "--cluster-id goes with --connect"),
+        (["--repair", "--params", "a=1"], "--params goes with a new run"),
+        (["--repair", "١٢"], "--repair ١٢: expected a run id (digits)"),
+        (["--repair", "9" * 20], f"--repair {'9' * 20}: expected a run id (digits)"),
+    ],
+    ids=[
+        "env",
+        "jobs",
+        "run-id",
+        "serverless",
+        "cluster-id",
+        "repair-params",
+        "unicode-digits",
+        "beyond-64-bits",
+    ],
+)
+def test_an_option_a_remote_run_cannot_honour_is_refused_before_any_request(
+    deployed: Deployed, args: list[str], message: str
+) -> None:
+    before = len(deployed.ws.log)
+
+    result = dab(deployed.project, deployed.ws, "run", *args)
+
+    assert result.returncode == 2, output(result)
+    (line,) = error_lines(result)
+    assert line.startswith(f"Error: {message}"), line
+    assert "Traceback" not in result.stderr
+    assert deployed.ws.log[before:] == []

@@ -125,6 +125,6 @@ def repair_run(
     runs.require_job(workspace, job_id, key, loaded.name)
     if run_id is None:
         run_id = runs.latest_unsuccessful_run(workspace, job_id, key)
-    runs.repair(workspace, run_id)
+    runs.repair(workspace, run_id, job_id, key, loaded.name)
     on_start(run_id, runs.status(workspace, run_id).url)
     return runs.follow(workspace, run_id, on_change)

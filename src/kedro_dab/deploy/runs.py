@@ -64,6 +64,8 @@ class RunStatus:
     seconds: float | None = None
     """The run's wall time (so far, while it runs)."""
     latest_repair_id: int | None = None
+    job_id: int | None = None
+    """The job the run is a run of."""
 
     @property
     def ok(self) -> bool:
@@ -151,6 +153,7 @@ def _status(workspace: Workspace, run_id: int) -> RunStatus:
         start_ms=run.start_time or None,
         seconds=_seconds(run.start_time, run.end_time),
         latest_repair_id=repairs[-1] if repairs else None,
+        job_id=int(run.job_id) if run.job_id is not None else None,
     )
 
 
@@ -268,10 +271,20 @@ def latest_unsuccessful_run(workspace: Workspace, job_id: int, job_key: str) -> 
     )
 
 
-def repair(workspace: Workspace, run_id: int) -> tuple[int, list[str]]:
+def repair(
+    workspace: Workspace, run_id: int, job_id: int | None = None, key: str = "", target: str = ""
+) -> tuple[int, list[str]]:
     """Run the failed, cancelled and skipped tasks of a finished, unsuccessful run again,
-    inside that run; (repair id, the tasks run again)."""
+    inside that run; (repair id, the tasks run again). Given `job_id` (the job `key` of
+    `target`), a run of another job is refused."""
     current = status(workspace, run_id)
+    if job_id is not None and current.job_id != job_id:
+        of = f" of target '{target}'" if target else ""
+        raise WorkspaceError(
+            f"run {run_id} is a run of job {current.job_id}, not of job '{key}' ({job_id}){of}; "
+            f"repair a run of '{key}', or choose the target that deployed job "
+            f"{current.job_id} with -t"
+        )
     if not current.finished:
         raise WorkspaceError(
             f"run {run_id} is still going; repair it once it has ended "

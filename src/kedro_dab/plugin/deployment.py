@@ -5,6 +5,7 @@ task by task, with --local) and take it down again.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,23 @@ def run_job(
     and skipped tasks."""
     if run_id and not (local or connect):
         raise click.UsageError("--run-id goes with --local")
+    if not (local or connect):
+        if env is not None:
+            raise click.UsageError(
+                "--env goes with --local: a job on Databricks runs with the Kedro env its "
+                "target was deployed with (`kedro dab deploy -e ENV` changes it)"
+            )
+        if workers is not None:
+            raise click.UsageError("--jobs goes with --local: Databricks schedules the tasks")
+        if repair is not None and params is not None:
+            raise click.UsageError(
+                "--params goes with a new run: a repair runs again with the parameters of the "
+                "run it repairs"
+            )
+    if (cluster_id or serverless) and not connect:
+        raise click.UsageError(
+            f"{'--cluster-id' if cluster_id else '--serverless'} goes with --connect"
+        )
     if connect:
         from kedro_dab.connect import ENV_VAR, ConnectSettings, check_environment
 
@@ -382,11 +400,15 @@ def _task_problems(status: Any) -> list[str]:
 def _run_id(text: str) -> int:
     from kedro_dab.errors import ConfigError
 
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > RUN_ID_MAX:
         raise ConfigError(
             f"--repair {text}: expected a run id (digits), or no value for the latest"
         )
     return int(text)
+
+
+RUN_ID_MAX = 2**63 - 1
+"""Databricks' run ids are 64-bit signed integers."""
 
 
 @click.command()
