@@ -24,6 +24,7 @@ from tests.e2e.deploy_helpers import (
     module_workspace,
     only_job,
     output,
+    writes,
 )
 from tests.fake_workspace import FakeWorkspace
 
@@ -201,3 +202,40 @@ def test_the_newer_of_the_two_cli_state_files_names_the_jobs(tmp_path: Path) -> 
         )
         (entry,) = summary_json(Deployed(project, ws, time.time()))["jobs"]
     assert entry["job_id"] == current
+
+
+def test_a_job_deleted_in_the_workspace_is_shown_as_deleted_and_open_says_to_deploy_again(
+    fake_workspace: FakeWorkspace, tmp_path: Path
+) -> None:
+    ws = fake_workspace
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    job_id = only_job(ws)["job_id"]
+    ws.client().jobs.delete(job_id)
+    before = writes(ws)
+
+    (entry,) = summary_json(Deployed(project, ws, time.time()))["jobs"]
+    opened = dab(project, ws, "open")
+
+    assert (entry["job_id"], entry["url"], entry["in_sync"]) == (job_id, None, False)
+    assert entry["drift"] == (
+        "deleted in the workspace since the last deploy; `kedro dab deploy -t dev` creates it again"
+    )
+    assert entry["last_run"] is None
+    assert opened.returncode == 2, output(opened)
+    (line,) = error_lines(opened)
+    assert f"job '{JOB}' ({job_id}) no longer exists in the workspace" in line, line
+    assert "`kedro dab deploy -t dev`" in line, line
+    assert writes(ws) == before
+
+
+def test_open_before_any_deploy_says_to_deploy_first(fake_workspace: FakeWorkspace, tmp_path: Path):
+    project = copy_example(tmp_path)
+
+    result = dab(project, fake_workspace, "open")
+
+    assert result.returncode == 2, output(result)
+    assert error_lines(result) == [
+        "Error: nothing is deployed to target 'dev'; run `kedro dab deploy -t dev` first"
+    ]
+    assert writes(fake_workspace) == []

@@ -98,11 +98,15 @@ def edited_in_workspace(
     job_id: int,
     settings: Mapping[str, Any],
     permissions: list[dict[str, Any]],
+    *,
+    live: Mapping[str, Any] | None = None,
 ) -> str:
     """Why a job whose state says it is up to date is not (edited in the UI or through the
-    API), or "" when its live settings, and its direct permissions when the bundle sets any,
-    are what a deploy sends."""
-    live = workspace.job_settings(job_id)
+    API), or "" when its live settings (`live`, read here when not given), and its direct
+    permissions when the bundle sets any, are what a deploy sends. A job gone from the
+    workspace is "" too: a deploy creates it again, as a deploy's plan says."""
+    if live is None:
+        live = workspace.job_settings(job_id)
     if live is None:
         return ""
     paths = drifted(settings, live)

@@ -29,6 +29,8 @@ from kedro_dab.errors import ConfigError
 
 _WHEEL_VERSION = re.compile(r"^[^-]+-(?P<version>[^-]+)-")
 
+DELETED = "deleted in the workspace since the last deploy"
+
 
 @dataclass(frozen=True)
 class LastRun:
@@ -129,12 +131,28 @@ def summarize(
                 JobSummary(key, None, None, None, None, None, None, None, "not deployed")
             )
             continue
+        live = workspace.job_settings(job_id)
+        if live is None:
+            out.jobs.append(
+                JobSummary(
+                    key,
+                    job_id,
+                    None,
+                    wheel,
+                    _version_of(wheel),
+                    deployed_at,
+                    None,
+                    False,
+                    f"{DELETED}; `kedro dab deploy -t {target.name}` creates it again",
+                )
+            )
+            continue
         if key not in target.jobs:
             in_sync, drift = False, "drifted: deployed, but no longer in the local bundle"
         elif isinstance(local, str):
             in_sync, drift = None, local
         elif prints.get(key) == local[key][0]:
-            edited = edited_in_workspace(workspace, job_id, *local[key][1:])
+            edited = edited_in_workspace(workspace, job_id, *local[key][1:], live=live)
             in_sync = not edited
             drift = (
                 f"drifted: {edited}; a deploy puts it back"
@@ -201,14 +219,24 @@ def job_url(
 ) -> tuple[str, str]:
     """(job key, URL) of a deployed job; `key` may be left out when the bundle has one job."""
     summary = summarize(root, target_name, profile=profile, client=client)
-    deployed = [j for j in summary.jobs if j.url]
     if key is None:
-        if len(deployed) != 1:
-            names = ", ".join(j.key for j in deployed) or "none"
+        deployed = [j for j in summary.jobs if j.job_id is not None]
+        if not deployed:
+            raise WorkspaceError(
+                f"nothing is deployed to target '{summary.target}'; run "
+                f"`kedro dab deploy -t {summary.target}` first"
+            )
+        if len(deployed) > 1:
+            names = ", ".join(j.key for j in deployed)
             raise ConfigError(f"target '{summary.target}' has jobs {names}; name the one to open")
-        return deployed[0].key, str(deployed[0].url)
+        key = deployed[0].key
     for job in summary.jobs:
         if job.key == key:
+            if job.job_id is not None and job.url is None:
+                raise WorkspaceError(
+                    f"job '{key}' ({job.job_id}) no longer exists in the workspace "
+                    f"({DELETED}?); run `kedro dab deploy -t {summary.target}` again to create it"
+                )
             if job.url is None:
                 raise WorkspaceError(
                     f"job '{key}' is not deployed to target '{summary.target}'; run "
@@ -252,13 +280,13 @@ def _local_fingerprints(
 
 
 def _wheel_of(workspace: Workspace, job_id: int) -> str | None:
-    """The file name of the first wheel a deployed job's tasks install."""
-    with about(f"job {job_id}"):
-        job = workspace.client.jobs.get(job_id)
-    for task in (job.settings.tasks if job.settings else None) or []:
-        for library in task.libraries or []:
-            if library.whl:
-                return library.whl.rsplit("/", 1)[-1]
+    """The file name of the first wheel a deployed job's tasks install (None, too, for a job
+    gone from the workspace)."""
+    settings = workspace.job_settings(job_id) or {}
+    for task in settings.get("tasks") or []:
+        for library in task.get("libraries") or []:
+            if library.get("whl"):
+                return str(library["whl"]).rsplit("/", 1)[-1]
     return None
 
 
