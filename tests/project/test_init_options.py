@@ -1,4 +1,5 @@
-"""`kedro dab init` options: the workspace host and the Kedro env the tasks run with."""
+"""`kedro dab init` options: the workspace host and the Kedro env the tasks run with, and a
+second init with the same options changing nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import difflib
 import pytest
 import yaml
 
+from tests.project.conftest import snapshot
 from tests.support.kedro_projects import ProjectFactory, run_kedro
 
 pytestmark = pytest.mark.project
@@ -122,3 +124,52 @@ def test_init_only_inserts_lines_into_a_file_indented_its_own_way(
     ).get_opcodes()
     assert {tag for tag, *_ in opcodes} <= {"equal", "insert"}, merged
     assert "resources/kedro-dab/*.yml" in yaml.safe_load(merged)["include"]
+
+
+ALL_OPTIONS = [
+    "--env",
+    "staging",
+    "--host",
+    "https://example.cloud.databricks.com",
+    "--ci",
+    "github",
+    "--vscode",
+]
+
+OWN_DATABRICKS_YML = """\
+# ours: kedro-dab adds what is missing
+bundle:
+  name: our-bundle
+
+targets:
+  qa:  # the shared QA workspace
+    mode: production
+    workspace:
+      root_path: /Workspace/Shared/our-bundle
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "own"),
+    [
+        (ALL_OPTIONS, None),
+        (ALL_OPTIONS, OWN_DATABRICKS_YML),
+        (["--host", "https://h.example"], OWN_DATABRICKS_YML),
+    ],
+    ids=["every-option", "every-option-on-our-databricks-yml", "host-on-our-databricks-yml"],
+)
+def test_init_twice_with_the_same_options_changes_nothing(
+    project_factory: ProjectFactory, options: list[str], own: str | None
+) -> None:
+    project = project_factory()
+    if own is not None:
+        (project / "databricks.yml").write_text(own, encoding="utf-8")
+    first = run_kedro(project, "dab", "init", *options)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = snapshot(project)
+
+    second = run_kedro(project, "dab", "init", *options)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert snapshot(project) == before
+    assert "Nothing to do" in second.stdout, second.stdout
