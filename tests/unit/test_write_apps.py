@@ -62,3 +62,68 @@ def test_a_hand_edited_app_file_stops_the_write(tmp_path: Path) -> None:
 
     with pytest.raises(BundleError, match="edited by hand"):
         write_owned(tmp_path, _files("two"))
+
+
+def _wheel(folder: Path, version: str) -> Path:
+    """A real (tiny) wheel file of project `proj` at `version`."""
+    import zipfile
+
+    path = folder / f"proj-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("proj/__init__.py", f"VERSION = {version!r}\n" * 1000)
+    return path
+
+
+def _staged(tmp_path: Path) -> Path:
+    write_owned(tmp_path, _files("one"))
+    return tmp_path / OWNED_DIR / APP / "wheel"
+
+
+def test_staging_a_new_wheel_replaces_the_older_one_and_pins_its_version(tmp_path: Path) -> None:
+    from kedro_dab.bundle.apps import stage_wheel
+
+    folder = _staged(tmp_path)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    stage_wheel(tmp_path, _wheel(dist, "1.0"))
+    stage_wheel(tmp_path, _wheel(dist, "2.0"))
+
+    assert sorted(p.name for p in folder.iterdir()) == ["proj-2.0-py3-none-any.whl", "project.txt"]
+    assert (folder / "project.txt").read_text(encoding="utf-8") == "proj==2.0\n"
+    assert (folder / "proj-2.0-py3-none-any.whl").read_bytes() == (
+        dist / "proj-2.0-py3-none-any.whl"
+    ).read_bytes()
+
+
+def test_an_interrupted_staging_leaves_a_pin_naming_a_whole_wheel_and_no_temp_file_after_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import zipfile
+
+    from kedro_dab.bundle import apps
+
+    folder = _staged(tmp_path)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    apps.stage_wheel(tmp_path, _wheel(dist, "1.0"))
+    real_replace = os.replace
+
+    def interrupted(source: str, destination: Path) -> None:
+        if Path(destination).name == "project.txt":
+            raise KeyboardInterrupt
+        real_replace(source, destination)
+
+    monkeypatch.setattr(apps.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        apps.stage_wheel(tmp_path, _wheel(dist, "2.0"))
+
+    pinned = (folder / "project.txt").read_text(encoding="utf-8").strip().split("==")[1]
+    with zipfile.ZipFile(folder / f"proj-{pinned}-py3-none-any.whl") as archive:
+        assert archive.testzip() is None
+
+    # a temp file the interruption left behind is removed by the next staging
+    (folder / ".project.txt.abcd1234").write_text("proj==2.0\n", encoding="utf-8")
+    monkeypatch.setattr(apps.os, "replace", real_replace)
+    apps.stage_wheel(tmp_path, _wheel(dist, "2.0"))
+    assert sorted(p.name for p in folder.iterdir()) == ["proj-2.0-py3-none-any.whl", "project.txt"]

@@ -22,6 +22,10 @@ owned folder:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -177,12 +181,32 @@ def staged_files(root: Path, wheel: Path) -> dict[Path, bytes]:
 
 def stage_wheel(root: Path, wheel: Path) -> list[Path]:
     """Put the project wheel and its pin into every app folder's `wheel/` (replacing any older
-    wheel), where the app's requirements.txt finds them; the staged files."""
+    wheel), where the app's requirements.txt finds them; the staged files. Each file is
+    renamed into place whole, the wheel before its pin, and older wheels go last, so an
+    interrupted staging leaves a folder whose pin names a complete wheel beside it."""
     staged = staged_files(root, wheel)
-    for destination, data in staged.items():
-        if destination.parent.is_dir() and destination.suffix == ".whl":
-            for old in destination.parent.glob("*.whl"):
-                old.unlink()
+    for destination, data in sorted(staged.items(), key=lambda item: item[0].suffix != ".whl"):
         destination.parent.mkdir(exist_ok=True)
-        destination.write_bytes(data)
+        handle, temp = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.chmod(temp, 0o644)
+            os.replace(temp, destination)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    for destination in staged:
+        if destination.suffix == ".whl":
+            for old in destination.parent.glob("*.whl"):
+                if old != destination:
+                    old.unlink()
+        for left in destination.parent.glob(".*"):
+            if _LEFT_BY_STAGING.match(left.name) and left.is_file():
+                left.unlink()
     return list(staged)
+
+
+_LEFT_BY_STAGING = re.compile(rf"^\.(.+\.whl|{re.escape(PIN_FILE)})\.[a-z0-9_]{{8}}$")
+"""A temp file `stage_wheel` writes before its rename (left behind when it was interrupted)."""
