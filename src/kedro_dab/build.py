@@ -21,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,22 +204,23 @@ def _build_command(out: Path) -> list[str]:
     return [sys.executable, "-m", "build", "--wheel", "--outdir", str(out)]
 
 
-def content_hash(wheel: Path) -> str:
-    """Hash of the wheel's files and their contents, ignoring zip timestamps and RECORD."""
+def content_hash(entries: Mapping[str, bytes]) -> str:
+    """Hash of a wheel's files (name -> bytes) and their contents, RECORD aside."""
     digest = hashlib.sha256()
-    with zipfile.ZipFile(wheel) as archive:
-        for name in sorted(archive.namelist()):
-            if name.endswith(".dist-info/RECORD"):
-                continue
-            digest.update(name.encode())
-            digest.update(archive.read(name))
+    for name in sorted(entries):
+        if name.endswith(".dist-info/RECORD"):
+            continue
+        digest.update(name.encode())
+        digest.update(entries[name])
     return digest.hexdigest()
 
 
 def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     """Rewrite `wheel` into `out_dir` with version `<version>+kd.<hash>`, byte-for-byte the
-    same for the same contents (fixed timestamps, sorted entries). The RECORD is written here:
-    `wheel`'s `WheelFile` would date it from the clock (or the process's SOURCE_DATE_EPOCH)."""
+    same for the same contents (fixed timestamps, sorted entries). The hash leaves out the
+    built version's own local label (setuptools-scm's `+g<commit>.d<date>` of a dirty tree),
+    which the new version drops too. The RECORD is written here: `wheel`'s `WheelFile` would
+    date it from the clock (or the process's SOURCE_DATE_EPOCH)."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     try:
@@ -227,19 +228,14 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     except InvalidWheelFilename as exc:
         raise BuildError(f"unexpected wheel file name {wheel.name}: {first_line(exc)}") from exc
     name, old_version, tags = wheel.name.removesuffix(".whl").split("-", 2)
-    new_version = f"{version.public}+{_LABEL}.{content_hash(wheel)[:12]}"
-    old_info, new_info = f"{name}-{old_version}.dist-info", f"{name}-{new_version}.dist-info"
+    with zipfile.ZipFile(wheel) as archive:
+        built = {item: archive.read(item) for item in archive.namelist()}
+    public = _versioned(built, name, old_version, version.public)
+    new_version = f"{version.public}+{_LABEL}.{content_hash(public)[:12]}"
+    entries = _versioned(built, name, old_version, new_version)
+    new_info = f"{name}-{new_version}.dist-info"
     target = out_dir / f"{name}-{new_version}-{tags}.whl"
 
-    entries: dict[str, bytes] = {}
-    with zipfile.ZipFile(wheel) as archive:
-        for item in archive.namelist():
-            data = archive.read(item)
-            renamed = new_info + item[len(old_info) :] if item.startswith(old_info + "/") else item
-            if renamed == f"{new_info}/METADATA":
-                stamp = f"Version: {new_version}".encode()
-                data = re.sub(rb"(?m)^Version: .*$", stamp, data, count=1)
-            entries[renamed] = data
     record = f"{new_info}/RECORD"
     rows = [
         [item, "sha256=" + _urlsafe_digest(data), str(len(data))]
@@ -272,6 +268,20 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
         if stale != target:
             stale.unlink()
     return Artifact.of(target)
+
+
+def _versioned(
+    entries: Mapping[str, bytes], name: str, old_version: str, version: str
+) -> dict[str, bytes]:
+    """A wheel's files with its dist-info folder and METADATA's Version set to `version`."""
+    old_info, new_info = f"{name}-{old_version}.dist-info", f"{name}-{version}.dist-info"
+    out: dict[str, bytes] = {}
+    for item, data in entries.items():
+        renamed = new_info + item[len(old_info) :] if item.startswith(old_info + "/") else item
+        if renamed == f"{new_info}/METADATA":
+            data = re.sub(rb"(?m)^Version: .*$", f"Version: {version}".encode(), data, count=1)
+        out[renamed] = data
+    return out
 
 
 def _urlsafe_digest(data: bytes) -> str:

@@ -108,3 +108,40 @@ def test_a_full_disk_while_stamping_is_a_build_error_naming_the_wheel(
     with pytest.raises(BuildError, match=r"tiny_pkg-1\.2\.0\+kd\.\w+-py3-none-any\.whl.*free"):
         stamp_wheel(built, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def build_tiny(parent: Path, version: str, body: str = "def main():\n    return 0\n") -> Path:
+    """The one-module project built as a wheel at `version` with `body` as its module."""
+    source = parent / "source"
+    (source / "tiny_pkg").mkdir(parents=True)
+    (source / "pyproject.toml").write_text(PYPROJECT.replace('"1.2.0"', f'"{version}"'))
+    (source / "tiny_pkg" / "__init__.py").write_text(body)
+    out = parent / "wheels"
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*command, "-q", "-w", str(out), str(source)], check=True)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+def test_the_built_version_s_own_local_label_changes_nothing_in_the_stamped_wheel(
+    tmp_path: Path,
+) -> None:
+    # what setuptools-scm makes of a dirty tree on two days: the same code, another label
+    monday = build_tiny(tmp_path / "monday", "1.2.0+g1a2b3c4.d20261130")
+    tuesday = build_tiny(tmp_path / "tuesday", "1.2.0+g1a2b3c4.d20261201")
+
+    first = stamp_wheel(monday, tmp_path / "monday").path
+    second = stamp_wheel(tuesday, tmp_path / "tuesday").path
+
+    assert first.name == second.name
+    assert first.name.startswith("tiny_pkg-1.2.0+kd.")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_changed_code_is_a_new_stamped_version(tmp_path: Path) -> None:
+    before = build_tiny(tmp_path / "before", "1.2.0")
+    after = build_tiny(tmp_path / "after", "1.2.0", "def main():\n    return 1\n")
+
+    assert stamp_wheel(before, tmp_path / "before").path.name != (
+        stamp_wheel(after, tmp_path / "after").path.name
+    )
