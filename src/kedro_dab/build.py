@@ -229,7 +229,8 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
         raise BuildError(f"unexpected wheel file name {wheel.name}: {first_line(exc)}") from exc
     name, old_version, tags = wheel.name.removesuffix(".whl").split("-", 2)
     with zipfile.ZipFile(wheel) as archive:
-        built = {item: archive.read(item) for item in archive.namelist()}
+        # a folder entry (uv_build writes them) is no file: RECORD lists files only
+        built = {i: archive.read(i) for i in archive.namelist() if not i.endswith("/")}
     public = _versioned(built, name, old_version, version.public)
     new_version = f"{version.public}+{_LABEL}.{content_hash(public)[:12]}"
     entries = _versioned(built, name, old_version, new_version)

@@ -145,3 +145,25 @@ def test_changed_code_is_a_new_stamped_version(tmp_path: Path) -> None:
     assert stamp_wheel(before, tmp_path / "before").path.name != (
         stamp_wheel(after, tmp_path / "after").path.name
     )
+
+
+def test_folder_entries_of_a_built_wheel_are_left_out_as_no_files(built: Path, tmp_path: Path):
+    # uv_build writes an entry per folder (`tiny_pkg/`) and leaves them out of its RECORD
+    import zipfile
+
+    with_folders = tmp_path / "in" / built.name
+    with_folders.parent.mkdir()
+    with zipfile.ZipFile(built) as source, zipfile.ZipFile(with_folders, "w") as out:
+        for name in source.namelist():
+            folder = name.rsplit("/", 1)[0] + "/"
+            if folder not in out.namelist():
+                out.writestr(folder, b"")
+            out.writestr(name, source.read(name))
+
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    stamped = stamp_wheel(with_folders, tmp_path / "with").path
+
+    assert stamped.read_bytes() == stamp_wheel(built, tmp_path / "without").path.read_bytes()
+    with WheelFile(stamped) as archive:
+        assert not [name for name in archive.namelist() if name.endswith("/")]
