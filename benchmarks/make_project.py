@@ -594,7 +594,19 @@ def make_project(
     if persist_all:
         manifest["persist_all"] = True
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _git_init(out)
     return manifest
+
+
+def _git_init(out: Path) -> None:
+    """Make the project its own git repository, as a user's project is: without one, the
+    ignore files of a repository around it (this one ignores `benchmarks/.work`) would decide
+    what ships, and kedro-dab refuses a catalog file that would not ship."""
+    proc = subprocess.run(
+        ["git", "init", "-q", str(out)], stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"git init failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
 
 
 def check_project(project: Path) -> dict[str, object]:
