@@ -19,10 +19,67 @@ class IgnorePatterns:
     reverses an earlier match)."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.patterns = [p for p in map(self._compile, lines) if p is not None]
+        self.patterns = [p for p in map(_Pattern.of, lines) if p is not None]
+
+    def matches(self, path: str) -> bool:
+        """Whether these lines ignore `path` (a folder ends with `/` when so asked)."""
+        matched = False
+        for pattern in self.patterns:
+            if pattern.search(path):
+                if not pattern.negated:
+                    matched = True
+                elif matched:
+                    matched = False
+        return matched
+
+
+_REGEX_CHARACTERS = frozenset("[](){}^$|+\\\x00")
+_PIECES = re.compile(r"[^*/]+")
+_NEVER = re.compile(r"(?!)")
+
+
+class _Pattern:
+    """One ignore line as a regular expression, compiled when a path first could match it:
+    a `.gitignore` holds a hundred lines, a command asks of a few paths, and compiling them
+    all cost more than the rest of reading the project's configuration. A line free of
+    regular-expression characters matches only paths holding each of its runs of characters
+    between `*` and `/` (each is copied into the expression literally, and never optional)."""
+
+    __slots__ = ("expr", "negated", "pieces", "regex")
+
+    def __init__(self, expr: str, negated: bool, pieces: tuple[str, ...] | None) -> None:
+        self.expr = expr
+        self.negated = negated
+        self.pieces = pieces
+        self.regex: re.Pattern[str] | None = None
+
+    @classmethod
+    def of(cls, line: str) -> _Pattern | None:
+        translated = cls._translate(line)
+        if translated is None:
+            return None
+        expr, negated, body = translated
+        if _REGEX_CHARACTERS.isdisjoint(body):
+            return cls(expr, negated, tuple(_PIECES.findall(body)))
+        try:
+            pattern = cls(expr, negated, None)
+            pattern.regex = re.compile(expr)
+        except re.error:
+            return None  # the CLI skips a line that is not a valid expression
+        return pattern
+
+    def search(self, path: str) -> bool:
+        if self.pieces is not None and not all(piece in path for piece in self.pieces):
+            return False
+        if self.regex is None:
+            try:
+                self.regex = re.compile(self.expr)
+            except re.error:  # the CLI skips a line that is not a valid expression
+                self.regex = _NEVER
+        return self.regex.search(path) is not None
 
     @staticmethod
-    def _compile(line: str) -> tuple[re.Pattern[str], bool] | None:
+    def _translate(line: str) -> tuple[str, bool, str] | None:
         line = line.rstrip("\r")
         if line.startswith("#"):
             return None
@@ -36,6 +93,7 @@ class IgnorePatterns:
             line = line[1:]
         if re.search(r"[^/+]/.*\*\.", line) and not line.startswith("/"):
             line = "/" + line
+        body = line
         star = "\x00"  # a `*` that must survive the single-star rule below
         line = line.replace(".", r"\.")
         if line.startswith("/**/"):
@@ -47,21 +105,7 @@ class IgnorePatterns:
         line = line.replace("*", "([^/]*)").replace("?", r"\?").replace(star, "*")
         expr = line + ("(|.*)$" if line.endswith("/") else "(|/.*)$")
         expr = "^(|/)" + expr[1:] if expr.startswith("/") else "^(|.*/)" + expr
-        try:
-            return re.compile(expr), negated
-        except re.error:
-            return None  # the CLI skips a line that is not a valid expression
-
-    def matches(self, path: str) -> bool:
-        """Whether these lines ignore `path` (a folder ends with `/` when so asked)."""
-        matched = False
-        for pattern, negated in self.patterns:
-            if pattern.search(path):
-                if not negated:
-                    matched = True
-                elif matched:
-                    matched = False
-        return matched
+        return expr, negated, body
 
 
 class GitRules:
