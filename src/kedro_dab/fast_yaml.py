@@ -9,6 +9,10 @@ itself (anchors and aliases, merge keys, explicit tags other than `!!map` and `!
 container as a mapping key, more than one document, a scalar its constructor refuses) is
 handed to PyYAML whole, so the answer, or the error, is always PyYAML's.
 
+The commonest large catalog, a top-level key per dataset over a few `field: value` lines of
+plain ASCII words, is read line by line without libyaml's events, again only when each key and
+value is a string to PyYAML's own resolvers; any other line hands the text to the path above.
+
 With `unique_keys`, a mapping whose keys repeat a text (`a`, `'a'`; `1`, `'1'`) is refused,
 where PyYAML keeps the last value. OmegaConf's loader (and so Kedro's config loader) refuses
 the repeats it reads as text (not `1`, `'1'`): what it refuses, this refuses; when this
@@ -17,6 +21,8 @@ refuses, ask OmegaConf for the final word.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import yaml
@@ -50,6 +56,9 @@ def load(text: str, unique_keys: bool = False) -> Any:
     """The single YAML document in `text` as `yaml.load(text, Loader=CSafeLoader)` reads it
     (None for an empty stream); PyYAML's own error when it does not load. With `unique_keys`,
     a `ConstructorError` "found duplicate key ..." when a mapping's keys repeat a text."""
+    flat = _flat(text)
+    if flat is not None:
+        return flat
     try:
         return _build(text, unique_keys)
     except _HandOver:
@@ -64,6 +73,59 @@ def load(text: str, unique_keys: bool = False) -> Any:
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/-]{0,999}"  # PyYAML reads a key of 1024 at most
+_FLAT_LINE = re.compile(
+    rf"(?P<key>{_WORD}):"  # a top-level key
+    rf"|(?P<indent> +)(?P<field>{_WORD}): +(?P<value>[./]?{_WORD}|[./])"
+    r"|[ ]*(?:#[\x20-\x7e]*)?"  # blank, or a comment
+)
+
+
+def _flat(text: str) -> dict[str, Any] | None:
+    """`text` when it is a block mapping of text keys to None or to one mapping of text to
+    text, each line a key, a `field: value`, a comment or blank, with one indentation, no key
+    repeated, and no word PyYAML would resolve to anything but a string; otherwise None."""
+    out: dict[str, Any] = {}
+    fields: dict[str, str] | None = None
+    key = ""
+    indent = ""
+    for line in text.split("\n"):
+        match = _FLAT_LINE.fullmatch(line)
+        if match is None:
+            return None
+        new_key, field = match["key"], match["field"]
+        if new_key is not None:
+            if new_key in out or (_typing(new_key[0]) and _resolves(new_key)):
+                return None
+            out[new_key] = fields = None
+            key = new_key
+        elif field is not None:
+            if not key:
+                return None
+            if fields is None:
+                fields = out[key] = {}
+                indent = match["indent"]
+            value = match["value"]
+            if match["indent"] != indent or field in fields:
+                return None
+            if (_typing(field[0]) and _resolves(field)) or (_typing(value[0]) and _resolves(value)):
+                return None
+            fields[field] = value
+    return out or None
+
+
+@functools.cache
+def _typing(first: str) -> tuple[re.Pattern[str], ...]:
+    """PyYAML's implicit resolvers' patterns for a plain scalar starting with `first`."""
+    resolvers = _LOADER.yaml_implicit_resolvers
+    return tuple(pattern for _, pattern in (*resolvers.get(first, ()), *resolvers.get(None, ())))
+
+
+def _resolves(word: str) -> bool:
+    """Whether one of PyYAML's implicit resolvers takes the plain scalar `word` for a type."""
+    return any(pattern.match(word) for pattern in _typing(word[0]))
 
 
 def _refuse_duplicate_keys(root: Node) -> None:
