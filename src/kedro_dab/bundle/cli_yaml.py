@@ -11,6 +11,7 @@ are booleans. Quoted scalars are text in both.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 from typing import Any
@@ -182,6 +183,7 @@ def _go_float(text: str, otherwise: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a bundle writes the same argv flags for every task
 def reads_as_text(value: str) -> bool:
     """Whether `value`, written as a plain scalar, reads back as the same text to the CLI."""
     try:
