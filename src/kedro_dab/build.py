@@ -21,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,23 +248,15 @@ def stamp_wheel(wheel: Path, out_dir: Path) -> Artifact:
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     entries[record] = buffer.getvalue().encode()
 
-    temp = target.with_suffix(".tmp")
-    try:
+    def write(temp: Path) -> None:
         with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for item in sorted(entries, key=lambda i: (i.startswith(new_info), i)):
                 info = zipfile.ZipInfo(item, date_time=_FIXED_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, entries[item])
-        os.replace(temp, target)
-    except BaseException as exc:
-        temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise BuildError(
-                f"cannot write {_shown(target)}: {first_line(exc)}; free space or fix the "
-                "folder's permissions and build again"
-            ) from exc
-        raise
+
+    _replace_whole(target, target.with_suffix(".tmp"), write, _shown(target))
     for stale in out_dir.glob(f"{name}-*+{_LABEL}.*.whl"):
         if stale != target:
             stale.unlink()
@@ -313,20 +305,31 @@ def build_conf_archive(
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             archive.addfile(info, io.BytesIO(data))
     data = gzip.compress(raw.getvalue(), mtime=0)
-    temp = target.with_name(f".{target.name}.tmp")
-    try:
+
+    def write(temp: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         temp.write_bytes(data)
+
+    _replace_whole(
+        target, target.with_name(f".{target.name}.tmp"), write, _shown(target, project_path)
+    )
+    return Artifact.of(target)
+
+
+def _replace_whole(target: Path, temp: Path, write: Callable[[Path], None], shown: str) -> None:
+    """Write `target` by `write` into `temp`, then rename it into place whole: a failed or
+    interrupted write leaves `target` as it was and no `temp` behind."""
+    try:
+        write(temp)
         os.replace(temp, target)
     except BaseException as exc:
         temp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise BuildError(
-                f"cannot write {_shown(target, project_path)}: {first_line(exc)}; free space "
-                "or fix the folder's permissions and build again"
+                f"cannot write {shown}: {first_line(exc)}; free space or fix the folder's "
+                "permissions and build again"
             ) from exc
         raise
-    return Artifact.of(target)
 
 
 def _shown(path: Path, root: Path | None = None) -> str:
