@@ -154,6 +154,14 @@ def only_job(ws: FakeWorkspace) -> dict[str, Any]:
     return next(iter(ws.jobs.values()))
 
 
+def deploy_example(ws: FakeWorkspace, tmp_path: Path) -> tuple[Path, int]:
+    """The example copied under `tmp_path` and deployed by the SDK engine: its folder and the
+    id of its one job."""
+    project = copy_example(tmp_path)
+    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
+    return project, int(only_job(ws)["job_id"])
+
+
 def read_state(ws: FakeWorkspace, target: str = "dev") -> dict[str, Any]:
     """The deployment state file as stored in the fake workspace."""
     return json.loads(ws.files[state_path(ws, target)])

@@ -16,8 +16,8 @@ import pytest
 
 from tests.e2e.deploy_helpers import (
     Deployed,
-    copy_example,
     dab,
+    deploy_example,
     deployed_example,
     error_lines,
     only_job,
@@ -183,9 +183,7 @@ def test_a_job_deleted_in_the_workspace_says_so_and_to_deploy_again(
     fake_workspace: FakeWorkspace, tmp_path: Path, args: list[str]
 ) -> None:
     ws = fake_workspace
-    project = copy_example(tmp_path)
-    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
-    job_id = only_job(ws)["job_id"]
+    project, job_id = deploy_example(ws, tmp_path)
     ws.client().jobs.delete(job_id)
 
     result = dab(project, ws, *args)
@@ -201,9 +199,7 @@ def test_a_repair_of_another_job_s_run_is_refused_and_repairs_nothing(
     fake_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
     ws = fake_workspace
-    project = copy_example(tmp_path)
-    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
-    job_id = only_job(ws)["job_id"]
+    project, job_id = deploy_example(ws, tmp_path)
     w = ws.client()
     other = w.jobs.create(name="other", environments=ENVIRONMENTS, tasks=[wheel_task("a")]).job_id
     ws.fail_task("a", "boom")

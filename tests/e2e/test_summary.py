@@ -19,6 +19,7 @@ from tests.e2e.deploy_helpers import (
     bundle_root,
     copy_example,
     dab,
+    deploy_example,
     error_lines,
     local_wheel,
     module_workspace,
@@ -208,9 +209,7 @@ def test_a_job_deleted_in_the_workspace_is_shown_as_deleted_and_open_says_to_dep
     fake_workspace: FakeWorkspace, tmp_path: Path
 ) -> None:
     ws = fake_workspace
-    project = copy_example(tmp_path)
-    assert dab(project, ws, "deploy", "--engine", "sdk").returncode == 0
-    job_id = only_job(ws)["job_id"]
+    project, job_id = deploy_example(ws, tmp_path)
     ws.client().jobs.delete(job_id)
     before = writes(ws)
 
