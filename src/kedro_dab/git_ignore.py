@@ -125,6 +125,8 @@ class GitRules:
         self.prefix = self.root.relative_to(self.worktree).as_posix()
         self.prefix = "" if self.prefix == "." else self.prefix + "/"
         self._rules: dict[str, list[IgnorePatterns]] = {}
+        self._folders: dict[str, bool] = {}
+        """Worktree-relative folder -> whether it is ignored: every file below asks again."""
         self.root_ignored = bool(self.prefix) and self._folder_ignored(self.prefix[:-1])
 
     def _files_of(self, folder: str) -> list[IgnorePatterns]:
@@ -153,7 +155,10 @@ class GitRules:
         return False
 
     def _folder_ignored(self, path: str) -> bool:
-        return self._matches(path, False) or self._matches(path, True)
+        known = self._folders.get(path)
+        if known is None:
+            known = self._folders[path] = self._matches(path, False) or self._matches(path, True)
+        return known
 
     def ignored(self, relative: str) -> bool:
         """Whether git's ignore files (as the CLI reads them) leave out this file of the
