@@ -19,9 +19,17 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TRICKY = ["true", "No", "on", "null", "1", "0x1F", "1_000", "2001-12-14", ".inf", ".5", "12:30"]
 TRICKY += ["-a", "@a", "a b", "a:b", "a #c", "'a'", "{a}", "${a}", "a\tb", "é", "", ".", "/", "..."]
 TRICKY += ["<<", "=", "~", "a" * 1100, "-", "a\r", "\ufeffa"]
-PLAIN = st.from_regex(r"[a-z_][a-z0-9_.@/-]{0,12}", fullmatch=True).filter(
-    lambda word: yaml.load(word, Loader=LOADER) == word  # PyYAML's own test of a plain text
-)
+
+
+def _plain(pattern: str) -> st.SearchStrategy[str]:
+    """Words of `pattern` that PyYAML reads back as the same text."""
+    return st.from_regex(pattern, fullmatch=True).filter(
+        lambda word: yaml.load(word, Loader=LOADER) == word
+    )
+
+
+PLAIN = _plain(r"[A-Za-z0-9_][A-Za-z0-9_.@/-]{0,12}")  # a key, a field or a value
+PLAIN_VALUE = PLAIN | _plain(r"[./][A-Za-z0-9_][A-Za-z0-9_.@/-]{0,12}")  # `/dbfs/...`, `.x`
 WORD = st.one_of(PLAIN.map(lambda w: (w, True)), st.sampled_from(TRICKY).map(lambda w: (w, False)))
 COMMENT = st.sampled_from(["", "# a comment", "   # indented: comment", "  ", "#"])
 
@@ -38,9 +46,13 @@ def outcome(text: str) -> tuple[str, str]:
 
 
 @st.composite
-def catalogs(draw: st.DrawFn, word: st.SearchStrategy[tuple[str, bool]]) -> tuple[str, bool]:
+def catalogs(
+    draw: st.DrawFn,
+    word: st.SearchStrategy[tuple[str, bool]],
+    value_word: st.SearchStrategy[tuple[str, bool]] | None = None,
+) -> tuple[str, bool]:
     """A catalog-like text, and whether it is flat: made of plain words only, each block of
-    fields at one indentation, no key repeated."""
+    fields at one indentation, no key repeated. Values come from `value_word` if given."""
     lines: list[str] = []
     flat = True
     keys: set[str] = set()
@@ -55,7 +67,10 @@ def catalogs(draw: st.DrawFn, word: st.SearchStrategy[tuple[str, bool]]) -> tupl
         for _ in range(draw(st.integers(0, 3))):
             if draw(st.booleans()):
                 lines.append(draw(COMMENT))
-            (field, plain_field), (value, plain_value) = draw(word), draw(word)
+            (field, plain_field), (value, plain_value) = (
+                draw(word),
+                draw(word if value_word is None else value_word),
+            )
             flat &= plain_field and plain_value and field not in fields
             fields.add(field)
             step = draw(st.sampled_from([indent, indent, indent + " ", indent[:-1]]))
@@ -68,7 +83,7 @@ def catalogs(draw: st.DrawFn, word: st.SearchStrategy[tuple[str, bool]]) -> tupl
 
 
 @settings(max_examples=1500, deadline=None)
-@given(catalogs(WORD))
+@given(catalogs(WORD, WORD | PLAIN_VALUE.map(lambda w: (w, True))))
 def test_a_text_read_line_by_line_is_read_as_pyyaml_reads_it(case: tuple[str, bool]) -> None:
     text, _ = case
     answer = _flat(text)
@@ -78,7 +93,7 @@ def test_a_text_read_line_by_line_is_read_as_pyyaml_reads_it(case: tuple[str, bo
 
 
 @settings(max_examples=500, deadline=None)
-@given(catalogs(PLAIN.map(lambda w: (w, True))))
+@given(catalogs(PLAIN.map(lambda w: (w, True)), PLAIN_VALUE.map(lambda w: (w, True))))
 def test_a_catalog_of_plain_words_is_read_line_by_line(case: tuple[str, bool]) -> None:
     text, flat = case
     answer = _flat(text)
